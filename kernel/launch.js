@@ -1,0 +1,448 @@
+#!/usr/bin/env node
+// @ts-check
+"use strict";
+/**
+ * The seqlab Jupyter kernel: tslab's TypeScript compiler and executor behind a
+ * message loop that fixes what tslab 1.0.22 gets wrong for long training cells.
+ *
+ *   node kernel/launch.js <connection_file>
+ *
+ * What differs from `tslab kernel`:
+ * - every iopub message is queued (queue.js): no output or `idle` status is lost
+ *   when a cell prints thousands of lines or updates a plot hundreds of times;
+ * - errors are `error` messages and error replies (ename, evalue, traceback),
+ *   compile errors included, not text on stderr;
+ * - the value of a cell's last expression is an `execute_result`;
+ * - kernel_info_reply is complete; comm_info, history, interrupt and shutdown
+ *   requests get proper replies; `execute_input` is broadcast;
+ * - `import … from "seqlab"` works and type-checks from a notebook in any folder;
+ * - SIGINT (Interrupt) sets a flag that seqlab's training loops poll, so training
+ *   stops at the end of a step and keeps its weights (see src/kernel.ts).
+ */
+const fs = require("fs");
+const path = require("path");
+const util = require("util");
+const { Message, PROTOCOL_VERSION } = require("./wire");
+const { SendQueue } = require("./queue");
+const { makeSeqlabResolvable } = require("./resolve");
+
+const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+const seqlabPackage = require("../package.json");
+
+/** The handle that library code reaches through `globalThis` (src/kernel.ts reads it). */
+const BRIDGE = Symbol.for("seqlab.kernel");
+
+/**
+ * Interrupt policy. SIGINT always bumps `interrupts`; when a seqlab training loop
+ * is running (`cooperative > 0`) it stops itself at the end of the step and the
+ * cell ends normally. Otherwise — or if the loop has not stopped after
+ * COOPERATIVE_GRACE_MS — the cell is interrupted the way tslab does it.
+ */
+const COOPERATIVE_GRACE_MS = 10_000;
+
+class Kernel {
+  /** @param {string} connectionFile */
+  constructor(connectionFile) {
+    this.conn = JSON.parse(fs.readFileSync(connectionFile, "utf-8"));
+    this.key = this.conn.key || "";
+    this.execCount = 0;
+    /** @type {[number, number, string, string | null][]} session, line, input, output */
+    this.history = [];
+    /** Executions run one at a time, in order; an error aborts the ones queued behind it. */
+    this.execChain = Promise.resolve();
+    this.abortQueued = false;
+    /** @type {Message | null} the execute_request whose cell owns stdout/stderr now */
+    this.current = null;
+    /** Per-execution record of what tslab's executor reports through its console. */
+    this.outcome = newOutcome();
+  }
+
+  async start() {
+    makeSeqlabResolvable(process.cwd());
+    const zmq = require("zeromq");
+    const { createConverter } = require(path.join(tslabDir, "dist/converter"));
+    const { createExecutor } = require(path.join(tslabDir, "dist/executor"));
+    this.tslabJupyter = require(path.join(tslabDir, "dist/jupyter"));
+
+    let nodeConverter = /** @type {any} */ (null);
+    const convs = {
+      get node() {
+        return (nodeConverter ??= createConverter({ isJS: false, isBrowser: false }));
+      },
+      get browser() {
+        throw new Error("browser cells (//%browser) are not supported by the seqlab kernel");
+      },
+      close() {
+        nodeConverter?.close();
+      },
+    };
+    void convs.node; // compile once now (a few hundred ms) rather than in the first cell
+    this.executor = createExecutor(process.cwd(), convs, this.executorConsole());
+
+    const iopub = new zmq.Publisher({ sendHighWaterMark: 0 });
+    const shell = new zmq.Router();
+    const control = new zmq.Router();
+    const stdin = new zmq.Router();
+    const hb = new zmq.Reply();
+    this.sockets = [iopub, shell, control, stdin, hb];
+    this.iopub = new SendQueue(iopub, this.key);
+    this.shell = new SendQueue(shell, this.key);
+    this.control = new SendQueue(control, this.key);
+    const c = this.conn;
+    const addr = (/** @type {number} */ port) => `${c.transport}://${c.ip}:${port}`;
+    await Promise.all([
+      iopub.bind(addr(c.iopub_port)),
+      shell.bind(addr(c.shell_port)),
+      control.bind(addr(c.control_port)),
+      stdin.bind(addr(c.stdin_port)),
+      hb.bind(addr(c.hb_port)),
+    ]);
+    this.installBridge();
+    this.installSignals();
+    void this.serve(shell, this.shell);
+    void this.serve(control, this.control);
+    void (async () => {
+      for await (const frames of hb) await hb.send(frames);
+    })();
+  }
+
+  /**
+   * @param {AsyncIterable<Buffer[]>} socket
+   * @param {SendQueue} replies
+   */
+  async serve(socket, replies) {
+    for await (const frames of socket) {
+      let msg;
+      try {
+        msg = Message.parse(this.key, frames);
+      } catch (e) {
+        process.stderr.write(`seqlab kernel: dropped a message: ${e}\n`);
+        continue;
+      }
+      void this.handle(msg, replies);
+    }
+  }
+
+  /**
+   * @param {Message} msg
+   * @param {SendQueue} replies
+   */
+  async handle(msg, replies) {
+    const type = msg.header.msg_type;
+    if (type === "execute_request") {
+      // Busy → outputs → reply → idle, one cell after another.
+      this.execChain = this.execChain.then(() =>
+        this.withStatus(msg, () => this.execute(msg, replies)),
+      );
+      return;
+    }
+    await this.withStatus(msg, async () => {
+      const content = msg.content;
+      switch (type) {
+        case "kernel_info_request":
+          return replies.push(msg.reply("kernel_info_reply", this.kernelInfo()));
+        case "is_complete_request":
+          return replies.push(msg.reply("is_complete_reply", this.isComplete(content.code)));
+        case "complete_request":
+          return replies.push(msg.reply("complete_reply", this.complete(content.code, content.cursor_pos)));
+        case "inspect_request":
+          return replies.push(msg.reply("inspect_reply", this.inspect(content.code, content.cursor_pos)));
+        case "history_request":
+          return replies.push(msg.reply("history_reply", { status: "ok", history: this.historyFor(content) }));
+        case "comm_info_request":
+          return replies.push(msg.reply("comm_info_reply", { status: "ok", comms: {} }));
+        case "interrupt_request":
+          this.interrupt();
+          return replies.push(msg.reply("interrupt_reply", { status: "ok" }));
+        case "shutdown_request":
+          replies.push(msg.reply("shutdown_reply", { status: "ok", restart: !!content.restart }));
+          return this.shutdown();
+        default:
+          process.stderr.write(`seqlab kernel: unsupported message type ${type}\n`);
+      }
+    });
+  }
+
+  /**
+   * @param {Message} msg
+   * @param {() => Promise<void> | void} body
+   */
+  async withStatus(msg, body) {
+    this.iopub.push(msg.reply("status", { execution_state: "busy" }));
+    try {
+      await body();
+    } catch (e) {
+      process.stderr.write(`seqlab kernel: internal error: ${util.inspect(e)}\n`);
+    } finally {
+      this.iopub.push(msg.reply("status", { execution_state: "idle" }));
+    }
+  }
+
+  kernelInfo() {
+    const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+    return {
+      status: "ok",
+      protocol_version: PROTOCOL_VERSION,
+      implementation: "seqlab",
+      implementation_version: seqlabPackage.version,
+      language_info: {
+        name: "typescript",
+        version: ts.version,
+        mimetype: "text/typescript",
+        file_extension: ".ts",
+        pygments_lexer: "typescript",
+        // As tslab: makes Notebook and JupyterLab highlight TypeScript.
+        codemirror_mode: { mode: "typescript", name: "javascript", typescript: true },
+      },
+      banner:
+        `seqlab ${seqlabPackage.version}: TypeScript on Node ${process.version}, ` +
+        `built on tslab ${require(path.join(tslabDir, "package.json")).version}`,
+      help_links: [{ text: "seqlab README", url: "https://www.npmjs.com/package/seqlab" }],
+      debugger: false,
+    };
+  }
+
+  /** @param {string} code */
+  isComplete(code) {
+    const { isCompleteCode } = require(path.join(tslabDir, "dist/converter"));
+    const res = isCompleteCode(code);
+    return res.completed ? { status: "complete" } : { status: "incomplete", indent: res.indent };
+  }
+
+  /** @param {string} code @param {number} cursor */
+  complete(code, cursor) {
+    const info = this.executor.complete(code, cursor);
+    return { status: "ok", matches: info.candidates, cursor_start: info.start, cursor_end: info.end, metadata: {} };
+  }
+
+  /** @param {string} code @param {number} cursor */
+  inspect(code, cursor) {
+    const { printQuickInfo } = require(path.join(tslabDir, "dist/inspect"));
+    const info = this.executor.inspect(code, cursor);
+    if (!info) return { status: "ok", found: false, data: {}, metadata: {} };
+    return { status: "ok", found: true, data: { "text/plain": printQuickInfo(info) }, metadata: {} };
+  }
+
+  /**
+   * history_request: "tail" (last n), "range" (lines start ≤ line < stop of this
+   * session) and "search" (glob pattern, optionally unique, last n).
+   * @param {any} req
+   */
+  historyFor(req) {
+    const rows = this.history.map(([s, line, input, output]) => (req.output ? [s, line, [input, output]] : [s, line, input]));
+    if (req.hist_access_type === "tail") return req.n ? rows.slice(-req.n) : rows;
+    if (req.hist_access_type === "range") {
+      return rows.filter((r) => r[1] >= (req.start ?? 0) && (req.stop == null || r[1] < req.stop));
+    }
+    if (req.hist_access_type === "search") {
+      const glob = String(req.pattern ?? "*").replace(/[.+^${}()|[\]\\]/g, "\\$&");
+      const re = new RegExp(`^${glob.replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+      let hits = this.history.filter((h) => re.test(h[2]));
+      if (req.unique) hits = hits.filter((h, i) => hits.findIndex((g) => g[2] === h[2]) === i);
+      const out = hits.map(([s, line, input, output]) => (req.output ? [s, line, [input, output]] : [s, line, input]));
+      return req.n ? out.slice(-req.n) : out;
+    }
+    return [];
+  }
+
+  /**
+   * Runs one cell. tslab's executor reports through the console we gave it:
+   * diagnostics and thrown values on `error`, the last expression on `log`.
+   * @param {Message} msg
+   * @param {SendQueue} replies
+   */
+  async execute(msg, replies) {
+    const { code, silent = false, store_history = true, stop_on_error = true } = msg.content;
+    if (this.abortQueued) {
+      replies.push(msg.reply("execute_reply", { status: "aborted", execution_count: this.execCount }));
+      return;
+    }
+    const count = store_history && !silent ? ++this.execCount : this.execCount;
+    if (!silent) this.iopub.push(msg.reply("execute_input", { code, execution_count: count }));
+
+    this.current = msg;
+    this.routeOutput(msg);
+    this.outcome = newOutcome();
+    const bridge = this.bridge();
+    bridge.cellStartInterrupts = bridge.interrupts;
+    const ok = await this.executor.execute(code);
+    const { result, errors, diagnostics } = this.outcome;
+    let output = null;
+    if (result.has && !silent) {
+      output = util.inspect(result.value);
+      this.iopub.push(
+        msg.reply("execute_result", { execution_count: count, data: { "text/plain": output }, metadata: {} }),
+      );
+    }
+    if (store_history && !silent) this.history.push([1, count, code, output]);
+
+    if (ok) {
+      if (diagnostics.length > 0) this.writeStream(msg, "stderr", diagnostics.join("\n") + "\n");
+      replies.push(
+        msg.reply("execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} }),
+      );
+      return;
+    }
+    const err = describeError(errors[0], diagnostics);
+    this.iopub.push(msg.reply("error", err));
+    replies.push(msg.reply("execute_reply", { status: "error", execution_count: count, ...err }));
+    if (stop_on_error) {
+      // Like ipykernel: requests already queued behind a failed cell are aborted.
+      this.abortQueued = true;
+      setTimeout(() => (this.abortQueued = false), 200);
+    }
+  }
+
+  /** The console handed to tslab's executor: it records instead of printing. */
+  executorConsole() {
+    return {
+      /** @param {unknown[]} args */
+      log: (...args) => {
+        // The executor logs exactly one thing: the value of the last expression.
+        this.outcome.result = { has: true, value: args[0] };
+      },
+      /** @param {unknown[]} args */
+      error: (...args) => {
+        if (typeof args[0] === "string" && args[0].startsWith("%s%d:%d")) {
+          this.outcome.diagnostics.push(util.format(...args));
+        } else {
+          this.outcome.errors.push(args[0]);
+        }
+      },
+    };
+  }
+
+  /**
+   * Sends process.stdout/stderr and tslab's display API to this cell. As in
+   * ipykernel, output written after the cell has finished (timers, promises)
+   * still goes to the last cell that ran.
+   * @param {Message} msg
+   */
+  routeOutput(msg) {
+    const writer = (/** @type {"stdout" | "stderr"} */ name) =>
+      /** @type {typeof process.stdout.write} */ (
+        (chunk, encoding, cb) => {
+          const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? encoding : "utf-8");
+          this.writeStream(this.current ?? msg, name, text);
+          const done = typeof encoding === "function" ? encoding : cb;
+          if (done) process.nextTick(done);
+          return true;
+        }
+      );
+    process.stdout.write = writer("stdout");
+    process.stderr.write = writer("stderr");
+    this.tslabJupyter.lastWriteDisplayData = (/** @type {any} */ data, /** @type {boolean} */ update) => {
+      this.iopub.push((this.current ?? msg).reply(update ? "update_display_data" : "display_data", data));
+    };
+  }
+
+  /**
+   * @param {Message} parent
+   * @param {"stdout" | "stderr"} name
+   * @param {string} text
+   */
+  writeStream(parent, name, text) {
+    this.iopub.push(parent.reply("stream", { name, text }));
+  }
+
+  /** The object src/kernel.ts finds on globalThis. */
+  bridge() {
+    return /** @type {any} */ (globalThis)[BRIDGE];
+  }
+
+  installBridge() {
+    /** @type {any} */ (globalThis)[BRIDGE] = {
+      version: 1,
+      /** Incremented by every Interrupt; a loop stops when it changes. */
+      interrupts: 0,
+      cellStartInterrupts: 0,
+      /** Number of seqlab loops running now that poll `interrupts`. */
+      cooperative: 0,
+      /** Sends a display_data (or update_display_data) to the current cell. */
+      display: (/** @type {any} */ content, /** @type {boolean} */ update = false) => {
+        this.tslabJupyter.lastWriteDisplayData?.(content, update);
+      },
+      /** Resolves when everything sent so far has left the kernel. */
+      flushed: () => this.iopub.flushed(),
+    };
+  }
+
+  installSignals() {
+    process.on("SIGINT", () => this.interrupt());
+    process.on("uncaughtException", (err) => {
+      const parent = this.current;
+      if (parent) this.iopub.push(parent.reply("error", describeError(err, [])));
+      else process.stderr.write(`seqlab kernel: uncaught exception: ${util.inspect(err)}\n`);
+    });
+    process.on("unhandledRejection", (reason) => {
+      if (this.current) this.writeStream(this.current, "stderr", `Unhandled promise rejection: ${util.inspect(reason)}\n`);
+    });
+  }
+
+  interrupt() {
+    const bridge = this.bridge();
+    bridge.interrupts++;
+    if (bridge.cooperative > 0) {
+      const at = bridge.interrupts;
+      setTimeout(() => {
+        if (bridge.cooperative > 0 && bridge.interrupts === at) this.executor.interrupt();
+      }, COOPERATIVE_GRACE_MS).unref();
+      return;
+    }
+    this.executor.interrupt();
+  }
+
+  async shutdown() {
+    await Promise.all([this.iopub.flushed(), this.shell.flushed(), this.control.flushed()]);
+    this.executor.close();
+    for (const s of this.sockets ?? []) s.close();
+    process.exit(0);
+  }
+}
+
+function newOutcome() {
+  return {
+    /** @type {{ has: boolean, value?: unknown }} */
+    result: { has: false },
+    /** @type {unknown[]} */
+    errors: [],
+    /** @type {string[]} */
+    diagnostics: [],
+  };
+}
+
+/**
+ * The content of an `error` message for a thrown value or compile diagnostics.
+ * @param {unknown} thrown
+ * @param {string[]} diagnostics
+ */
+function describeError(thrown, diagnostics) {
+  if (thrown === undefined && diagnostics.length > 0) {
+    return { ename: "TypeScriptError", evalue: diagnostics[0], traceback: diagnostics };
+  }
+  if (thrown instanceof Error || (thrown && typeof thrown === "object" && "message" in thrown)) {
+    const e = /** @type {Error} */ (thrown);
+    const ename = e.name || e.constructor?.name || "Error";
+    const evalue = String(e.message);
+    const stack = typeof e.stack === "string" ? e.stack.split("\n") : [`${ename}: ${evalue}`];
+    // Frames inside the kernel and tslab say nothing about the user's code.
+    const traceback = stack.filter((l) => !/node_modules[\\/]tslab[\\/]|kernel[\\/]launch\.js|node:internal/.test(l));
+    return { ename, evalue, traceback };
+  }
+  const evalue = util.inspect(thrown);
+  return { ename: "Error", evalue, traceback: [`Uncaught ${evalue}`] };
+}
+
+if (require.main === module) {
+  const connectionFile = process.argv[2];
+  if (!connectionFile) {
+    process.stderr.write("usage: node kernel/launch.js <connection_file>\n");
+    process.exit(2);
+  }
+  new Kernel(connectionFile).start().catch((e) => {
+    process.stderr.write(`seqlab kernel failed to start: ${util.inspect(e)}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { Kernel, describeError };
