@@ -50,11 +50,26 @@ class Kernel {
     this.history = [];
     /** Executions run one at a time, in order; an error aborts the ones queued behind it. */
     this.execChain = Promise.resolve();
-    this.abortQueued = false;
+    /** Counts failed cells (with stop_on_error); a request queued before a failure is aborted. */
+    this.failures = 0;
+    this.lastFailureAt = 0;
     /** @type {Message | null} the execute_request whose cell owns stdout/stderr now */
     this.current = null;
     /** Per-execution record of what tslab's executor reports through its console. */
     this.outcome = newOutcome();
+    // Set by start():
+    /** @type {any} tslab's executor */
+    this.executor = null;
+    /** @type {any} tslab's jupyter module (its display API reads lastWriteDisplayData) */
+    this.tslabJupyter = null;
+    /** @type {SendQueue} */
+    this.iopub = /** @type {any} */ (null);
+    /** @type {SendQueue} */
+    this.shell = /** @type {any} */ (null);
+    /** @type {SendQueue} */
+    this.control = /** @type {any} */ (null);
+    /** @type {{ close(): void }[]} */
+    this.sockets = [];
   }
 
   async start() {
@@ -131,8 +146,9 @@ class Kernel {
     const type = msg.header.msg_type;
     if (type === "execute_request") {
       // Busy → outputs → reply → idle, one cell after another.
+      const failuresSeen = this.failures;
       this.execChain = this.execChain.then(() =>
-        this.withStatus(msg, () => this.execute(msg, replies)),
+        this.withStatus(msg, () => this.execute(msg, replies, failuresSeen)),
       );
       return;
     }
@@ -250,10 +266,12 @@ class Kernel {
    * diagnostics and thrown values on `error`, the last expression on `log`.
    * @param {Message} msg
    * @param {SendQueue} replies
+   * @param {number} failuresSeen `failures` when the request arrived
    */
-  async execute(msg, replies) {
+  async execute(msg, replies, failuresSeen) {
     const { code, silent = false, store_history = true, stop_on_error = true } = msg.content;
-    if (this.abortQueued) {
+    if (this.failures !== failuresSeen || this.sentBeforeLastFailure(msg)) {
+      // Like ipykernel: requests already queued behind a failed cell are aborted.
       replies.push(msg.reply("execute_reply", { status: "aborted", execution_count: this.execCount }));
       return;
     }
@@ -287,10 +305,21 @@ class Kernel {
     this.iopub.push(msg.reply("error", err));
     replies.push(msg.reply("execute_reply", { status: "error", execution_count: count, ...err }));
     if (stop_on_error) {
-      // Like ipykernel: requests already queued behind a failed cell are aborted.
-      this.abortQueued = true;
-      setTimeout(() => (this.abortQueued = false), 200);
+      this.failures++;
+      this.lastFailureAt = Date.now();
     }
+  }
+
+  /**
+   * A request still waiting in zeromq when a cell failed is read only after the
+   * failure (the cell blocked the event loop); its client timestamp tells that
+   * it was sent before. Only trusted within a second, in case clocks differ.
+   * @param {Message} msg
+   */
+  sentBeforeLastFailure(msg) {
+    const sent = Date.parse(msg.header.date);
+    const now = Date.now();
+    return now - this.lastFailureAt < 1000 && Number.isFinite(sent) && sent < this.lastFailureAt;
   }
 
   /** The console handed to tslab's executor: it records instead of printing. */

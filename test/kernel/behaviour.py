@@ -1,0 +1,189 @@
+"""What long training cells need from the seqlab kernel, checked as Jupyter sees it.
+
+Run by test/kernel.test.ts with JUPYTER_PATH pointing at a kernelspec for this
+checkout:  /usr/bin/python3 -m unittest test/kernel/behaviour.py
+"""
+import os
+import signal
+import time
+import unittest
+from queue import Empty
+
+from jupyter_client.manager import start_new_kernel
+
+TIMEOUT = 60
+
+
+class Cell:
+    """Everything one execute_request produced, until the kernel went idle."""
+
+    def __init__(self, kc, code, timeout=TIMEOUT, on_busy=None):
+        self.msg_id = kc.execute(code)
+        self.messages = []
+        self.idle = False
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                msg = kc.get_iopub_msg(timeout=1)
+            except Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != self.msg_id:
+                continue
+            self.messages.append(msg)
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "busy" and on_busy:
+                on_busy()
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                self.idle = True
+                break
+        self.reply = kc.get_shell_msg(timeout=timeout)
+        while self.reply["parent_header"].get("msg_id") != self.msg_id:
+            self.reply = kc.get_shell_msg(timeout=timeout)
+
+    def of(self, msg_type):
+        return [m for m in self.messages if m["msg_type"] == msg_type]
+
+    @property
+    def stdout(self):
+        return "".join(m["content"]["text"] for m in self.of("stream") if m["content"]["name"] == "stdout")
+
+
+class SeqlabKernelBehaviour(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.km, cls.kc = start_new_kernel(kernel_name="seqlab")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=True)
+
+    def run_cell(self, code, **kw):
+        return Cell(self.kc, code, **kw)
+
+    def test_5000_lines_in_one_synchronous_cell_all_arrive(self):
+        cell = self.run_cell('for (let i = 0; i < 5000; i++) console.log(`line ${i}`);')
+        self.assertTrue(cell.idle, "the kernel never returned to idle")
+        self.assertEqual(cell.reply["content"]["status"], "ok")
+        lines = cell.stdout.splitlines()
+        self.assertEqual(len(lines), 5000)
+        self.assertEqual(lines[0], "line 0")
+        self.assertEqual(lines[-1], "line 4999")
+        self.assertEqual(lines, [f"line {i}" for i in range(5000)])
+
+    def test_lines_from_an_async_loop_stream_while_it_runs(self):
+        code = (
+            "for (let i = 0; i < 20; i++) {\n"
+            "  console.log(`step ${i}`);\n"
+            "  await new Promise((r) => setTimeout(r, 25));\n"
+            "}"
+        )
+        cell = self.run_cell(code)
+        self.assertTrue(cell.idle)
+        self.assertEqual(cell.stdout.splitlines(), [f"step {i}" for i in range(20)])
+        # Streamed as the loop runs, not in one message at the end.
+        self.assertGreaterEqual(len(cell.of("stream")), 10)
+
+    def test_600_in_place_display_updates_all_arrive(self):
+        code = (
+            'import * as tslab from "tslab";\n'
+            "const d = tslab.newDisplay();\n"
+            "for (let i = 0; i < 600; i++) d.text(`update ${i}`);"
+        )
+        cell = self.run_cell(code)
+        self.assertTrue(cell.idle)
+        first = cell.of("display_data")
+        updates = cell.of("update_display_data")
+        self.assertEqual(len(first), 1)
+        self.assertEqual(len(updates), 599)
+        display_id = first[0]["content"]["transient"]["display_id"]
+        self.assertTrue(all(u["content"]["transient"]["display_id"] == display_id for u in updates))
+        self.assertEqual(updates[-1]["content"]["data"]["text/plain"], "update 599")
+
+    def test_state_survives_a_cell_that_throws(self):
+        self.assertEqual(self.run_cell("let kept = 41;").reply["content"]["status"], "ok")
+        bad = self.run_cell('kept += 1;\nthrow new RangeError("bad step");')
+        self.assertEqual(bad.reply["content"]["status"], "error")
+        self.assertEqual(bad.reply["content"]["ename"], "RangeError")
+        self.assertEqual(bad.reply["content"]["evalue"], "bad step")
+        errors = bad.of("error")
+        self.assertEqual(len(errors), 1)
+        self.assertTrue(any("bad step" in line for line in errors[0]["content"]["traceback"]))
+        after = self.run_cell("kept")
+        self.assertEqual(after.reply["content"]["status"], "ok")
+        self.assertEqual(after.of("execute_result")[0]["content"]["data"]["text/plain"], "42")
+
+    def test_a_failed_cell_aborts_the_cells_queued_behind_it(self):
+        first = self.kc.execute('throw new Error("first fails")')
+        second = self.kc.execute('console.log("must not run")')
+        replies = {}
+        while len(replies) < 2:
+            r = self.kc.get_shell_msg(timeout=TIMEOUT)
+            replies[r["parent_header"]["msg_id"]] = r["content"]["status"]
+        self.assertEqual(replies, {first: "error", second: "aborted"})
+        # A request sent after the failure runs normally.
+        self.assertEqual(self.run_cell("2 + 2").reply["content"]["status"], "ok")
+
+    def test_compile_errors_are_error_messages(self):
+        cell = self.run_cell('const n: number = "not a number";')
+        self.assertEqual(cell.reply["content"]["status"], "error")
+        self.assertEqual(cell.reply["content"]["ename"], "TypeScriptError")
+        self.assertIn("not assignable to type 'number'", cell.reply["content"]["evalue"])
+        self.assertEqual(len(cell.of("error")), 1)
+        self.assertEqual(cell.of("stream"), [])
+
+    def test_seqlab_imports_and_type_checks(self):
+        ok = self.run_cell('import { version, tf } from "seqlab";\nversion.split(".").length + tf.tensor1d([1, 2]).size')
+        self.assertEqual(ok.reply["content"]["status"], "ok", ok.messages)
+        self.assertEqual(ok.of("execute_result")[0]["content"]["data"]["text/plain"], "5")
+        bad = self.run_cell('import { version } from "seqlab";\nconst v: number = version;')
+        self.assertEqual(bad.reply["content"]["ename"], "TypeScriptError")
+
+    def test_interrupt_stops_a_cooperative_loop_at_the_end_of_a_step(self):
+        code = (
+            'import { interruptible } from "seqlab";\n'
+            "let steps = 0;\n"
+            "const run = interruptible();\n"
+            "try {\n"
+            "  while (!run.stop() && steps < 10000) {\n"
+            "    steps++;\n"
+            "    await new Promise((r) => setTimeout(r, 10));\n"
+            "  }\n"
+            "} finally { run.close(); }\n"
+            'console.log(`stopped after ${steps} steps`);'
+        )
+        pid = self.km.provisioner.process.pid
+
+        def interrupt_soon():
+            time.sleep(1.0)
+            os.kill(pid, signal.SIGINT)
+
+        import threading
+
+        cell = self.run_cell(code, on_busy=lambda: threading.Thread(target=interrupt_soon).start())
+        self.assertTrue(cell.idle)
+        self.assertEqual(cell.reply["content"]["status"], "ok")
+        self.assertRegex(cell.stdout, r"stopped after \d+ steps")
+        steps = int(cell.stdout.split()[2])
+        self.assertGreater(steps, 5)
+        self.assertLess(steps, 10000)
+        # The kernel is still alive and kept the cell's state.
+        self.assertEqual(self.run_cell("steps > 5").of("execute_result")[0]["content"]["data"]["text/plain"], "true")
+
+    def test_interrupt_request_aborts_a_plain_async_cell(self):
+        code = "await new Promise((r) => setTimeout(r, 30000));"
+        import threading
+
+        def interrupt_soon():
+            time.sleep(1.0)
+            self.km.interrupt_kernel()
+
+        start = time.time()
+        cell = self.run_cell(code, on_busy=lambda: threading.Thread(target=interrupt_soon).start())
+        self.assertLess(time.time() - start, 20)
+        self.assertEqual(cell.reply["content"]["status"], "error")
+        self.assertIn("Interrupted", cell.reply["content"]["evalue"])
+        self.assertEqual(self.run_cell("1 + 1").reply["content"]["status"], "ok")
+
+
+if __name__ == "__main__":
+    unittest.main()
