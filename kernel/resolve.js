@@ -9,7 +9,7 @@
  * notebook inside this repository finds node_modules/seqlab (the package links
  * itself) by walking up; one anywhere else would not. For those folders only,
  * the package's node_modules is added to Node's search path (NODE_PATH) and to
- * the compiler's `paths`, so a folder with its own seqlab keeps using it.
+ * the compiler sees them in a virtual node_modules; a folder with its own seqlab keeps using it.
  */
 const fs = require("fs");
 const path = require("path");
@@ -42,16 +42,30 @@ function makeSeqlabResolvable(cwd) {
   process.env.NODE_PATH = [...dirs, ...(process.env.NODE_PATH ? process.env.NODE_PATH.split(path.delimiter) : [])].join(path.delimiter);
   /** @type {any} */ (Module)._initPaths();
 
+  // tslab's compiler resolves through ts.sys (its host inherits from it), and
+  // TypeScript's module object is read-only, so the notebook's folder is given a
+  // virtual node_modules holding these packages, mapped to the real ones.
   const tslabDir = path.dirname(require.resolve("tslab/package.json"));
   const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
-  const create = ts.createWatchCompilerHost;
-  ts.createWatchCompilerHost = function (/** @type {any[]} */ ...args) {
-    const options = args[1];
-    // Fallback lookups, tried after the mapping for the exact name fails;
-    // absolute targets, so no baseUrl is needed.
-    args[1] = { ...options, paths: { ...(options.paths || {}), "*": dirs.map((d) => path.join(d, "*")) } };
-    return create.apply(this, args);
+  const nodeModules = path.join(cwd, "node_modules");
+  /** @type {[string, string][]} virtual path → real path */
+  const links = [];
+  for (const name of ["seqlab", "tslab", "@tensorflow"]) {
+    const real = dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
+    if (real) links.push([path.join(nodeModules, name), fs.realpathSync(real)]);
+  }
+  const toReal = (/** @type {string} */ p) => {
+    for (const [v, r] of links) if (p === v || p.startsWith(v + "/")) return r + p.slice(v.length);
+    return p;
   };
+  const sys = ts.sys;
+  const { fileExists, readFile, directoryExists, realpath, getDirectories } = sys;
+  sys.fileExists = (/** @type {string} */ p) => fileExists.call(sys, toReal(p));
+  sys.readFile = (/** @type {string} */ p, /** @type {string=} */ enc) => readFile.call(sys, toReal(p), enc);
+  sys.directoryExists = (/** @type {string} */ p) => p === nodeModules || directoryExists.call(sys, toReal(p));
+  sys.getDirectories = (/** @type {string} */ p) => getDirectories.call(sys, toReal(p));
+  // The real path makes the packages' own imports resolve from where they really are.
+  sys.realpath = (/** @type {string} */ p) => (realpath ? realpath.call(sys, toReal(p)) : toReal(p));
   return true;
 }
 

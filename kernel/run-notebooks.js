@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// @ts-check
+"use strict";
+/**
+ * `npm run notebooks`: executes every notebook in notebooks/ through the seqlab
+ * kernel and writes the executed notebook and its HTML under out/. Exits
+ * non-zero if any cell raised an error.
+ *
+ *   node kernel/run-notebooks.js [notebook.ipynb …] [--out DIR]
+ *
+ * The kernel run is this checkout's: a private kernelspec pointing here is put
+ * first on JUPYTER_PATH, whichever seqlab kernel the user has registered.
+ */
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { spawn } = require("child_process");
+const { findJupyter, installKernelSpec } = require("./jupyter");
+const { packageRoot } = require("./resolve");
+
+const CELL_TIMEOUT_S = 600;
+
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<{ code: number | null, output: string }>}
+ */
+function run(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * The error outputs of an executed notebook.
+ * @param {string} file
+ * @returns {{ cell: number, ename: string, evalue: string }[]}
+ */
+function notebookErrors(file) {
+  const nb = JSON.parse(fs.readFileSync(file, "utf-8"));
+  /** @type {{ cell: number, ename: string, evalue: string }[]} */
+  const errors = [];
+  nb.cells.forEach((/** @type {any} */ cell, /** @type {number} */ i) => {
+    for (const out of cell.outputs ?? []) {
+      if (out.output_type === "error") errors.push({ cell: i + 1, ename: out.ename, evalue: out.evalue });
+    }
+  });
+  return errors;
+}
+
+/**
+ * Executes notebooks and converts them to HTML.
+ * @param {{ notebooks?: string[], outDir?: string, env?: NodeJS.ProcessEnv, log?: (s: string) => void }} [opts]
+ * @returns {Promise<{ notebook: string, executed: string, html: string, seconds: number,
+ *   errors: { cell: number, ename: string, evalue: string }[] }[]>}
+ */
+async function runNotebooks(opts = {}) {
+  const log = opts.log ?? ((s) => console.log(s));
+  const notebooks =
+    opts.notebooks ??
+    fs
+      .readdirSync(path.join(packageRoot, "notebooks"))
+      .filter((f) => f.endsWith(".ipynb"))
+      .sort()
+      .map((f) => path.join(packageRoot, "notebooks", f));
+  const outDir = path.resolve(opts.outDir ?? path.join(packageRoot, "out"));
+  const jupyter = findJupyter({ need: ["jupyter_client", "nbconvert", "nbclient"] });
+  if (!jupyter) {
+    throw new Error("no Python here has Jupyter with nbconvert and nbclient: run `npm install` (it installs them)");
+  }
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-run-"));
+  try {
+    installKernelSpec(jupyter.python, { prefix });
+    const base = opts.env ?? process.env;
+    const jupyterPath = [path.join(prefix, "share", "jupyter"), base.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
+    const env = { ...base, JUPYTER_PATH: jupyterPath, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
+    fs.mkdirSync(outDir, { recursive: true });
+    const results = [];
+    for (const notebook of notebooks) {
+      const name = path.basename(notebook, ".ipynb");
+      const executed = path.join(outDir, `${name}.ipynb`);
+      const html = path.join(outDir, `${name}.html`);
+      const t0 = Date.now();
+      const exec = await run(
+        jupyter.python,
+        [
+          "-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+          "--ExecutePreprocessor.kernel_name=seqlab",
+          `--ExecutePreprocessor.timeout=${CELL_TIMEOUT_S}`,
+          "--output-dir", outDir, "--output", name, notebook,
+        ],
+        env,
+      );
+      const seconds = (Date.now() - t0) / 1000;
+      if (exec.code !== 0 || !fs.existsSync(executed)) {
+        throw new Error(`executing ${notebook} failed (exit ${exec.code}):\n${exec.output}`);
+      }
+      const conv = await run(jupyter.python, ["-m", "nbconvert", "--to", "html", "--output-dir", outDir, executed], env);
+      if (conv.code !== 0) throw new Error(`converting ${executed} to HTML failed:\n${conv.output}`);
+      const errors = notebookErrors(executed);
+      results.push({ notebook, executed, html, seconds, errors });
+      log(
+        `${errors.length === 0 ? "ok  " : "FAIL"} ${path.relative(packageRoot, notebook)} in ${seconds.toFixed(1)} s → ` +
+          `${path.relative(process.cwd(), executed)}, ${path.relative(process.cwd(), html)}`,
+      );
+      for (const e of errors) log(`     cell ${e.cell}: ${e.ename}: ${e.evalue}`);
+    }
+    return results;
+  } finally {
+    fs.rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--out");
+  const outDir = at >= 0 ? args.splice(at, 2)[1] : undefined;
+  runNotebooks({ notebooks: args.length ? args.map((a) => path.resolve(a)) : undefined, outDir })
+    .then((results) => {
+      const failed = results.filter((r) => r.errors.length > 0);
+      console.log(`${results.length - failed.length} of ${results.length} notebooks ran without error`);
+      process.exit(failed.length ? 1 : 0);
+    })
+    .catch((e) => {
+      console.error(`seqlab: ${e.message}`);
+      process.exit(1);
+    });
+}
+
+module.exports = { runNotebooks, notebookErrors };

@@ -1,0 +1,104 @@
+/**
+ * Every notebook in notebooks/ is committed without outputs and runs, through
+ * the seqlab kernel, without an error (the same runner as `npm run notebooks`).
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runNotebooks } from "../kernel/run-notebooks";
+import { jupyterEnv, run, JupyterEnv } from "./helpers/jupyter";
+
+const dir = path.join(__dirname, "..", "notebooks");
+const notebooks = fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort();
+
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: { output_type: string; text?: string | string[]; data?: Record<string, unknown> }[];
+  execution_count?: number | null;
+}
+const read = (file: string): { cells: Cell[]; metadata: { kernelspec?: { name: string } } } =>
+  JSON.parse(fs.readFileSync(file, "utf-8"));
+const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : t ?? "");
+
+describe("notebooks", function () {
+  it("there is at least one, numbered like 01-…", () => {
+    assert.ok(notebooks.length >= 1);
+    for (const nb of notebooks) assert.match(nb, /^\d\d-[a-z0-9-]+\.ipynb$/);
+  });
+
+  for (const nb of notebooks) {
+    it(`${nb} is committed without outputs and uses the seqlab kernel`, () => {
+      const { cells, metadata } = read(path.join(dir, nb));
+      assert.equal(metadata.kernelspec?.name, "seqlab");
+      for (const [i, cell] of cells.entries()) {
+        if (cell.cell_type !== "code") continue;
+        assert.deepEqual(cell.outputs, [], `cell ${i + 1} of ${nb} has outputs`);
+        assert.equal(cell.execution_count, null, `cell ${i + 1} of ${nb} has an execution count`);
+      }
+    });
+  }
+
+  describe("executed through the seqlab kernel", function () {
+    this.timeout(900_000);
+    let jupyter: JupyterEnv;
+    let out: string;
+    let results: Awaited<ReturnType<typeof runNotebooks>>;
+    before(async () => {
+      jupyter = jupyterEnv(["nbconvert", "nbclient"]);
+      out = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-notebooks-"));
+      results = await runNotebooks({ outDir: out, env: jupyter.env, log: () => {} });
+    });
+    after(() => {
+      jupyter?.dispose();
+      if (out) fs.rmSync(out, { recursive: true, force: true });
+    });
+
+    it("every notebook runs without an error output and is written as .ipynb and .html", () => {
+      assert.equal(results.length, notebooks.length);
+      for (const r of results) {
+        assert.deepEqual(r.errors, [], `${path.basename(r.notebook)} raised errors`);
+        assert.ok(fs.statSync(r.executed).size > 0);
+        assert.match(fs.readFileSync(r.html, "utf-8"), /<html/i);
+      }
+    });
+
+    it("a notebook outside the repository imports seqlab with types; cell errors are reported and fail the run", async () => {
+      // The temporary folder has no node_modules: seqlab must resolve through the kernel.
+      const bad = path.join(out, "99-elsewhere.ipynb");
+      const nb = read(path.join(dir, notebooks[0]));
+      nb.cells = [
+        'import { version, tf, initBackend } from "seqlab";\nawait initBackend();\n' +
+          "console.log(`outside: seqlab ${version}, ${tf.tensor1d([1, 2, 3]).sum().dataSync()[0]}`);",
+        "const n: number = version;",
+        'throw new TypeError("broken on purpose");',
+      ].map((source) => ({ cell_type: "code", source, outputs: [], execution_count: null, metadata: {} }));
+      fs.writeFileSync(bad, JSON.stringify({ ...nb, nbformat: 4, nbformat_minor: 4 }));
+      const script = path.join(__dirname, "..", "kernel", "run-notebooks.js");
+      const r = await run(process.execPath, [script, bad, "--out", path.join(out, "elsewhere")], { env: jupyter.env });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL .*99-elsewhere\.ipynb/, r.stderr);
+      assert.match(r.stdout, /cell 2: TypeScriptError: .*Type 'string' is not assignable to type 'number'/);
+      assert.match(r.stdout, /cell 3: TypeError: broken on purpose/);
+      assert.match(r.stdout, /0 of 1 notebooks ran without error/);
+      const executed = read(path.join(out, "elsewhere", "99-elsewhere.ipynb"));
+      assert.equal(text(executed.cells[0].outputs?.[0]?.text), `outside: seqlab ${require("../package.json").version}, 6\n`);
+      assert.ok(fs.existsSync(path.join(out, "elsewhere", "99-elsewhere.html")), "the failing notebook's HTML is still written");
+    });
+
+    it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
+      const r = results.find((x) => path.basename(x.notebook).startsWith("01-"));
+      assert.ok(r, "notebook 01 is missing");
+      const output = read(r.executed)
+        .cells.flatMap((c) => c.outputs ?? [])
+        .map((o) => text(o.text))
+        .join("");
+      const m = /trained (\d+) steps: loss ([\d.]+) → ([\d.]+)/.exec(output);
+      assert.ok(m, `no training summary in:\n${output}`);
+      assert.ok(Number(m[2]) / Number(m[3]) >= 5, `loss fell only from ${m[2]} to ${m[3]}`);
+      assert.match(output, /tensors leaked by training: 0\n/);
+      assert.match(output, /tfjs backend: (tensorflow|wasm|cpu)/);
+    });
+  });
+});
