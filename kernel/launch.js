@@ -29,6 +29,10 @@ const { makeSeqlabResolvable } = require("./resolve");
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 const seqlabPackage = require("../package.json");
 
+/** The kernel's own diagnostics go to its real stderr (Jupyter's log), never into a cell. */
+const kernelLog = (/** @type {string} */ text) => realStderrWrite(`seqlab kernel: ${text}\n`);
+const realStderrWrite = process.stderr.write.bind(process.stderr);
+
 /** The handle that library code reaches through `globalThis` (src/kernel.ts reads it). */
 const BRIDGE = Symbol.for("seqlab.kernel");
 
@@ -131,7 +135,7 @@ class Kernel {
       try {
         msg = Message.parse(this.key, frames);
       } catch (e) {
-        process.stderr.write(`seqlab kernel: dropped a message: ${e}\n`);
+        kernelLog(`dropped a message: ${e}`);
         continue;
       }
       void this.handle(msg, replies);
@@ -174,7 +178,7 @@ class Kernel {
           replies.push(msg.reply("shutdown_reply", { status: "ok", restart: !!content.restart }));
           return this.shutdown();
         default:
-          process.stderr.write(`seqlab kernel: unsupported message type ${type}\n`);
+          kernelLog(`unsupported message type ${type}`);
       }
     });
   }
@@ -188,7 +192,7 @@ class Kernel {
     try {
       await body();
     } catch (e) {
-      process.stderr.write(`seqlab kernel: internal error: ${util.inspect(e)}\n`);
+      kernelLog(`internal error: ${util.inspect(e)}`);
     } finally {
       this.iopub.push(msg.reply("status", { execution_state: "idle" }));
     }
@@ -401,7 +405,7 @@ class Kernel {
     process.on("uncaughtException", (err) => {
       const parent = this.current;
       if (parent) this.iopub.push(parent.reply("error", describeError(err, [])));
-      else process.stderr.write(`seqlab kernel: uncaught exception: ${util.inspect(err)}\n`);
+      else kernelLog(`uncaught exception: ${util.inspect(err)}`);
     });
     process.on("unhandledRejection", (reason) => {
       if (this.current) this.writeStream(this.current, "stderr", `Unhandled promise rejection: ${util.inspect(reason)}\n`);

@@ -14,6 +14,9 @@
 
 /** @typedef {import("./wire").Message} Message */
 
+/** Captured before the kernel routes process.stderr to the notebook: a failed send must not send. */
+const realStderrWrite = process.stderr.write.bind(process.stderr);
+
 class SendQueue {
   /**
    * @param {{ send(frames: (Buffer | string)[]): Promise<void> }} socket
@@ -55,7 +58,7 @@ class SendQueue {
           await this.socket.send(msg.frames(this.key));
         } catch (e) {
           // A closed socket at shutdown: nothing left to deliver to.
-          if (!String(e).includes("closed")) process.stderr.write(`seqlab kernel: send failed: ${e}\n`);
+          if (!String(e).includes("closed")) realStderrWrite(`seqlab kernel: send failed: ${e}\n`);
         }
       }
     } finally {

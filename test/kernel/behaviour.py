@@ -123,6 +123,23 @@ class SeqlabKernelBehaviour(unittest.TestCase):
         # A request sent after the failure runs normally.
         self.assertEqual(self.run_cell("2 + 2").reply["content"]["status"], "ok")
 
+    def test_unknown_requests_do_not_write_into_cells(self):
+        self.assertEqual(self.run_cell("1").reply["content"]["status"], "ok")
+        self.kc.shell_channel.send(self.kc.session.msg("usage_request", {}))
+        streams = []
+        deadline = time.time() + 1.0
+        while time.time() < deadline:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.1)
+            except Empty:
+                continue
+            if msg["msg_type"] == "stream":
+                streams.append(msg["content"]["text"])
+        self.assertEqual(streams, [])
+        cell = self.run_cell('console.log("after")')
+        self.assertEqual(cell.stdout, "after\n")
+        self.assertEqual([m for m in cell.of("stream") if m["content"]["name"] == "stderr"], [])
+
     def test_compile_errors_are_error_messages(self):
         cell = self.run_cell('const n: number = "not a number";')
         self.assertEqual(cell.reply["content"]["status"], "error")
