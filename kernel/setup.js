@@ -43,25 +43,46 @@ function run(cmd, args) {
   return r.status === 0;
 }
 
+/**
+ * How Jupyter can be installed here: attempts (each a list of commands that
+ * must all succeed) and, should they fail, the one command a person must run.
+ * @param {{ debian: boolean, root: boolean, pipPython: string | null }} machine
+ * @returns {{ attempts: { cmd: string, args: string[] }[][], manual: string }}
+ */
+function installPlan({ debian, root, pipPython }) {
+  if (debian) {
+    const sudo = root ? "" : "sudo ";
+    const manual = `${sudo}apt-get update && ${sudo}apt-get install -y ${DEBIAN_PACKAGES.join(" ")}`;
+    if (!root) return { attempts: [], manual };
+    const install = { cmd: "apt-get", args: ["install", "-y", "-q", "--no-install-recommends", ...DEBIAN_PACKAGES] };
+    return { attempts: [[install], [{ cmd: "apt-get", args: ["update", "-q"] }, install]], manual };
+  }
+  const args = ["-m", "pip", "install", "--user", ...PIP_PACKAGES];
+  if (pipPython) return { attempts: [[{ cmd: pipPython, args }]], manual: `${pipPython} ${args.join(" ")}` };
+  return { attempts: [], manual: `python3 ${args.join(" ")}` };
+}
+
+/** This machine, as installPlan needs it. */
+function thisMachine() {
+  const pipPython = ["python3", "python"].find((p) => which(p) && spawnSync(p, ["-m", "pip", "--version"]).status === 0);
+  return {
+    debian: Boolean(which("apt-get")) && fs.existsSync("/etc/debian_version"),
+    root: typeof process.getuid === "function" && process.getuid() === 0,
+    pipPython: pipPython ?? null,
+  };
+}
+
+/**
+ * Installs Jupyter if it can; returns null on success, else the command to run.
+ * @returns {string | null}
+ */
 function installJupyter() {
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  const apt = which("apt-get");
-  if (apt && fs.existsSync("/etc/debian_version")) {
-    if (!root) return `sudo apt-get install -y ${DEBIAN_PACKAGES.join(" ")}`;
-    say("Jupyter not found: installing it from Debian's packages.");
-    const args = ["install", "-y", "-q", "--no-install-recommends", ...DEBIAN_PACKAGES];
-    if (run(apt, args) || (run(apt, ["update", "-q"]) && run(apt, args))) return null;
-    return `apt-get update && apt-get install -y ${DEBIAN_PACKAGES.join(" ")}`;
+  const plan = installPlan(thisMachine());
+  for (const attempt of plan.attempts) {
+    say(`Jupyter not found: installing it (${attempt.map((c) => c.cmd).join(", ")}).`);
+    if (attempt.every(({ cmd, args }) => run(cmd, args))) return null;
   }
-  for (const python of ["python3", "python"]) {
-    if (!which(python)) continue;
-    if (spawnSync(python, ["-m", "pip", "--version"]).status !== 0) continue;
-    say(`Jupyter not found: installing it with ${python} -m pip.`);
-    const args = ["-m", "pip", "install", "--user", ...PIP_PACKAGES];
-    if (run(python, args)) return null;
-    return `${python} ${args.join(" ")}`;
-  }
-  return `python3 -m pip install --user ${PIP_PACKAGES.join(" ")}`;
+  return plan.manual;
 }
 
 function main() {
@@ -77,7 +98,7 @@ function main() {
     jupyter = failed ? null : findJupyter();
     if (!jupyter) {
       console.error(
-        `seqlab: Jupyter is not installed and could not be installed here. Run:\n\n    ${failed ?? "apt-get install -y " + DEBIAN_PACKAGES.join(" ")}\n\nthen: npm run kernel:install`,
+        `seqlab: Jupyter is not installed and could not be installed here. Run:\n\n    ${failed ?? installPlan(thisMachine()).manual}\n\nthen: npm run kernel:install`,
       );
       process.exit(1);
     }
@@ -90,4 +111,6 @@ function main() {
   say(`registered the Jupyter kernel "${DISPLAY_NAME}" with ${jupyter.python} in ${where}`);
 }
 
-main();
+if (require.main === module) main();
+
+module.exports = { installPlan, DEBIAN_PACKAGES, PIP_PACKAGES };
