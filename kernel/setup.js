@@ -24,12 +24,19 @@ function say(msg) {
 function announceBackend() {
   try {
     require.resolve("@tensorflow/tfjs-node");
-    say("@tensorflow/tfjs-node is installed: seqlab will use the native tensorflow backend.");
   } catch {
     say(
       "@tensorflow/tfjs-node is not installed (its install downloads libtensorflow, which failed or was skipped): " +
         "seqlab will use the wasm backend.",
     );
+    return;
+  }
+  try {
+    require("@tensorflow/tfjs-node");
+    say("@tensorflow/tfjs-node is installed: seqlab will use the native tensorflow backend.");
+  } catch (e) {
+    const why = String(e instanceof Error ? e.message : e).split("\n")[0];
+    say(`@tensorflow/tfjs-node is installed but does not load (${why}): seqlab will use the wasm backend.`);
   }
 }
 
