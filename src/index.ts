@@ -12,3 +12,7 @@ export type { BackendName, BackendInfo } from "./backend";
 export { inKernel, sendDisplay, interruptible, flushOutput } from "./kernel";
 export type { DisplayContent } from "./kernel";
 export { version } from "./version";
+
+// Fused kernels (WebAssembly)
+export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
+export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";

@@ -1,0 +1,105 @@
+// AssemblyScript, compiled to WebAssembly by `npm run build` (twice: with and without SIMD).
+//
+// C[M, N] (+)= A[M, K] · B[K, N], all row-major float32, addressed by byte offsets
+// into the module's memory. With SIMD, a 4 × 8 register tile: 4 rows of A are
+// broadcast against two 4-lane vectors of one row of B, so each loaded vector of B
+// is used 4 times and each loaded element of A 8 times. Edges fall back to scalars.
+
+/**
+ * C = A·B (accumulate = 0) or C += A·B (accumulate = 1).
+ * Strides are in elements: lda ≥ K, ldb ≥ N, ldc ≥ N (for sub-matrices).
+ */
+export function gemm(
+  M: i32, N: i32, K: i32,
+  a: usize, lda: i32,
+  b: usize, ldb: i32,
+  c: usize, ldc: i32,
+  accumulate: i32,
+): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const N8 = N & ~7;
+    for (; i + 4 <= M; i += 4) {
+      const a0 = a + (<usize>(i * lda) << 2);
+      const a1 = a0 + (<usize>lda << 2);
+      const a2 = a1 + (<usize>lda << 2);
+      const a3 = a2 + (<usize>lda << 2);
+      const c0 = c + (<usize>(i * ldc) << 2);
+      const c1 = c0 + (<usize>ldc << 2);
+      const c2 = c1 + (<usize>ldc << 2);
+      const c3 = c2 + (<usize>ldc << 2);
+      for (let j = 0; j < N8; j += 8) {
+        const jo = <usize>j << 2;
+        let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
+        let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+        let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+        let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+        let bp = b + jo;
+        const bstep = <usize>ldb << 2;
+        for (let k = 0; k < K; k++) {
+          const ko = <usize>k << 2;
+          const b0 = v128.load(bp);
+          const b1 = v128.load(bp, 16);
+          const x0 = f32x4.splat(load<f32>(a0 + ko));
+          const x1 = f32x4.splat(load<f32>(a1 + ko));
+          const x2 = f32x4.splat(load<f32>(a2 + ko));
+          const x3 = f32x4.splat(load<f32>(a3 + ko));
+          s00 = f32x4.add(s00, f32x4.mul(x0, b0)); s01 = f32x4.add(s01, f32x4.mul(x0, b1));
+          s10 = f32x4.add(s10, f32x4.mul(x1, b0)); s11 = f32x4.add(s11, f32x4.mul(x1, b1));
+          s20 = f32x4.add(s20, f32x4.mul(x2, b0)); s21 = f32x4.add(s21, f32x4.mul(x2, b1));
+          s30 = f32x4.add(s30, f32x4.mul(x3, b0)); s31 = f32x4.add(s31, f32x4.mul(x3, b1));
+          bp += bstep;
+        }
+        if (accumulate) {
+          s00 = f32x4.add(s00, v128.load(c0 + jo)); s01 = f32x4.add(s01, v128.load(c0 + jo, 16));
+          s10 = f32x4.add(s10, v128.load(c1 + jo)); s11 = f32x4.add(s11, v128.load(c1 + jo, 16));
+          s20 = f32x4.add(s20, v128.load(c2 + jo)); s21 = f32x4.add(s21, v128.load(c2 + jo, 16));
+          s30 = f32x4.add(s30, v128.load(c3 + jo)); s31 = f32x4.add(s31, v128.load(c3 + jo, 16));
+        }
+        v128.store(c0 + jo, s00); v128.store(c0 + jo, s01, 16);
+        v128.store(c1 + jo, s10); v128.store(c1 + jo, s11, 16);
+        v128.store(c2 + jo, s20); v128.store(c2 + jo, s21, 16);
+        v128.store(c3 + jo, s30); v128.store(c3 + jo, s31, 16);
+      }
+      // Columns N8..N of these 4 rows.
+      gemmScalar(4, N - N8, K, a0, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
+    }
+  }
+  // Remaining rows (all rows without SIMD).
+  if (i < M) {
+    gemmScalar(M - i, N, K, a + (<usize>(i * lda) << 2), lda, b, ldb, c + (<usize>(i * ldc) << 2), ldc, accumulate);
+  }
+}
+
+// Row by row, k outer and j inner, so that B and C are read along their rows.
+function gemmScalar(
+  M: i32, N: i32, K: i32,
+  a: usize, lda: i32,
+  b: usize, ldb: i32,
+  c: usize, ldc: i32,
+  accumulate: i32,
+): void {
+  for (let i = 0; i < M; i++) {
+    const ai = a + (<usize>(i * lda) << 2);
+    const ci = c + (<usize>(i * ldc) << 2);
+    if (!accumulate) memory.fill(ci, 0, <usize>N << 2);
+    for (let k = 0; k < K; k++) {
+      const aik = load<f32>(ai + (<usize>k << 2));
+      const bk = b + (<usize>(k * ldb) << 2);
+      for (let j = 0; j < N; j++) {
+        const cj = ci + (<usize>j << 2);
+        store<f32>(cj, load<f32>(cj) + aik * load<f32>(bk + (<usize>j << 2)));
+      }
+    }
+  }
+}
+
+/** The first byte the kernels may use; JavaScript allocates from here up. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+/** 1 when compiled with SIMD. */
+export function simd(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
+}

@@ -1,0 +1,154 @@
+/**
+ * The WebAssembly module of seqlab's fused kernels (sources: src/kernels/assembly,
+ * AssemblyScript), built by `npm run build` into dist/kernels/ in two variants:
+ * with 128-bit SIMD (seqlab-simd.wasm) and without (seqlab-scalar.wasm), for
+ * runtimes that do not validate SIMD.
+ *
+ * The kernels address float32 arrays by byte offset in the module's memory; a
+ * {@link WasmArena} hands out those offsets and grows the memory when needed.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+/** A WebAssembly memory, as the kernels use it. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The part of the WebAssembly API used here (Node has it; its types live in lib.dom). */
+interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const WebAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** The functions the module exports (see src/kernels/assembly). */
+export interface KernelExports {
+  memory: WasmMemory;
+  /** C[M, N] (+)= A[M, K] · B[K, N], row-major, strides in elements. */
+  gemm(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
+  heapBase(): number;
+  simd(): number;
+}
+
+/** A loaded kernel module. */
+export interface WasmKernels {
+  exports: KernelExports;
+  /** Whether this is the SIMD build. */
+  simd: boolean;
+}
+
+const cache = new Map<string, WasmKernels>();
+
+/** Where the built modules are: dist/kernels/ (this file is dist/kernels/wasm.js). */
+function modulePath(variant: "simd" | "scalar"): string {
+  return path.join(__dirname, `seqlab-${variant}.wasm`);
+}
+
+/**
+ * Loads the kernel module: the SIMD build where the runtime validates it, else the
+ * scalar build (same results, slower).
+ *
+ * @param prefer "simd" (default) or "scalar" to force the fallback (tests, benchmarks).
+ * @throws if the module file is missing (run `npm run build`).
+ */
+export function loadKernels(prefer: "simd" | "scalar" = "simd"): WasmKernels {
+  const hit = cache.get(prefer);
+  if (hit) return hit;
+  let variant = prefer;
+  let bytes = read(modulePath(variant));
+  if (variant === "simd" && !WebAssembly.validate(bytes)) {
+    variant = "scalar";
+    bytes = read(modulePath(variant));
+  }
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+    env: {
+      abort(_msg: number, _file: number, line: number, column: number) {
+        throw new Error(`seqlab wasm kernel aborted at ${line}:${column}`);
+      },
+    },
+  });
+  const kernels = { exports: instance.exports as unknown as KernelExports, simd: variant === "simd" };
+  cache.set(prefer, kernels);
+  return kernels;
+}
+
+function read(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    throw new Error(`seqlab's wasm kernels are not built (${file} is missing): run \`npm run build\``);
+  }
+}
+
+/**
+ * Bump allocation of float32 arrays in a kernel module's memory. `alloc` returns
+ * a byte offset (16-byte aligned, for SIMD loads); `reset` frees everything at once.
+ * Memory grows as needed and is never shrunk (wasm cannot), so an arena reused
+ * across training steps reaches its peak size once and stays there.
+ */
+export class WasmArena {
+  private top: number;
+  private readonly base: number;
+
+  constructor(readonly kernels: WasmKernels) {
+    this.base = this.top = kernels.exports.heapBase();
+  }
+
+  /** Reserves `length` float32s; returns their byte offset. */
+  alloc(length: number): number {
+    if (!Number.isInteger(length) || length < 0) {
+      throw new Error(`WasmArena.alloc: length must be a non-negative integer, got ${length}`);
+    }
+    const at = this.top;
+    this.top = at + ((length * 4 + 15) & ~15);
+    const memory = this.kernels.exports.memory;
+    if (this.top > memory.buffer.byteLength) {
+      memory.grow(Math.ceil((this.top - memory.buffer.byteLength) / 65536));
+    }
+    return at;
+  }
+
+  /** Copies `values` into fresh memory; returns the byte offset. */
+  put(values: ArrayLike<number>): number {
+    const at = this.alloc(values.length);
+    this.f32(at, values.length).set(values);
+    return at;
+  }
+
+  /** A view of `length` float32s at byte offset `at` (invalid after the memory grows). */
+  f32(at: number, length: number): Float32Array {
+    return new Float32Array(this.kernels.exports.memory.buffer, at, length);
+  }
+
+  /** Frees every allocation. */
+  reset(): void {
+    this.top = this.base;
+  }
+
+  /** Bytes in use. */
+  get used(): number {
+    return this.top - this.base;
+  }
+}
+
+/**
+ * C = A·B for row-major float32 matrices, on the wasm kernel (a 4 × 8 SIMD
+ * register tile). For tests and benchmarks; the recurrent kernels call the same
+ * gemm inside wasm without copies.
+ *
+ * @param a A, M·K values, row-major
+ * @param b B, K·N values, row-major
+ */
+export function wasmMatMul(a: Float32Array, b: Float32Array, M: number, K: number, N: number, kernels = loadKernels()): Float32Array {
+  if (a.length !== M * K) throw new Error(`wasmMatMul: a must have M·K = ${M * K} values, got ${a.length}`);
+  if (b.length !== K * N) throw new Error(`wasmMatMul: b must have K·N = ${K * N} values, got ${b.length}`);
+  const arena = new WasmArena(kernels);
+  const pa = arena.put(a);
+  const pb = arena.put(b);
+  const pc = arena.alloc(M * N);
+  kernels.exports.gemm(M, N, K, pa, K, pb, N, pc, N, 0);
+  return arena.f32(pc, M * N).slice();
+}
