@@ -1,0 +1,40 @@
+"""PyTorch reference for `npm run bench`: median ms of one training step
+(forward + backward through time + Adam) on the CPU with one thread.
+
+usage: /usr/bin/python3 test/bench/torch_step.py MODEL T B I H REPS
+prints one JSON line: {"ms": median, "torch": version}
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+model, T, B, I, H, reps = sys.argv[1], *map(int, sys.argv[2:7])
+torch.set_num_threads(1)
+torch.manual_seed(0)
+K = 10
+layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[model](I, H, batch_first=True)
+head = torch.nn.Linear(H, K)
+opt = torch.optim.Adam(list(layer.parameters()) + list(head.parameters()), lr=1e-3)
+x = torch.randn(B, T, I)
+y = torch.randint(0, K, (B,))
+
+
+def step():
+    opt.zero_grad()
+    out, _ = layer(x)
+    loss = torch.nn.functional.cross_entropy(head(out[:, -1]), y)
+    loss.backward()
+    opt.step()
+
+
+for _ in range(3):
+    step()
+times = []
+for _ in range(reps):
+    t0 = time.perf_counter()
+    step()
+    times.append((time.perf_counter() - t0) * 1000)
+print(json.dumps({"ms": statistics.median(times), "torch": torch.__version__}))
