@@ -13,6 +13,42 @@ export { inKernel, sendDisplay, interruptible, flushOutput } from "./kernel";
 export type { DisplayContent } from "./kernel";
 export { version } from "./version";
 
+// Recurrent core (cells, unroll, gradients)
+export { Rng, uniformTensor, normalTensor, tidy, disposeAll } from "./init";
+export type { CellConfig } from "./init";
+export { ShapeError, NonFiniteError, checkShape, checkRank, assertFinite } from "./cells/checks";
+export type { Dim } from "./cells/checks";
+export type { Cell, CellName, HiddenState, Params, StepGradients, AnyCell } from "./cells/cell";
+export { rnnStep, rnnStepBackward, rnnSizes, rnnCell, initRnn } from "./cells/rnn";
+export type { RnnParams } from "./cells/rnn";
+export { lstmStep, lstmStepBackward, lstmSizes, lstmCell, initLstm } from "./cells/lstm";
+export type { LstmParams, LstmState, LstmStepOutput, LstmConfig } from "./cells/lstm";
+export { gruStep, gruStepBackward, gruSizes, gruCell, initGru } from "./cells/gru";
+export type { GruParams, GruStepOutput } from "./cells/gru";
+export { gruPytorchStep, gruPytorchStepBackward, gruPytorchSizes, gruPytorchCell, initGruPytorch, gru } from "./cells/gru-pytorch";
+export type { GruPytorchParams, GruPytorchStepOutput, GruConvention } from "./cells/gru-pytorch";
+export { readout, sequenceLoss, readoutBackward, readoutSizes, initReadout } from "./cells/readout";
+export type { ReadoutParams, ReadoutConfig } from "./cells/readout";
+export { unroll, unrollWithTape } from "./sequence/unroll";
+export type { UnrollOptions, UnrollResult, UnrollLastResult, Tape, TapeStep } from "./sequence/unroll";
+export { layer, unrollStacked, unrollStackedWithTape, backwardStacked } from "./sequence/stacked";
+export type { Layer, AnyState, StackedOptions, StackedTapes } from "./sequence/stacked";
+export { backwardThroughTime } from "./grad/bptt";
+export type { BpttOptions, BpttResult } from "./grad/bptt";
+export { modelLoss, handGradients, autodiffGradients } from "./grad/gradients";
+export type { ModelOptions, ModelGradients } from "./grad/gradients";
+export { rnnBptt } from "./grad/rnn-bptt";
+export type { RnnLectureParams, RnnBpttResult } from "./grad/rnn-bptt";
+export { relError, maxAbsError, numericalGradient, numericalGradientArray, sparseGradCheck } from "./grad/gradcheck";
+export type { SparseCheck } from "./grad/gradcheck";
+export { toF64, paramsToF64, zerosF64, cloneF64 } from "./grad/f64/linalg";
+export type { F64 } from "./grad/f64/linalg";
+export { REFERENCE_CELLS, referenceLoss, referenceGradients, numericGradients } from "./grad/f64/model";
+export type { RefModel, RefGradients } from "./grad/f64/model";
+export type { RefCell, RefParams, RefVectors } from "./grad/f64/cell";
+export { gradientReport, formatGradientReport } from "./grad/report";
+export type { GradientReport, ReportRow } from "./grad/report";
+
 // Fused kernels (WebAssembly)
 export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
 export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";

@@ -1,0 +1,150 @@
+/**
+ * A gradient report: hand-written BPTT (tfjs, float32), autodiff (`tf.grads`, float32),
+ * the float64 hand BPTT and centred finite differences (float64) side by side, per
+ * parameter and per timestep, as relative errors (CS231n's {@link relError}).
+ */
+import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
+import type { Cell, HiddenState } from "../cells/cell";
+import type { ReadoutParams } from "../cells/readout";
+import { autodiffGradients, handGradients } from "./gradients";
+import { relError } from "./gradcheck";
+import { disposeAll } from "../init";
+import { paramsToF64, toF64, type F64 } from "./f64/linalg";
+import { numericGradients, referenceGradients, type RefModel } from "./f64/model";
+
+/** One line of a {@link GradientReport}. */
+export interface ReportRow {
+  /** A parameter ("U", "W", "V", …), "x", "h0"/"s0", or "x(t=k)" for a timestep. */
+  name: string;
+  /** How many entries were compared. */
+  size: number;
+  /** max |∂L/∂θ| (numeric), for scale. */
+  maxAbs: number;
+  /** rel. error: hand BPTT (tfjs) vs tf.grads. */
+  handVsAutodiff: number;
+  /** rel. error: hand BPTT (tfjs, float32) vs finite differences (float64). */
+  handVsNumeric: number;
+  /** rel. error: tf.grads (float32) vs finite differences (float64). */
+  autodiffVsNumeric: number;
+  /** rel. error: hand BPTT in float64 vs finite differences: the tight check of the derivation. */
+  f64HandVsNumeric: number;
+}
+
+/** Hand vs autodiff vs numeric, per parameter and per timestep. */
+export interface GradientReport {
+  cell: string;
+  /** L by the tfjs forward and the float64 reference. */
+  loss: { tfjs: number; f64: number };
+  /** One row per parameter, then V, c, x and the initial state. */
+  params: ReportRow[];
+  /** One row per timestep t: ∂L/∂x(t). */
+  timesteps: ReportRow[];
+  /** ‖∇_h(t) L‖ per timestep, by the tfjs hand BPTT and the float64 one. */
+  dhNorms: { tfjs: number[]; f64: number[] };
+  /** The worst of each column. */
+  worst: Omit<ReportRow, "name" | "size" | "maxAbs">;
+}
+
+/**
+ * Builds a {@link GradientReport} for the lecture's model (cell + softmax readout + summed
+ * cross-entropy, see `modelLoss`) at the given weights and inputs. The finite differences
+ * need 2 forward passes per entry of every parameter: keep the sizes small (T≈4, H≈5).
+ *
+ * @param options.initialState h0 (and s0), [B, H]; zeros if missing
+ * @param options.finalStateWeights adds Σ w ⊙ state(T) to L
+ * @param options.h the finite-difference step (default 1e-5)
+ */
+export function gradientReport<P extends object, S extends HiddenState, O extends S>(
+  cell: Cell<P, S, O>,
+  params: P,
+  readoutParams: ReadoutParams,
+  x: Tensor3D,
+  y: Tensor2D,
+  options: { initialState?: Partial<S>; finalStateWeights?: Partial<S>; h?: number } = {},
+): GradientReport {
+  const { initialState, finalStateWeights } = options;
+  const hand = handGradients(cell, params, readoutParams, x, y, { initialState, finalStateWeights });
+  const auto = autodiffGradients(cell, params, readoutParams, x, y, { initialState, finalStateWeights });
+  const model: RefModel = {
+    cell: cell.name,
+    params: paramsToF64(params),
+    readout: { V: toF64(readoutParams.V), c: toF64(readoutParams.c) },
+    x: toF64(x),
+    y: y.dataSync(),
+    initialState: initialState ? paramsToF64(initialState) : undefined,
+    finalStateWeights: finalStateWeights ? paramsToF64(finalStateWeights) : undefined,
+  };
+  const ref = referenceGradients(model);
+  const num = numericGradients(model, options.h ?? 1e-5);
+  const f32 = (t: Tensor) => Float64Array.from(t.dataSync());
+
+  const entries: [string, Tensor, Tensor, F64, F64][] = [];
+  for (const [k, g] of Object.entries(hand.grads as Record<string, Tensor | undefined>)) {
+    if (g) entries.push([k, g, (auto.grads as Record<string, Tensor>)[k], ref.grads[k], num.grads[k]]);
+  }
+  entries.push(["V", hand.readoutGrads.V, auto.readoutGrads.V, ref.readoutGrads.V, num.readoutGrads.V]);
+  entries.push(["c", hand.readoutGrads.c, auto.readoutGrads.c, ref.readoutGrads.c, num.readoutGrads.c]);
+  entries.push(["x", hand.dx, auto.dx, ref.dx, num.dx]);
+  for (const k of cell.stateKeys) {
+    const di = (s: unknown) => (s as Record<string, Tensor>)[k];
+    entries.push([`${k}0`, di(hand.dInitial), di(auto.dInitial), ref.dInitial[k], num.dInitial[k]]);
+  }
+  const rows = entries.map(([name, h, a, r, n]) => row(name, f32(h), f32(a), r.data, n.data));
+
+  const [B, T, I] = x.shape;
+  const hx = f32(hand.dx);
+  const ax = f32(auto.dx);
+  const sliceT = (d: Float64Array, t: number) => {
+    const out = new Float64Array(B * I);
+    for (let b = 0; b < B; b++) out.set(d.subarray((b * T + t) * I, (b * T + t + 1) * I), b * I);
+    return out;
+  };
+  const timesteps = Array.from({ length: T }, (_, t) =>
+    row(`x(t=${t})`, sliceT(hx, t), sliceT(ax, t), sliceT(ref.dx.data, t), sliceT(num.dx.data, t)),
+  );
+  const report: GradientReport = {
+    cell: cell.name,
+    loss: { tfjs: hand.loss, f64: ref.loss },
+    params: rows,
+    timesteps,
+    dhNorms: { tfjs: hand.dhNorms, f64: ref.dhNorms },
+    worst: {
+      handVsAutodiff: Math.max(...rows.map((r) => r.handVsAutodiff)),
+      handVsNumeric: Math.max(...rows.map((r) => r.handVsNumeric)),
+      autodiffVsNumeric: Math.max(...rows.map((r) => r.autodiffVsNumeric)),
+      f64HandVsNumeric: Math.max(...rows.map((r) => r.f64HandVsNumeric)),
+    },
+  };
+  disposeAll(hand, auto);
+  return report;
+}
+
+function row(name: string, hand: Float64Array, auto: Float64Array, ref: Float64Array, num: Float64Array): ReportRow {
+  return {
+    name,
+    size: hand.length,
+    maxAbs: num.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
+    handVsAutodiff: relError(hand, auto),
+    handVsNumeric: relError(hand, num),
+    autodiffVsNumeric: relError(auto, num),
+    f64HandVsNumeric: relError(ref, num),
+  };
+}
+
+/** The report as a fixed-width table, for a notebook's output or a log. */
+export function formatGradientReport(r: GradientReport): string {
+  const e = (v: number) => v.toExponential(1).padStart(9);
+  const head = `${"".padEnd(9)}${"size".padStart(6)}${"max|g|".padStart(10)}${"hand~auto".padStart(11)}${"hand~num".padStart(10)}${"auto~num".padStart(10)}${"f64hand~num".padStart(13)}`;
+  const line = (x: ReportRow) =>
+    `${x.name.padEnd(9)}${String(x.size).padStart(6)}${e(x.maxAbs).padStart(10)}${e(x.handVsAutodiff).padStart(11)}` +
+    `${e(x.handVsNumeric).padStart(10)}${e(x.autodiffVsNumeric).padStart(10)}${e(x.f64HandVsNumeric).padStart(13)}`;
+  return [
+    `${r.cell}: L = ${r.loss.tfjs.toPrecision(8)} (tfjs float32), ${r.loss.f64.toPrecision(12)} (float64)`,
+    "relative error, max|a−b| / max(1e−8, |a|+|b|):",
+    head,
+    ...r.params.map(line),
+    "per timestep, ∂L/∂x(t):",
+    ...r.timesteps.map(line),
+    `‖∇_h(t) L‖: ${r.dhNorms.tfjs.map((v) => v.toPrecision(4)).join(", ")} (tfjs); ${r.dhNorms.f64.map((v) => v.toPrecision(4)).join(", ")} (float64)`,
+  ].join("\n");
+}

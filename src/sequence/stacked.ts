@@ -1,0 +1,106 @@
+/**
+ * Stacked (deep) recurrent layers: the outputs of layer ℓ are the inputs of layer ℓ+1.
+ *
+ * ```
+ * h_1(t) = cell_1(h_1(t−1), x(t)),   h_ℓ(t) = cell_ℓ(h_ℓ(t−1), h_{ℓ−1}(t))   for ℓ = 2 … L
+ * ```
+ * Like PyTorch's `num_layers` (without inter-layer dropout) and a stack of tfjs layers
+ * with `returnSequences: true`; here each layer may be a different cell.
+ */
+import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
+import type { Cell, HiddenState } from "../cells/cell";
+import { unrollWithTape, type Tape, type UnrollOptions } from "./unroll";
+import { backwardThroughTime, type BpttOptions } from "../grad/bptt";
+import { disposeAll, tidy } from "../init";
+
+/** One layer of a stack: a cell and its parameters. */
+export interface Layer<P extends object = object, S extends HiddenState = HiddenState, O extends S = S> {
+  cell: Cell<P, S, O>;
+  params: P;
+}
+
+/** Makes a {@link Layer} (keeps the cell's and the parameters' types together). */
+export function layer<P extends object, S extends HiddenState, O extends S>(cell: Cell<P, S, O>, params: P): Layer<P, S, O> {
+  return { cell, params };
+}
+
+/** A state of any cell: h plus, for the LSTM, s. */
+export type AnyState = HiddenState & { [key: string]: Tensor2D };
+
+/** Options of a stack: those of {@link unroll}, with one initial state per layer. */
+export interface StackedOptions extends Omit<UnrollOptions<AnyState>, "initialState"> {
+  /** Layer ℓ's initial state (e.g. `[{h: h0}, {h: h0, s: s0}]`); zeros where missing. */
+  initialStates?: (Partial<AnyState> | undefined)[];
+}
+
+/** A stacked forward pass with each layer's tape; dispose it with `disposeAll(tapes)`. */
+export type StackedTapes = Tape<AnyState, AnyState>[];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyLayer = Layer<any, any, any>;
+
+/**
+ * Runs the stack over x [B, T, I]; returns the top layer's outputs [B, T, H_L] and every
+ * layer's final state (bottom first). All layers share the mask and the direction.
+ * Runs in `tf.tidy`; dispose the result with `disposeAll(result)`.
+ */
+export function unrollStacked(
+  layers: readonly AnyLayer[],
+  x: Tensor3D,
+  options: StackedOptions = {},
+): { outputs: Tensor3D; states: AnyState[] } {
+  return tidy("unrollStacked", () => {
+    const tapes = unrollStackedWithTape(layers, x, options);
+    return { outputs: tapes[tapes.length - 1].outputs, states: tapes.map((tape) => tape.state) };
+  });
+}
+
+/** {@link unrollStacked}, keeping every layer's tape for {@link backwardStacked}. */
+export function unrollStackedWithTape(layers: readonly AnyLayer[], x: Tensor3D, options: StackedOptions = {}): StackedTapes {
+  if (layers.length === 0) throw new Error("unrollStacked: layers must not be empty");
+  const tapes: StackedTapes = [];
+  try {
+    let input = x;
+    layers.forEach((l, k) => {
+      const { initialStates, ...rest } = options;
+      const tape = unrollWithTape(l.cell, l.params, input, { ...rest, initialState: initialStates?.[k] });
+      tapes.push(tape as StackedTapes[number]);
+      input = tape.outputs;
+    });
+  } catch (e) {
+    disposeAll(tapes);
+    throw e;
+  }
+  return tapes;
+}
+
+/**
+ * Hand-written BPTT through the stack, top layer first: ∂L/∂(inputs of layer ℓ+1) is the
+ * upstream gradient of layer ℓ's outputs.
+ *
+ * @param dOutputs ∂L/∂(top outputs), [B, T, H_L]
+ * @param dFinals ∂L/∂(final state of layer ℓ), optional
+ * @returns each layer's parameter gradients and ∂L/∂(initial state) (bottom first),
+ *   ∂L/∂x, and each layer's ‖∇_h(t) L‖ per timestep.
+ */
+export function backwardStacked(
+  layers: readonly AnyLayer[],
+  tapes: StackedTapes,
+  dOutputs: Tensor3D | null,
+  dFinals: (Partial<AnyState> | undefined)[] = [],
+  options: BpttOptions = {},
+): { grads: object[]; dx: Tensor3D; dInitial: AnyState[]; dhNorms: number[][] } {
+  const grads: object[] = new Array(layers.length);
+  const dInitial: AnyState[] = new Array(layers.length);
+  const dhNorms: number[][] = new Array(layers.length);
+  let upstream = dOutputs;
+  for (let k = layers.length - 1; k >= 0; k--) {
+    const back = backwardThroughTime(layers[k].cell, layers[k].params, tapes[k], upstream, dFinals[k] ?? {}, options);
+    if (upstream !== dOutputs) upstream?.dispose();
+    grads[k] = back.grads;
+    dInitial[k] = back.dInitial;
+    dhNorms[k] = back.dhNorms;
+    upstream = back.dx;
+  }
+  return { grads, dx: upstream!, dInitial, dhNorms };
+}
