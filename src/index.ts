@@ -52,3 +52,19 @@ export type { GradientReport, ReportRow } from "./grad/report";
 // Fused kernels (WebAssembly)
 export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
 export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";
+
+// Plots
+export { trainingCurves } from "./plot/training-curves";
+export type { TrainingRun, TrainingCurvesOptions } from "./plot/training-curves";
+export { heatmap, hiddenStates, gateActivations, attentionWeights } from "./plot/heatmap";
+export type { HeatmapOptions, HiddenStatesOptions, GateActivationsOptions, AttentionOptions } from "./plot/heatmap";
+export { gradientFlow, gradientFlowHeatmap } from "./plot/gradient-flow";
+export type { GradientFlowOptions } from "./plot/gradient-flow";
+export { sequencePrediction } from "./plot/sequence-prediction";
+export type { SequencePredictionOptions } from "./plot/sequence-prediction";
+export { textActivation } from "./plot/text-activation";
+export type { TextActivationOptions } from "./plot/text-activation";
+export { unfoldedGraph } from "./plot/unfolded-graph";
+export type { UnfoldedGraphSizes, UnfoldedGraphOptions } from "./plot/unfolded-graph";
+export type { Figure, Series, Matrix } from "./plot/figure";
+export { figureSummary } from "./plot/summary";
