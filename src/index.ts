@@ -39,7 +39,7 @@ export { modelLoss, handGradients, autodiffGradients } from "./grad/gradients";
 export type { ModelOptions, ModelGradients } from "./grad/gradients";
 export { rnnBptt } from "./grad/rnn-bptt";
 export type { RnnLectureParams, RnnBpttResult } from "./grad/rnn-bptt";
-export { relError, maxAbsError, numericalGradient, numericalGradientArray, sparseGradCheck } from "./grad/gradcheck";
+export { relError, scaledError, maxAbsError, numericalGradient, numericalGradientArray, sparseGradCheck } from "./grad/gradcheck";
 export type { SparseCheck } from "./grad/gradcheck";
 export { toF64, paramsToF64, zerosF64, cloneF64 } from "./grad/f64/linalg";
 export type { F64 } from "./grad/f64/linalg";
@@ -47,7 +47,7 @@ export { REFERENCE_CELLS, referenceLoss, referenceGradients, numericGradients } 
 export type { RefModel, RefGradients } from "./grad/f64/model";
 export type { RefCell, RefParams, RefVectors } from "./grad/f64/cell";
 export { gradientReport, formatGradientReport } from "./grad/report";
-export type { GradientReport, ReportRow } from "./grad/report";
+export type { GradientReport, ReportRow, Agreement } from "./grad/report";
 
 // Fused kernels (WebAssembly)
 export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";

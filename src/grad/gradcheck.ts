@@ -19,9 +19,34 @@ export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let k = 0; k < a.length; k++) {
     const e = Math.abs(a[k] - b[k]) / Math.max(1e-8, Math.abs(a[k]) + Math.abs(b[k]));
-    if (!(e <= worst)) worst = e; // NaN propagates as the worst error
+    if (Number.isNaN(e)) return NaN; // a NaN is never hidden behind a max
+    if (e > worst) worst = e;
   }
   return worst;
+}
+
+/**
+ * The error relative to the tensors' scale: max |a − b| / max(1e−8, max |a| + max |b|).
+ *
+ * {@link relError} divides entry by entry, so one entry that nearly cancels (say 6e−5 in
+ * a gradient whose largest entry is 2) carries float32's absolute rounding (~1e−8) into
+ * a relative error of ~1e−4. That is float32, not a wrong derivative; this measure is not
+ * fooled by it, and is what float32 comparisons should be judged by. A wrong derivative
+ * shows in both.
+ */
+export function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`scaledError: lengths differ (${a.length} vs ${b.length})`);
+  let diff = 0;
+  let maxA = 0;
+  let maxB = 0;
+  for (let k = 0; k < a.length; k++) {
+    const d = Math.abs(a[k] - b[k]);
+    if (Number.isNaN(d)) return NaN;
+    diff = Math.max(diff, d);
+    maxA = Math.max(maxA, Math.abs(a[k]));
+    maxB = Math.max(maxB, Math.abs(b[k]));
+  }
+  return diff / Math.max(1e-8, maxA + maxB);
 }
 
 /** max |a − b| over elements: the absolute counterpart of {@link relError}. */
@@ -29,7 +54,8 @@ export function maxAbsError(a: ArrayLike<number>, b: ArrayLike<number>): number 
   let worst = 0;
   for (let k = 0; k < a.length; k++) {
     const e = Math.abs(a[k] - b[k]);
-    if (!(e <= worst)) worst = e;
+    if (Number.isNaN(e)) return NaN;
+    if (e > worst) worst = e;
   }
   return worst;
 }

@@ -1,16 +1,25 @@
 /**
  * A gradient report: hand-written BPTT (tfjs, float32), autodiff (`tf.grads`, float32),
  * the float64 hand BPTT and centred finite differences (float64) side by side, per
- * parameter and per timestep, as relative errors (CS231n's {@link relError}).
+ * parameter and per timestep, as relative errors (CS231n's {@link relError}, and
+ * {@link scaledError}, which float32 rounding of tiny entries does not inflate).
  */
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
 import type { ReadoutParams } from "../cells/readout";
 import { autodiffGradients, handGradients } from "./gradients";
-import { relError } from "./gradcheck";
+import { relError, scaledError } from "./gradcheck";
 import { disposeAll } from "../init";
 import { paramsToF64, toF64, type F64 } from "./f64/linalg";
 import { numericGradients, referenceGradients, type RefModel } from "./f64/model";
+
+/** How well two gradients agree: two measures (see src/grad/gradcheck.ts). */
+export interface Agreement {
+  /** CS231n's relative error, max over entries of |a − b| / max(1e−8, |a| + |b|). */
+  rel: number;
+  /** max |a − b| / max(1e−8, max |a| + max |b|): not fooled by float32 rounding of tiny entries. */
+  scaled: number;
+}
 
 /** One line of a {@link GradientReport}. */
 export interface ReportRow {
@@ -20,14 +29,14 @@ export interface ReportRow {
   size: number;
   /** max |∂L/∂θ| (numeric), for scale. */
   maxAbs: number;
-  /** rel. error: hand BPTT (tfjs) vs tf.grads. */
-  handVsAutodiff: number;
-  /** rel. error: hand BPTT (tfjs, float32) vs finite differences (float64). */
-  handVsNumeric: number;
-  /** rel. error: tf.grads (float32) vs finite differences (float64). */
-  autodiffVsNumeric: number;
-  /** rel. error: hand BPTT in float64 vs finite differences: the tight check of the derivation. */
-  f64HandVsNumeric: number;
+  /** Hand BPTT (tfjs) vs tf.grads. */
+  handVsAutodiff: Agreement;
+  /** Hand BPTT (tfjs, float32) vs finite differences (float64). */
+  handVsNumeric: Agreement;
+  /** tf.grads (float32) vs finite differences (float64). */
+  autodiffVsNumeric: Agreement;
+  /** Hand BPTT in float64 vs finite differences: the tight check of the derivation. */
+  f64HandVsNumeric: Agreement;
 }
 
 /** Hand vs autodiff vs numeric, per parameter and per timestep. */
@@ -109,10 +118,10 @@ export function gradientReport<P extends object, S extends HiddenState, O extend
     timesteps,
     dhNorms: { tfjs: hand.dhNorms, f64: ref.dhNorms },
     worst: {
-      handVsAutodiff: Math.max(...rows.map((r) => r.handVsAutodiff)),
-      handVsNumeric: Math.max(...rows.map((r) => r.handVsNumeric)),
-      autodiffVsNumeric: Math.max(...rows.map((r) => r.autodiffVsNumeric)),
-      f64HandVsNumeric: Math.max(...rows.map((r) => r.f64HandVsNumeric)),
+      handVsAutodiff: worstOf(rows.map((r) => r.handVsAutodiff)),
+      handVsNumeric: worstOf(rows.map((r) => r.handVsNumeric)),
+      autodiffVsNumeric: worstOf(rows.map((r) => r.autodiffVsNumeric)),
+      f64HandVsNumeric: worstOf(rows.map((r) => r.f64HandVsNumeric)),
     },
   };
   disposeAll(hand, auto);
@@ -120,28 +129,42 @@ export function gradientReport<P extends object, S extends HiddenState, O extend
 }
 
 function row(name: string, hand: Float64Array, auto: Float64Array, ref: Float64Array, num: Float64Array): ReportRow {
+  const agree = (a: Float64Array, b: Float64Array): Agreement => ({ rel: relError(a, b), scaled: scaledError(a, b) });
   return {
     name,
     size: hand.length,
     maxAbs: num.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
-    handVsAutodiff: relError(hand, auto),
-    handVsNumeric: relError(hand, num),
-    autodiffVsNumeric: relError(auto, num),
-    f64HandVsNumeric: relError(ref, num),
+    handVsAutodiff: agree(hand, auto),
+    handVsNumeric: agree(hand, num),
+    autodiffVsNumeric: agree(auto, num),
+    f64HandVsNumeric: agree(ref, num),
   };
 }
 
-/** The report as a fixed-width table, for a notebook's output or a log. */
+function worstOf(xs: Agreement[]): Agreement {
+  const pick = (f: (a: Agreement) => number) => xs.reduce((m, a) => (Number.isNaN(f(a)) || f(a) > m ? f(a) : m), 0);
+  return { rel: pick((a) => a.rel), scaled: pick((a) => a.scaled) };
+}
+
+/**
+ * The report as a fixed-width table, for a notebook's output or a log: for each pair,
+ * CS231n's relative error and the scale-relative one (see {@link Agreement}).
+ */
 export function formatGradientReport(r: GradientReport): string {
-  const e = (v: number) => v.toExponential(1).padStart(9);
-  const head = `${"".padEnd(9)}${"size".padStart(6)}${"max|g|".padStart(10)}${"hand~auto".padStart(11)}${"hand~num".padStart(10)}${"auto~num".padStart(10)}${"f64hand~num".padStart(13)}`;
+  const e = (v: number) => v.toExponential(1).padStart(8);
+  const pair = (a: Agreement) => `${e(a.rel)}${e(a.scaled)}`.padStart(18);
+  const head =
+    `${"".padEnd(9)}${"size".padStart(6)}${"max|g|".padStart(9)}` +
+    ["hand~auto", "hand~num", "auto~num", "f64hand~num"].map((h) => h.padStart(18)).join("");
+  const sub = `${"".padEnd(24)}${"      rel  scaled".repeat(4)}`;
   const line = (x: ReportRow) =>
-    `${x.name.padEnd(9)}${String(x.size).padStart(6)}${e(x.maxAbs).padStart(10)}${e(x.handVsAutodiff).padStart(11)}` +
-    `${e(x.handVsNumeric).padStart(10)}${e(x.autodiffVsNumeric).padStart(10)}${e(x.f64HandVsNumeric).padStart(13)}`;
+    `${x.name.padEnd(9)}${String(x.size).padStart(6)}${e(x.maxAbs).padStart(9)}` +
+    [x.handVsAutodiff, x.handVsNumeric, x.autodiffVsNumeric, x.f64HandVsNumeric].map(pair).join("");
   return [
     `${r.cell}: L = ${r.loss.tfjs.toPrecision(8)} (tfjs float32), ${r.loss.f64.toPrecision(12)} (float64)`,
-    "relative error, max|a−b| / max(1e−8, |a|+|b|):",
+    "rel = max|a−b| / max(1e−8, |a|+|b|) (CS231n, per entry); scaled = max|a−b| / max(1e−8, max|a|+max|b|)",
     head,
+    sub,
     ...r.params.map(line),
     "per timestep, ∂L/∂x(t):",
     ...r.timesteps.map(line),

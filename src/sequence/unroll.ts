@@ -151,8 +151,10 @@ export function unrollWithTape<P extends object, S extends HiddenState, O extend
   if (options.mask) checkShape(where, "mask", options.mask.shape, [["B", B], ["T", T]]);
 
   return tidy(where, () => {
-    const xs = tf.unstack(x, 1) as Tensor2D[]; // T × [B, I]
-    const ms = options.mask ? (tf.unstack(tf.expandDims(options.mask, 2), 1) as Tensor2D[]) : undefined; // T × [B, 1]
+    // Slices rather than tf.unstack: tfjs's gradient of unstack fails when T = 1.
+    const xs = Array.from({ length: T }, (_, t) => tf.reshape(tf.slice(x, [0, t, 0], [B, 1, I]), [B, I]) as Tensor2D); // T × [B, I]
+    const mask = options.mask;
+    const ms = mask ? Array.from({ length: T }, (_, t) => tf.slice(mask, [0, t], [B, 1]) as Tensor2D) : undefined; // T × [B, 1]
     // Copies of h0/s0, so that disposing the tape never disposes the caller's tensors.
     let state = Object.fromEntries(
       cell.stateKeys.map((key) => [key, given[key] ? tf.clone(given[key]!) : tf.zeros([B, H])]),
