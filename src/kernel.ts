@@ -35,6 +35,14 @@ export function inKernel(): boolean {
 }
 
 /**
+ * An object that stays the same for one kernel session, undefined outside the kernel.
+ * Per-session state (e.g. whether plotly.js has been sent to the page) is keyed on it.
+ */
+export function kernelSession(): object | undefined {
+  return bridge();
+}
+
+/**
  * Sends a mime bundle to the notebook (display_data, or update_display_data when
  * `update` and a display id are given). Returns false outside the kernel.
  */

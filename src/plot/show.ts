@@ -1,0 +1,107 @@
+/**
+ * Showing a figure in a notebook: one mime bundle per figure,
+ *
+ *   application/vnd.plotly.v1+json   drawn natively by VS Code and JupyterLab's plotly renderer
+ *   text/html                        everything else (Notebook, nbconvert/nbviewer HTML): offline,
+ *                                    plotly.js from plotly.js-dist, once per kernel session
+ *   text/plain                       a text summary (consoles, and what a reader sees without JS)
+ *
+ * sent through the seqlab kernel's bridge (src/kernel.ts; library code cannot
+ * `require("tslab")`). Outside the kernel — plain Node, tests — `show()` prints the
+ * text summary instead, and never throws for lack of a notebook.
+ *
+ * With the environment variable SEQLAB_PLOT_DIR set, every figure shown is also saved
+ * there as an HTML file (plotly.js written once beside them): `npm run notebooks` can
+ * keep the plots of each notebook that way.
+ */
+import * as path from "path";
+import { kernelSession, sendDisplay } from "../kernel";
+import { checkFigure, type Figure } from "./figure";
+import { figureHtml, plotlyLoaderHtml, titleOf } from "./html";
+import { figureSummary } from "./summary";
+import { savePlot } from "./export";
+
+/** Per kernel session: has plotly.js been sent to the page? */
+const pages = new WeakMap<object, { plotlySent: boolean }>();
+
+function page(): { plotlySent: boolean } | undefined {
+  const session = kernelSession();
+  if (!session) return undefined;
+  let p = pages.get(session);
+  if (!p) pages.set(session, (p = { plotlySent: false }));
+  return p;
+}
+
+/**
+ * The mime bundle of a figure.
+ * @param carryPlotly include plotly.js in the HTML (the first figure of a page does)
+ */
+export function mimeBundle(fig: Figure, carryPlotly: boolean): Record<string, unknown> {
+  return {
+    "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout },
+    "text/html": figureHtml(fig, carryPlotly),
+    "text/plain": figureSummary(fig),
+  };
+}
+
+/**
+ * The bundle for the next figure of this kernel session (plotly.js only in the first),
+ * or undefined outside the kernel.
+ */
+export function nextBundle(fig: Figure): Record<string, unknown> | undefined {
+  const p = page();
+  if (!p) return undefined;
+  const bundle = mimeBundle(fig, !p.plotlySent);
+  p.plotlySent = true;
+  return bundle;
+}
+
+/** True once plotly.js has gone to the page in this kernel session. */
+export function plotlySent(): boolean {
+  return page()?.plotlySent ?? false;
+}
+
+/**
+ * Shows a figure in the notebook: one display_data with the figure as plotly JSON,
+ * HTML and text. Outside the kernel, prints the text summary.
+ *
+ * @example
+ * show(trainingCurves({ loss, valLoss }, { logY: true }));
+ */
+export function show(fig: Figure): void {
+  checkFigure(fig);
+  const bundle = nextBundle(fig);
+  const sent = bundle !== undefined && sendDisplay({ data: bundle, metadata: {} });
+  if (!sent) process.stdout.write(figureSummary(fig) + "\n");
+  void keepCopy(fig).then((file) => {
+    if (file && !sent) process.stdout.write(`(saved as ${file})\n`);
+  });
+}
+
+/**
+ * Sends plotly.js to the page again, in an output of its own: needed only when the page
+ * has lost it (it was reloaded, or the output that carried it was cleared). Plots on
+ * the page that are waiting for plotly.js then draw. Returns false outside the kernel.
+ */
+export function sendPlotlyJs(): boolean {
+  const sent = sendDisplay({ data: { "text/html": plotlyLoaderHtml(), "text/plain": "" }, metadata: {} });
+  const p = page();
+  if (sent && p) p.plotlySent = true;
+  return sent;
+}
+
+let saved = 0;
+
+/** With SEQLAB_PLOT_DIR set, saves the figure there as HTML; reports but never throws. */
+export async function keepCopy(fig: Figure): Promise<string | undefined> {
+  const dir = process.env.SEQLAB_PLOT_DIR;
+  if (!dir) return undefined;
+  const slug = titleOf(fig).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "plot";
+  const file = path.join(dir, `${String(++saved).padStart(2, "0")}-${slug}.html`);
+  try {
+    return await savePlot(fig, file, { plotlyjs: "file" });
+  } catch (e) {
+    process.stderr.write(`seqlab: could not save the plot to ${file}: ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
