@@ -95,7 +95,7 @@ describe("recurrent gradients", () => {
           if ("mask" in options) {
             // Padded steps get no gradient: x(t) of sequence 1 at t = 2, 3 does not matter.
             const dx = hand.dx.arraySync();
-            assert.deepEqual([...dx[1][2], ...dx[1][3]], new Array(2 * I).fill(0), what);
+            assert.ok([...dx[1][2], ...dx[1][3]].every((v) => v === 0), what);
           }
           seqlab.disposeAll(hand, auto);
         }

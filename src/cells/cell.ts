@@ -23,7 +23,8 @@ export interface HiddenState {
 export type Params = { readonly [name: string]: Tensor | undefined };
 
 /**
- * One cell.
+ * One cell. (Members are function-typed properties, not methods, so that TypeScript
+ * checks parameters strictly: a cell cannot be given another cell's parameters.)
  *
  * @typeParam P its parameters
  * @typeParam S its state (what flows from t−1 to t)
@@ -35,14 +36,14 @@ export interface Cell<P extends object, S extends HiddenState, O extends S = S> 
   /** The names of the state's tensors, e.g. ["h"] or ["h", "s"]. */
   readonly stateKeys: readonly (keyof S & string)[];
   /** Checks every parameter's shape; returns I and H. Throws a ShapeError naming the parameter. */
-  sizes(p: P): { I: number; H: number };
+  sizes: (p: P) => { I: number; H: number };
   /** One step: x(t) [B, I] and the state at t−1 → the state at t (plus intermediates). */
-  step(p: P, x: Tensor2D, prev: S): O;
+  step: (p: P, x: Tensor2D, prev: S) => O;
   /**
    * The hand-derived backward of {@link step}: given ∂L/∂(state at t), returns ∂L/∂(state
    * at t−1), ∂L/∂x(t) and this step's contribution to ∂L/∂(each parameter).
    */
-  backward(p: P, x: Tensor2D, prev: S, out: O, dState: S): StepGradients<P, S>;
+  backward: (p: P, x: Tensor2D, prev: S, out: O, dState: S) => StepGradients<P, S>;
 }
 
 /** What a cell's backward step returns. */
