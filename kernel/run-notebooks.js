@@ -3,7 +3,8 @@
 "use strict";
 /**
  * `npm run notebooks`: executes every notebook in notebooks/ through the seqlab
- * kernel and writes the executed notebook and its HTML under out/. Exits
+ * kernel and writes the executed notebook and its HTML under out/, and every plot
+ * a notebook shows as an HTML file under out/<notebook>/ (SEQLAB_PLOT_DIR). Exits
  * non-zero if any cell raised an error.
  *
  *   node kernel/run-notebooks.js [notebook.ipynb …] [--out DIR]
@@ -57,7 +58,7 @@ function notebookErrors(file) {
 /**
  * Executes notebooks and converts them to HTML.
  * @param {{ notebooks?: string[], outDir?: string, env?: NodeJS.ProcessEnv, log?: (s: string) => void }} [opts]
- * @returns {Promise<{ notebook: string, executed: string, html: string, seconds: number,
+ * @returns {Promise<{ notebook: string, executed: string, html: string, plots: string[], seconds: number,
  *   errors: { cell: number, ename: string, evalue: string }[] }[]>}
  */
 async function runNotebooks(opts = {}) {
@@ -86,6 +87,8 @@ async function runNotebooks(opts = {}) {
       const name = path.basename(notebook, ".ipynb");
       const executed = path.join(outDir, `${name}.ipynb`);
       const html = path.join(outDir, `${name}.html`);
+      const plotDir = path.join(outDir, name);
+      fs.rmSync(plotDir, { recursive: true, force: true });
       const t0 = Date.now();
       const exec = await run(
         jupyter.python,
@@ -95,7 +98,7 @@ async function runNotebooks(opts = {}) {
           `--ExecutePreprocessor.timeout=${CELL_TIMEOUT_S}`,
           "--output-dir", outDir, "--output", name, notebook,
         ],
-        env,
+        { ...env, SEQLAB_PLOT_DIR: plotDir },
       );
       const seconds = (Date.now() - t0) / 1000;
       if (exec.code !== 0 || !fs.existsSync(executed)) {
@@ -104,10 +107,14 @@ async function runNotebooks(opts = {}) {
       const conv = await run(jupyter.python, ["-m", "nbconvert", "--to", "html", "--output-dir", outDir, executed], env);
       if (conv.code !== 0) throw new Error(`converting ${executed} to HTML failed:\n${conv.output}`);
       const errors = notebookErrors(executed);
-      results.push({ notebook, executed, html, seconds, errors });
+      const plots = fs.existsSync(plotDir)
+        ? fs.readdirSync(plotDir).filter((f) => f.endsWith(".html")).sort().map((f) => path.join(plotDir, f))
+        : [];
+      results.push({ notebook, executed, html, plots, seconds, errors });
       log(
         `${errors.length === 0 ? "ok  " : "FAIL"} ${path.relative(packageRoot, notebook)} in ${seconds.toFixed(1)} s → ` +
-          `${path.relative(process.cwd(), executed)}, ${path.relative(process.cwd(), html)}`,
+          `${path.relative(process.cwd(), executed)}, ${path.relative(process.cwd(), html)}` +
+          (plots.length ? `, ${plots.length} plot${plots.length > 1 ? "s" : ""} in ${path.relative(process.cwd(), plotDir)}/` : ""),
       );
       for (const e of errors) log(`     cell ${e.cell}: ${e.ename}: ${e.evalue}`);
     }

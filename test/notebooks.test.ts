@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runNotebooks } from "../kernel/run-notebooks";
+import { renderedPlots, closeBrowser } from "seqlab";
 import { jupyterEnv, run, JupyterEnv } from "./helpers/jupyter";
 
 const dir = path.join(__dirname, "..", "notebooks");
@@ -50,7 +51,8 @@ describe("notebooks", function () {
       out = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-notebooks-"));
       results = await runNotebooks({ outDir: out, env: jupyter.env, log: () => {} });
     });
-    after(() => {
+    after(async () => {
+      await closeBrowser();
       jupyter?.dispose();
       if (out) fs.rmSync(out, { recursive: true, force: true });
     });
@@ -85,6 +87,22 @@ describe("notebooks", function () {
       const executed = read(path.join(out, "elsewhere", "99-elsewhere.ipynb"));
       assert.equal(text(executed.cells[0].outputs?.[0]?.text), `outside: seqlab ${require("../package.json").version}, 6\n`);
       assert.ok(fs.existsSync(path.join(out, "elsewhere", "99-elsewhere.html")), "the failing notebook's HTML is still written");
+    });
+
+    it("01's nbconvert HTML draws its live loss plot and its prediction plot offline, and both are saved under out/", async () => {
+      const r = results.find((x) => path.basename(x.notebook).startsWith("01-"))!;
+      const page = await renderedPlots(r.html);
+      assert.deepEqual(page.blockedRequests, [], "the page asked the network for something");
+      assert.deepEqual(page.pageErrors, []);
+      assert.ok(page.plots.length >= 2, `found ${page.plots.length} plots`);
+      for (const p of page.plots) assert.equal(p.drawn, p.traces, `plot "${p.title}" drew ${p.drawn} of ${p.traces} traces`);
+      assert.ok(page.plots.some((p) => /training loss \(MSE\), step \d+/.test(p.title)), "the live figure's last state is missing");
+      assert.equal(r.plots.length, 2, `saved plots: ${r.plots}`);
+      for (const file of r.plots) {
+        const saved = await renderedPlots(file);
+        assert.equal(saved.plots.length, 1);
+        assert.equal(saved.plots[0].drawn, saved.plots[0].traces);
+      }
     });
 
     it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
