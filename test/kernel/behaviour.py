@@ -4,6 +4,7 @@ Run by test/kernel.test.ts with JUPYTER_PATH pointing at a kernelspec for this
 checkout:  /usr/bin/python3 -m unittest test/kernel/behaviour.py
 """
 import os
+import re
 import signal
 import time
 import unittest
@@ -17,7 +18,7 @@ TIMEOUT = 60
 class Cell:
     """Everything one execute_request produced, until the kernel went idle."""
 
-    def __init__(self, kc, code, timeout=TIMEOUT, on_busy=None):
+    def __init__(self, kc, code, timeout=TIMEOUT, on_busy=None, on_stream=None):
         self.msg_id = kc.execute(code)
         self.messages = []
         self.idle = False
@@ -32,6 +33,8 @@ class Cell:
             self.messages.append(msg)
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "busy" and on_busy:
                 on_busy()
+            if msg["msg_type"] == "stream" and on_stream:
+                on_stream(msg["content"]["text"])
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 self.idle = True
                 break
@@ -162,7 +165,7 @@ class SeqlabKernelBehaviour(unittest.TestCase):
             "const run = interruptible();\n"
             "try {\n"
             "  while (!run.stop() && steps < 10000) {\n"
-            "    steps++;\n"
+            "    if (++steps === 1) console.log(\"running\");\n"
             "    await new Promise((r) => setTimeout(r, 10));\n"
             "  }\n"
             "} finally { run.close(); }\n"
@@ -171,16 +174,21 @@ class SeqlabKernelBehaviour(unittest.TestCase):
         pid = self.km.provisioner.process.pid
 
         def interrupt_soon():
-            time.sleep(1.0)
+            time.sleep(0.5)
             os.kill(pid, signal.SIGINT)
 
         import threading
 
-        cell = self.run_cell(code, on_busy=lambda: threading.Thread(target=interrupt_soon).start())
+        def on_stream(text):
+            # Interrupt once the loop runs (compiling the cell may take a while).
+            if text.startswith("running"):
+                threading.Thread(target=interrupt_soon).start()
+
+        cell = self.run_cell(code, on_stream=on_stream)
         self.assertTrue(cell.idle)
         self.assertEqual(cell.reply["content"]["status"], "ok")
-        self.assertRegex(cell.stdout, r"stopped after \d+ steps")
-        steps = int(cell.stdout.split()[2])
+        self.assertEqual(cell.stdout.splitlines()[0], "running")
+        steps = int(re.search(r"stopped after (\d+) steps", cell.stdout).group(1))
         self.assertGreater(steps, 5)
         self.assertLess(steps, 10000)
         # The kernel is still alive and kept the cell's state.
