@@ -75,3 +75,6 @@ export { savePlot } from "./plot/export";
 export type { SavePlotOptions } from "./plot/export";
 export { renderedPlots, closeBrowser, chromiumPath } from "./plot/browser";
 export type { RenderedPlots } from "./plot/browser";
+
+// Training
+export type { Batch, CarriedState, ForwardOptions, ForwardResult, Trainable } from "./train/model";
