@@ -22,8 +22,9 @@ function say(msg) {
 }
 
 function announceBackend() {
+  const tfjsNode = "@tensorflow/tfjs-node"; // optional: may be absent, so not a literal for the type checker
   try {
-    require.resolve("@tensorflow/tfjs-node");
+    require.resolve(tfjsNode);
   } catch {
     say(
       "@tensorflow/tfjs-node is not installed (its install downloads libtensorflow, which failed or was skipped): " +
@@ -32,7 +33,7 @@ function announceBackend() {
     return;
   }
   try {
-    require("@tensorflow/tfjs-node");
+    require(tfjsNode);
     say("@tensorflow/tfjs-node is installed: seqlab will use the native tensorflow backend.");
   } catch (e) {
     const why = String(e instanceof Error ? e.message : e).split("\n")[0];
