@@ -105,6 +105,22 @@ describe("notebooks", function () {
       }
     });
 
+    it("02 trains with hand-written BPTT, and shows gradients vanishing for ρ(W) < 1 and exploding for ρ(W) > 1", () => {
+      const r = results.find((x) => path.basename(x.notebook).startsWith("02-"));
+      assert.ok(r, "notebook 02 is missing");
+      const output = read(r.executed)
+        .cells.flatMap((c) => c.outputs ?? [])
+        .map((o) => text(o.text))
+        .join("");
+      const m = /trained (\d+) steps: loss per character ([\d.]+) → ([\d.]+)/.exec(output);
+      assert.ok(m, `no training summary in:\n${output}`);
+      assert.ok(Number(m[2]) / Number(m[3]) >= 5, `loss fell only from ${m[2]} to ${m[3]}`);
+      const ratio = (rho: string) => Number(new RegExp(`ρ = ${rho}: ‖∇h\\(1\\) L‖ / ‖∇h\\(τ\\) L‖ = (\\S+)`).exec(output)?.[1]);
+      assert.ok(ratio("0.5") < 1e-6, `ρ = 0.5 kept ${ratio("0.5")}`);
+      assert.ok(ratio("4") > 1e3, `ρ = 4 grew only ${ratio("4")}`);
+      assert.match(output, /hand~auto +hand~num +auto~num +f64hand~num/);
+    });
+
     it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
       const r = results.find((x) => path.basename(x.notebook).startsWith("01-"));
       assert.ok(r, "notebook 01 is missing");

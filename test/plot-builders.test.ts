@@ -177,6 +177,8 @@ describe("plot builders", () => {
       assert.equal(trace(fig, 0).line.color, "#440154");
       assert.equal(trace(fig, 1).line.color, "#fde725");
       assert.equal(gradientFlow([1, 0.5, 0.25]).data.length, 1, "one epoch may be a plain series");
+      const named = gradientFlow([[1, 0.5], [2, 1]], { epochs: ["ρ(W) = 0.5", 3] });
+      assert.deepEqual(named.data.map((d) => d.name), ["ρ(W) = 0.5", "epoch 3"], "strings are names as they are, numbers are epochs");
     });
 
     it("gradientFlowHeatmap: t × epoch, colour = log10 of the norm", () => {

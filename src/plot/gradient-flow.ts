@@ -17,7 +17,10 @@ import { Gaps, heatmapTrace, lineMode, readLabels, readMatrix, sequential, type 
 export interface GradientFlowOptions {
   /** Default: "Gradient flow ‖∇h(t) L‖". */
   title?: string;
-  /** Labels of the rows (epochs). Default: 1, 2, … */
+  /**
+   * Labels of the rows. Numbers are epochs ("epoch 3"); strings are used as they are
+   * (e.g. "step 200" or "ρ(W) = 0.9"). Default: epochs 1, 2, …
+   */
   epochs?: ArrayLike<string | number>;
 }
 
@@ -32,7 +35,7 @@ const NORM = "‖∇<sub>h(t)</sub> L‖";
 export function gradientFlow(norms: Matrix | Series, options: GradientFlowOptions = {}): Figure {
   const gaps = new Gaps();
   const rows = readMatrix("norms", asRows(norms), gaps, { positive: true });
-  const epochs = readLabels("epochs", options.epochs, rows.length, 1);
+  const epochs = rowNames(options.epochs, rows.length);
   const T = rows[0].length;
   const t = Array.from({ length: T }, (_, i) => i + 1);
   const legend = rows.length <= 12;
@@ -40,13 +43,13 @@ export function gradientFlow(norms: Matrix | Series, options: GradientFlowOption
     type: "scatter",
     mode: lineMode(y),
     marker: { size: 4 },
-    name: `epoch ${epochs[e]}`,
+    name: epochs[e],
     x: t,
     y,
     line: { color: sequential(rows.length === 1 ? 0.5 : e / (rows.length - 1)) },
     showlegend: legend || e === 0 || e === rows.length - 1,
     connectgaps: false,
-    hovertemplate: `epoch ${epochs[e]}, t %{x}: %{y:.3e}<extra></extra>`,
+    hovertemplate: `${epochs[e]}, t %{x}: %{y:.3e}<extra></extra>`,
   }));
   return {
     data,
@@ -65,7 +68,8 @@ export function gradientFlow(norms: Matrix | Series, options: GradientFlowOption
 export function gradientFlowHeatmap(norms: Matrix | Series, options: GradientFlowOptions = {}): Figure {
   const gaps = new Gaps();
   const rows = readMatrix("norms", asRows(norms), gaps, { positive: true });
-  const epochs = readLabels("epochs", options.epochs, rows.length, 1);
+  const epochs = rowNames(options.epochs, rows.length);
+  const ticks = readLabels("epochs", options.epochs, rows.length, 1);
   const T = rows[0].length;
   const z = rows.map((r) => r.map((v) => (v === null ? null : Math.log10(v))));
   const data: Data[] = [
@@ -77,7 +81,7 @@ export function gradientFlowHeatmap(norms: Matrix | Series, options: GradientFlo
       colorscale: "Viridis",
       colorbar: { title: { text: "log<sub>10</sub> norm" } },
       hoverongaps: false,
-      text: rows.map((r, e) => r.map((v) => `epoch ${epochs[e]}: ${v === null ? "gap" : v.toExponential(3)}`)),
+      text: rows.map((r, e) => r.map((v) => `${epochs[e]}: ${v === null ? "gap" : v.toExponential(3)}`)),
       hovertemplate: "t %{x}, %{text}<extra></extra>",
     }),
   ];
@@ -88,7 +92,7 @@ export function gradientFlowHeatmap(norms: Matrix | Series, options: GradientFlo
     layout: {
       title: gaps.title(options.title ?? `Gradient flow log<sub>10</sub> ${NORM}`),
       xaxis: { title: { text: "time step t" }, showgrid: false },
-      yaxis: { title: { text: "epoch" }, tickmode: "array", tickvals: at, ticktext: at.map((i) => epochs[i]), showgrid: false },
+      yaxis: { title: { text: "epoch" }, tickmode: "array", tickvals: at, ticktext: at.map((i) => ticks[i]), showgrid: false },
     },
   };
 }
@@ -97,4 +101,10 @@ export function gradientFlowHeatmap(norms: Matrix | Series, options: GradientFlo
 function asRows(norms: Matrix | Series): Matrix {
   const first = (norms as ArrayLike<unknown> | null)?.[0];
   return typeof first === "number" ? [norms as Series] : (norms as Matrix);
+}
+
+/** "epoch N" for numeric (or default) row labels, the label itself for strings. */
+function rowNames(labels: ArrayLike<string | number> | undefined, n: number): string[] {
+  const read = readLabels("epochs", labels, n, 1);
+  return read.map((l, i) => (labels === undefined || typeof labels[i] === "number" ? `epoch ${l}` : l));
 }
