@@ -121,6 +121,25 @@ describe("notebooks", function () {
       assert.match(output, /hand~auto +hand~num +auto~num +f64hand~num/);
     });
 
+    it("03: LSTM and GRU with open gates remember the first of 30 symbols; the vanilla RNN and the b_f ≈ 0 LSTM do not", () => {
+      const r = results.find((x) => path.basename(x.notebook).startsWith("03-"));
+      assert.ok(r, "notebook 03 is missing");
+      const output = read(r.executed)
+        .cells.flatMap((c) => c.outputs ?? [])
+        .map((o) => text(o.text))
+        .join("");
+      const accuracy = (name: string) => {
+        const m = new RegExp(`^${name} +test accuracy ([\\d.]+)%`, "m").exec(output);
+        assert.ok(m, `no accuracy for ${name} in:\n${output}`);
+        return Number(m[1]);
+      };
+      assert.ok(accuracy("LSTM, b_f = 2") >= 90);
+      assert.ok(accuracy("GRU, b_z = −2") >= 90);
+      assert.ok(accuracy("vanilla RNN") < 90);
+      assert.ok(accuracy("LSTM, b_f ≈ 0") < 50);
+      assert.match(output, /units whose forget gate stays most open: unit \d+ \(mean f = 0\.9\d\)/);
+    });
+
     it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
       const r = results.find((x) => path.basename(x.notebook).startsWith("01-"));
       assert.ok(r, "notebook 01 is missing");
