@@ -108,7 +108,7 @@ describe("plots in a browser (headless Chromium, offline)", function () {
     assert.equal(outputs.length, figs.length);
     const file = notebookPage(path.join(dir, "notebook.html"), outputs);
     const size = fs.statSync(file).size;
-    assert.ok(size < fs.statSync(require.resolve("plotly.js-dist")).size + 200_000, `plotly.js is on the page once (${size} bytes)`);
+    assert.ok(size < fs.statSync(require.resolve("plotly.js-dist-min")).size + 200_000, `plotly.js is on the page once (${size} bytes)`);
     const r = await renderedPlots(file);
     assert.deepEqual(r.pageErrors, []);
     assert.deepEqual(r.blockedRequests, []);

@@ -1,6 +1,6 @@
 /**
  * Figures as HTML that works with no network: plotly.js comes from the installed
- * plotly.js-dist package, never from a CDN (nbviewer and closed networks block CDNs).
+ * plotly.js-dist-min package (the minified build of plotly.js-dist), never from a CDN (nbviewer and closed networks block CDNs).
  *
  * A figure's HTML fragment is
  *
@@ -31,14 +31,14 @@ import { figureSummary } from "./summary";
 
 let source: string | undefined;
 
-/** The plotly.js bundle from plotly.js-dist, read once. */
+/** The plotly.js bundle from plotly.js-dist-min, read once. */
 export function plotlySource(): string {
   if (source === undefined) {
     let file: string;
     try {
-      file = require.resolve("plotly.js-dist");
+      file = require.resolve("plotly.js-dist-min");
     } catch {
-      throw new Error('plotly.js-dist is not installed (seqlab depends on it): run "npm install" in the project');
+      throw new Error('plotly.js-dist-min is not installed (seqlab depends on it): run "npm install" in the project');
     }
     source = fs.readFileSync(file, "utf-8");
   }

@@ -3,7 +3,7 @@
  *
  *   application/vnd.plotly.v1+json   drawn natively by VS Code and JupyterLab's plotly renderer
  *   text/html                        everything else (Notebook, nbconvert/nbviewer HTML): offline,
- *                                    plotly.js from plotly.js-dist, once per kernel session
+ *                                    plotly.js from plotly.js-dist-min, once per kernel session
  *   text/plain                       a text summary (consoles, and what a reader sees without JS)
  *
  * sent through the seqlab kernel's bridge (src/kernel.ts; library code cannot
