@@ -78,3 +78,43 @@ export type { RenderedPlots } from "./plot/browser";
 
 // Training
 export type { Batch, CarriedState, ForwardOptions, ForwardResult, Trainable } from "./train/model";
+export { fit, evaluate, nextTurn, disposeBatch, NonFiniteLossError } from "./train/trainer";
+export type { FitOptions, BatchSource, EvaluateOptions } from "./train/trainer";
+export { makeOptimizer, describeOptimizer, OPTIMIZER_DEFAULTS } from "./train/optimizers";
+export type { OptimizerName, OptimizerConfig, SgdConfig, MomentumConfig, AdamConfig, RmspropConfig } from "./train/optimizers";
+export { globalNorm, clipByGlobalNorm, clipByNorm, clipByValue, clipGradients } from "./train/clipping";
+export type { ClipConfig, Gradients } from "./train/clipping";
+export { constantSchedule, linearSchedule, exponentialSchedule, inverseSigmoidSchedule, toSchedule } from "./train/schedules";
+export type { Schedule } from "./train/schedules";
+export { splitTime } from "./train/tbptt";
+export type { TbpttConfig } from "./train/tbptt";
+export { MetricMeans } from "./train/metrics";
+export type { Metrics } from "./train/metrics";
+export { emptyHistory, copyHistory, historyCurves } from "./train/history";
+export type { History, StopReason } from "./train/history";
+export { EarlyStopping } from "./train/early-stopping";
+export type { EarlyStoppingConfig, Monitor } from "./train/early-stopping";
+export { snapshotWeights, restoreWeights, disposeSnapshot } from "./train/weights";
+export type { WeightSnapshot } from "./train/weights";
+export { saveCheckpoint, loadCheckpoint } from "./train/checkpoint";
+export type { Checkpoint } from "./train/checkpoint";
+export type { Callback, StepLog, EpochLog, TrainContext } from "./train/callbacks";
+export { progressDisplay, progressText, progressHtml, formatDuration } from "./train/progress";
+export type { ProgressOptions, ProgressState } from "./train/progress";
+export { liveCurves, historyFigure } from "./train/live-curves";
+export type { LiveCurvesOptions } from "./train/live-curves";
+
+// Tasks
+export { Vocab, UnknownSymbolError, SPECIALS } from "./data/vocab";
+export type { Special, VocabOptions } from "./data/vocab";
+export { padSequences, padVectors, lengthMask, oneHotIds, batchesOf } from "./data/padding";
+export type { PadOptions } from "./data/padding";
+export { addingBatch, addingBatches, ADDING_BASELINE_MSE } from "./data/adding";
+export type { AddingOptions } from "./data/adding";
+export { copyBatch, copyBatches, copyBaseline, copyVocabulary } from "./data/copy";
+export type { CopyOptions } from "./data/copy";
+export {
+  DATE_FORMATS, DATE_FORMAT_NAMES, DATE_SOURCE_VOCAB, DATE_TARGET_VOCAB,
+  formatDate, parseDate, isValidDate, isTestDate, dateExamples, dateBatchOf, dateBatch, dateBatches,
+} from "./data/dates";
+export type { SimpleDate, DateFormat, DateExample, DateOptions, DateBatch } from "./data/dates";

@@ -6,6 +6,7 @@
  * Symbols: T time, B batch, I input size, H hidden size, K classes.
  */
 import type { Scalar, Tensor, Tensor2D, Variable } from "@tensorflow/tfjs";
+import type { Rng } from "../init";
 
 /** One batch of a task (src/data). Shapes depend on the task; see each task's doc. */
 export interface Batch {
@@ -17,6 +18,11 @@ export interface Batch {
   mask?: Tensor2D;
   /** For encoder–decoder tasks: the decoder's input (targets shifted right, with a start token). */
   yIn?: Tensor;
+  /**
+   * For encoder–decoder tasks whose inputs are padded: [B, Tx], 1 for real input steps,
+   * 0 for padding (for the encoder and attention; `mask` is the targets' [B, Ty] mask).
+   */
+  xMask?: Tensor2D;
 }
 
 /** A recurrent state carried between calls (truncated BPTT): named [B, H] tensors. */
@@ -34,6 +40,12 @@ export interface ForwardOptions {
   teacherForcingRatio?: number;
   /** The state to start from (truncated BPTT carries it across chunks); zeros if absent. */
   state?: CarriedState;
+  /**
+   * A seeded stream for any randomness in this pass (the teacher-forcing coin flips,
+   * dropout). The trainer derives it from its `seed`, so that a run repeats exactly;
+   * a model should draw from it rather than from Math.random when it is given.
+   */
+  rng?: Rng;
 }
 
 /** What one forward pass gives the trainer. All tensors belong to the caller. */
