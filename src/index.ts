@@ -52,6 +52,10 @@ export type { GradientReport, ReportRow, Agreement } from "./grad/report";
 // Fused kernels (WebAssembly)
 export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
 export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";
+export { instantiateKernels } from "./kernels/wasm";
+export { WasmHeap } from "./kernels/heap";
+export { fusedUnroll, fusedVariant, fusedProfile, resetFusedProfile, fusedMemory, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./kernels/fused";
+export type { FusedVariant, FusedProfile, FusedUnrollOptions } from "./kernels/fused";
 
 // Plots
 export { trainingCurves } from "./plot/training-curves";

@@ -29,8 +29,24 @@ export interface KernelExports {
   memory: WasmMemory;
   /** C[M, N] (+)= A[M, K] · B[K, N], row-major, strides in elements. */
   gemm(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
+  /** C[M, N] (+)= Aᵀ·B with A stored [K, M]. */
+  gemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   heapBase(): number;
   simd(): number;
+  sigmoidArray(a: number, n: number): void;
+  tanhArray(a: number, n: number): void;
+  packGates(src: number, nG: number, H: number, cols: number, Hp: number, colsP: number, dst: number, dstT: number): void;
+  columnSums(a: number, rows: number, width: number, lda: number, dst: number): void;
+  // The fused recurrent kernels (src/kernels/assembly/{rnn,lstm,gru,gru-pytorch}.ts); every
+  // argument is a size, a flag or a byte offset, in the order the AssemblyScript declares them.
+  rnnForward(...args: number[]): void;
+  rnnBackward(...args: number[]): void;
+  lstmForward(...args: number[]): void;
+  lstmBackward(...args: number[]): void;
+  gruForward(...args: number[]): void;
+  gruBackward(...args: number[]): void;
+  gruPytorchForward(...args: number[]): void;
+  gruPytorchBackward(...args: number[]): void;
 }
 
 /** A loaded kernel module. */
@@ -41,6 +57,7 @@ export interface WasmKernels {
 }
 
 const cache = new Map<string, WasmKernels>();
+const compiled = new Map<string, { module: object; variant: "simd" | "scalar" }>();
 
 /** Where the built modules are: dist/kernels/ (this file is dist/kernels/wasm.js). */
 function modulePath(variant: "simd" | "scalar"): string {
@@ -49,7 +66,7 @@ function modulePath(variant: "simd" | "scalar"): string {
 
 /**
  * Loads the kernel module: the SIMD build where the runtime validates it, else the
- * scalar build (same results, slower).
+ * scalar build (same results, slower). One shared instance per variant.
  *
  * @param prefer "simd" (default) or "scalar" to force the fallback (tests, benchmarks).
  * @throws if the module file is missing (run `npm run build`).
@@ -57,22 +74,36 @@ function modulePath(variant: "simd" | "scalar"): string {
 export function loadKernels(prefer: "simd" | "scalar" = "simd"): WasmKernels {
   const hit = cache.get(prefer);
   if (hit) return hit;
-  let variant = prefer;
-  let bytes = read(modulePath(variant));
-  if (variant === "simd" && !WebAssembly.validate(bytes)) {
-    variant = "scalar";
-    bytes = read(modulePath(variant));
+  const kernels = instantiateKernels(prefer);
+  cache.set(prefer, kernels);
+  return kernels;
+}
+
+/**
+ * A fresh instance of the kernel module, with its own memory (the module is compiled
+ * once). Dropping every reference to the instance releases its memory, which a wasm
+ * memory cannot otherwise give back; the fused recurrent kernels use this.
+ */
+export function instantiateKernels(prefer: "simd" | "scalar" = "simd"): WasmKernels {
+  let entry = compiled.get(prefer);
+  if (!entry) {
+    let variant = prefer;
+    let bytes = read(modulePath(variant));
+    if (variant === "simd" && !WebAssembly.validate(bytes)) {
+      variant = "scalar";
+      bytes = read(modulePath(variant));
+    }
+    entry = { module: new WebAssembly.Module(bytes), variant };
+    compiled.set(prefer, entry);
   }
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+  const instance = new WebAssembly.Instance(entry.module, {
     env: {
       abort(_msg: number, _file: number, line: number, column: number) {
         throw new Error(`seqlab wasm kernel aborted at ${line}:${column}`);
       },
     },
   });
-  const kernels = { exports: instance.exports as unknown as KernelExports, simd: variant === "simd" };
-  cache.set(prefer, kernels);
-  return kernels;
+  return { exports: instance.exports as unknown as KernelExports, simd: entry.variant === "simd" };
 }
 
 function read(file: string): Buffer {

@@ -13,6 +13,7 @@ import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
 import { assertFinite, checkRank, checkShape } from "../cells/checks";
 import { tidy } from "../init";
+import { fusedUnroll, fusedVariant, type FusedVariant } from "../kernels/fused";
 
 /** How to unroll. Every field is optional. */
 export interface UnrollOptions<S extends HiddenState> {
@@ -36,6 +37,16 @@ export interface UnrollOptions<S extends HiddenState> {
   mask?: Tensor2D;
   /** Check every step's tensors for NaN/Inf and say where the first one is (slow; default false). */
   checkFinite?: boolean;
+  /**
+   * Run the whole sequence in seqlab's fused WebAssembly kernels (src/kernels/fused.ts):
+   * one call forward, one call for BPTT, differentiable through `tf.customGrad`. Default
+   * true for seqlab's four cells (the environment variable SEQLAB_FUSED=0 turns the default
+   * off, SEQLAB_FUSED=scalar picks the build without SIMD); `false` runs the tfjs-op
+   * reference below, step by step; "simd" / "scalar" force a build. Other cells, and
+   * `checkFinite: true` (which inspects every step), always take the reference path.
+   * Both paths compute the same function (tested to float32 rounding).
+   */
+  fused?: boolean | FusedVariant;
 }
 
 /** What {@link unroll} returns; dispose it with `disposeAll(result)`. */
@@ -86,6 +97,17 @@ export function unroll<P extends object, S extends HiddenState, O extends S>(
   x: Tensor3D,
   options: UnrollOptions<S> & { returnSequences?: boolean } = {},
 ): UnrollResult<S> | UnrollLastResult<S> {
+  const variant = options.checkFinite ? null : fusedVariant(cell, options.fused);
+  if (variant) {
+    const { H } = checkUnrollInputs(cell, params, x, options);
+    return tidy(`unroll(${cell.name}, fused)`, (): UnrollResult<S> | UnrollLastResult<S> => {
+      const returnSequences = options.returnSequences !== false;
+      const initialState = options.initialState as { [key: string]: Tensor2D | undefined } | undefined;
+      const r = fusedUnroll(cell, params as { [name: string]: tf.Tensor | undefined }, x, H, { ...options, initialState, returnSequences, variant });
+      const state = r.state as unknown as S;
+      return returnSequences ? { outputs: r.outputs!, state } : { state };
+    });
+  }
   return tidy(`unroll(${cell.name})`, (): UnrollResult<S> | UnrollLastResult<S> => {
     const tape = unrollWithTape(cell, params, x, options);
     return options.returnSequences === false ? { state: tape.state } : { outputs: tape.outputs, state: tape.state };
@@ -133,22 +155,8 @@ export function unrollWithTape<P extends object, S extends HiddenState, O extend
   options: UnrollOptions<S> = {},
 ): Tape<S, O> {
   const where = `unroll(${cell.name})`;
-  const { I, H } = cell.sizes(params);
-  checkRank(where, "x", x.shape, ["B", "T", "I"]);
-  const [B, T] = x.shape;
-  checkShape(where, "x", x.shape, [["B", B], ["T", T], ["I", I]]);
-  if (T < 1) throw new Error(`${where}: x must have at least one timestep, got shape [${x.shape.join(", ")}]`);
+  const { B, T, I, H } = checkUnrollInputs(cell, params, x, options);
   const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
-  for (const key of Object.keys(given)) {
-    if (!cell.stateKeys.includes(key as keyof S & string)) {
-      throw new Error(`${where}: initialState has no "${key}"; the ${cell.name} state is {${cell.stateKeys.join(", ")}}`);
-    }
-  }
-  for (const key of cell.stateKeys) {
-    const s0 = given[key];
-    if (s0) checkShape(where, `${key}0`, s0.shape, [["B", B], ["H", H]]);
-  }
-  if (options.mask) checkShape(where, "mask", options.mask.shape, [["B", B], ["T", T]]);
 
   return tidy(where, () => {
     // Slices rather than tf.unstack: tfjs's gradient of unstack fails when T = 1.
@@ -176,6 +184,33 @@ export function unrollWithTape<P extends object, S extends HiddenState, O extend
     const tape: Tape<S, O> = { outputs: tf.stack(outputs, 1) as Tensor3D, state, steps, sizes: { B, T, I, H } };
     return tape;
   });
+}
+
+/** Checks x, the initial state and the mask against the cell's sizes; returns B, T, I, H. */
+function checkUnrollInputs<P extends object, S extends HiddenState, O extends S>(
+  cell: Cell<P, S, O>,
+  params: P,
+  x: Tensor3D,
+  options: UnrollOptions<S>,
+): { B: number; T: number; I: number; H: number } {
+  const where = `unroll(${cell.name})`;
+  const { I, H } = cell.sizes(params);
+  checkRank(where, "x", x.shape, ["B", "T", "I"]);
+  const [B, T] = x.shape;
+  checkShape(where, "x", x.shape, [["B", B], ["T", T], ["I", I]]);
+  if (T < 1) throw new Error(`${where}: x must have at least one timestep, got shape [${x.shape.join(", ")}]`);
+  const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
+  for (const key of Object.keys(given)) {
+    if (!cell.stateKeys.includes(key as keyof S & string)) {
+      throw new Error(`${where}: initialState has no "${key}"; the ${cell.name} state is {${cell.stateKeys.join(", ")}}`);
+    }
+  }
+  for (const key of cell.stateKeys) {
+    const s0 = given[key];
+    if (s0) checkShape(where, `${key}0`, s0.shape, [["B", B], ["H", H]]);
+  }
+  if (options.mask) checkShape(where, "mask", options.mask.shape, [["B", B], ["T", T]]);
+  return { B, T, I, H };
 }
 
 /** m ⊙ new + (1 − m) ⊙ old: the state moves on at real steps and is carried at padding. */

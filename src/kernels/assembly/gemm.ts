@@ -94,6 +94,96 @@ function gemmScalar(
   }
 }
 
+/**
+ * C = Aᵀ·B (accumulate = 0) or C += Aᵀ·B (accumulate = 1), where A is stored [K, M]:
+ * C[i, j] (+)= Σ_k A[k, i] · B[k, j]. This is how BPTT sums parameter gradients over
+ * all steps at once (∇_W L = Σ_t ∇_a(t)ᵀ h(t−1) with the rows (b, t) as k), without
+ * transposing ∇_a. With SIMD, the same 4 × 8 tile as {@link gemm}: the 4 values of A
+ * for one k are one vector load, broadcast lane by lane.
+ */
+export function gemmTN(
+  M: i32, N: i32, K: i32,
+  a: usize, lda: i32,
+  b: usize, ldb: i32,
+  c: usize, ldc: i32,
+  accumulate: i32,
+): void {
+  let i = 0;
+  const astep = <usize>lda << 2;
+  const bstep = <usize>ldb << 2;
+  if (ASC_FEATURE_SIMD) {
+    const N8 = N & ~7;
+    for (; i + 4 <= M; i += 4) {
+      const ai = a + (<usize>i << 2);
+      const c0 = c + (<usize>(i * ldc) << 2);
+      const c1 = c0 + (<usize>ldc << 2);
+      const c2 = c1 + (<usize>ldc << 2);
+      const c3 = c2 + (<usize>ldc << 2);
+      for (let j = 0; j < N8; j += 8) {
+        const jo = <usize>j << 2;
+        let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
+        let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+        let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+        let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+        let bp = b + jo;
+        let ap = ai;
+        for (let k = 0; k < K; k++) {
+          const b0 = v128.load(bp);
+          const b1 = v128.load(bp, 16);
+          const av = v128.load(ap);
+          const x0 = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+          const x1 = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
+          const x2 = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
+          const x3 = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
+          s00 = f32x4.add(s00, f32x4.mul(x0, b0)); s01 = f32x4.add(s01, f32x4.mul(x0, b1));
+          s10 = f32x4.add(s10, f32x4.mul(x1, b0)); s11 = f32x4.add(s11, f32x4.mul(x1, b1));
+          s20 = f32x4.add(s20, f32x4.mul(x2, b0)); s21 = f32x4.add(s21, f32x4.mul(x2, b1));
+          s30 = f32x4.add(s30, f32x4.mul(x3, b0)); s31 = f32x4.add(s31, f32x4.mul(x3, b1));
+          bp += bstep;
+          ap += astep;
+        }
+        if (accumulate) {
+          s00 = f32x4.add(s00, v128.load(c0 + jo)); s01 = f32x4.add(s01, v128.load(c0 + jo, 16));
+          s10 = f32x4.add(s10, v128.load(c1 + jo)); s11 = f32x4.add(s11, v128.load(c1 + jo, 16));
+          s20 = f32x4.add(s20, v128.load(c2 + jo)); s21 = f32x4.add(s21, v128.load(c2 + jo, 16));
+          s30 = f32x4.add(s30, v128.load(c3 + jo)); s31 = f32x4.add(s31, v128.load(c3 + jo, 16));
+        }
+        v128.store(c0 + jo, s00); v128.store(c0 + jo, s01, 16);
+        v128.store(c1 + jo, s10); v128.store(c1 + jo, s11, 16);
+        v128.store(c2 + jo, s20); v128.store(c2 + jo, s21, 16);
+        v128.store(c3 + jo, s30); v128.store(c3 + jo, s31, 16);
+      }
+      if (N8 < N) gemmTNScalar(4, N - N8, K, ai, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
+    }
+  }
+  if (i < M) gemmTNScalar(M - i, N, K, a + (<usize>i << 2), lda, b, ldb, c + (<usize>(i * ldc) << 2), ldc, accumulate);
+}
+
+// k outer (rows of A and B), then i, then j along the rows of B and C.
+function gemmTNScalar(
+  M: i32, N: i32, K: i32,
+  a: usize, lda: i32,
+  b: usize, ldb: i32,
+  c: usize, ldc: i32,
+  accumulate: i32,
+): void {
+  if (!accumulate) {
+    for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+  }
+  for (let k = 0; k < K; k++) {
+    const ak = a + (<usize>(k * lda) << 2);
+    const bk = b + (<usize>(k * ldb) << 2);
+    for (let i = 0; i < M; i++) {
+      const aki = load<f32>(ak + (<usize>i << 2));
+      const ci = c + (<usize>(i * ldc) << 2);
+      for (let j = 0; j < N; j++) {
+        const cj = ci + (<usize>j << 2);
+        store<f32>(cj, load<f32>(cj) + aki * load<f32>(bk + (<usize>j << 2)));
+      }
+    }
+  }
+}
+
 /** The first byte the kernels may use; JavaScript allocates from here up. */
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;

@@ -1,3 +1,9 @@
 // The entry of the fused kernels' WebAssembly module: everything exported here is
 // callable from src/kernels/wasm.ts.
-export { gemm, heapBase, simd } from "./gemm";
+export { gemm, gemmTN, heapBase, simd } from "./gemm";
+export { sigmoidArray, tanhArray } from "./activations";
+export { packGates, columnSums } from "./layout";
+export { rnnForward, rnnBackward } from "./rnn";
+export { lstmForward, lstmBackward } from "./lstm";
+export { gruForward, gruBackward } from "./gru";
+export { gruPytorchForward, gruPytorchBackward } from "./gru-pytorch";

@@ -1,0 +1,81 @@
+// AssemblyScript: the vanilla RNN over a whole sequence (src/cells/rnn.ts), forward and BPTT.
+//
+//   a(t) = b + W h(t−1) + U x(t),   h(t) = tanh(a(t))
+//
+// with masks (state carried at padded steps, output 0) and either direction, as
+// src/sequence/unroll.ts defines them. Layout: see layout.ts (G = Hp here).
+
+import { gemm, gemmTN } from "./gemm";
+import { tanhArray } from "./activations";
+import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
+
+/**
+ * Forward. Inputs: x [B, T, I], UT [I, Hp], WT [Hp, Hp], bias [Hp], h0 [B, Hp], mask [B, T]
+ * or 0. Writes: act [B, T, Hp] = h(t) (kept for the backward), HP [B, T, Hp] = the state
+ * before each step, out [B, T, Hp] = m ⊙ h(t), hT [B, Hp] = the final state.
+ */
+export function rnnForward(
+  B: i32, T: i32, I: i32, Hp: i32, reverse: i32,
+  x: usize, UT: usize, WT: usize, bias: usize, h0: usize, mask: usize,
+  act: usize, HP: usize, out: usize, hT: usize,
+): void {
+  const G = Hp;
+  inputProjection(B * T, I, G, x, UT, bias, act);
+  scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
+  for (let k = 0; k < T; k++) {
+    const t = timeOf(k, T, reverse);
+    gemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, rowBT(act, 0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
+    for (let b = 0; b < B; b++) {
+      const a = rowBT(act, b, t, T, G);
+      tanhArray(a, Hp); // h(t) = tanh(a(t))
+      const hp = rowBT(HP, b, t, T, Hp);
+      const o = rowBT(out, b, t, T, Hp);
+      const nx = nextStateRow(HP, hT, b, k, T, Hp, reverse);
+      const m = maskAt(mask, b, t, T);
+      for (let j = 0; j < Hp; j++) {
+        const h = load<f32>(at(a, j));
+        store<f32>(at(o, j), m * h);
+        store<f32>(at(nx, j), m * h + (<f32>1.0 - m) * load<f32>(at(hp, j)));
+      }
+    }
+  }
+}
+
+/**
+ * BPTT. dOut [B, T, Hp] (∂L/∂outputs) or 0, dhT [B, Hp] (∂L/∂final h) or 0; act, HP from
+ * the forward (act is overwritten with ∇_a L). Wp [Hp, Hp] and Up [Hp, I] are W, U padded.
+ * Scratch: dH, dHn [B, Hp]. Writes dx [B, T, I], dU [Hp, I], dW [Hp, Hp], db [Hp], dh0 [B, Hp].
+ */
+export function rnnBackward(
+  B: i32, T: i32, I: i32, Hp: i32, reverse: i32,
+  x: usize, Wp: usize, Up: usize, mask: usize,
+  act: usize, HP: usize, dOut: usize, dhT: usize,
+  dH: usize, dHn: usize,
+  dx: usize, dU: usize, dW: usize, db: usize, dh0: usize,
+): void {
+  const G = Hp;
+  if (dhT) memory.copy(dH, dhT, <usize>(B * Hp) << 2);
+  else memory.fill(dH, 0, <usize>(B * Hp) << 2);
+  for (let k = T - 1; k >= 0; k--) {
+    const t = timeOf(k, T, reverse);
+    for (let b = 0; b < B; b++) {
+      const a = rowBT(act, b, t, T, G);
+      const dh = at(dH, b * Hp);
+      const dn = at(dHn, b * Hp);
+      const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
+      const m = maskAt(mask, b, t, T);
+      for (let j = 0; j < Hp; j++) {
+        const carried = flush(load<f32>(at(dh, j)));
+        const dhNew = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L of the cell's output
+        const h = load<f32>(at(a, j));
+        store<f32>(at(a, j), flush(dhNew * (<f32>1.0 - h * h))); // ∇_a(t) L = (1 − h²) ⊙ ∇_h(t) L
+        store<f32>(at(dn, j), (<f32>1.0 - m) * carried); // the carried part at padded steps
+      }
+    }
+    gemm(B, Hp, G, rowBT(act, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+    const swap = dH; dH = dHn; dHn = swap;
+  }
+  memory.copy(dh0, dH, <usize>(B * Hp) << 2);
+  gemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇W = Σ_t ∇_a(t)ᵀ h(t−1)
+  inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
+}

@@ -1,0 +1,572 @@
+/**
+ * The fused recurrent kernels, seen from tfjs: one WebAssembly call runs a whole
+ * sequence forward (src/kernels/assembly/{rnn,lstm,gru,gru-pytorch}.ts), one call runs
+ * BPTT over it, and `tf.customGrad` makes the pair one differentiable tfjs op. This is
+ * what {@link unroll} runs by default for seqlab's four cells; the tfjs-op unroll stays
+ * the readable reference (`unroll(…, {fused: false})`, or SEQLAB_FUSED=0).
+ *
+ * Why: tfjs dispatches every op on its own (tens of µs each), and a recurrent step is
+ * dozens of small ops, so a training step is mostly dispatch. Here the per-step work
+ * runs inside wasm: a 4 × 8 SIMD gemm for h(t−1)·Wᵀ, in-place SIMD σ/tanh, and the input
+ * projection x·Uᵀ, ∇U, ∇W, ∇x as single gemms over all B·T rows.
+ *
+ * Data flow of one call, forward:
+ *   x, U, W, b, (peepholes | bh), h0, (s0), mask  →  copied into a block of wasm memory
+ *   kernel forward: gates, states (kept in the block for the backward)
+ *   outputs [B, T, H] and the final state  →  one flat tfjs tensor, sliced by the caller
+ * backward (the customGrad's gradFunc): ∂L/∂(flat output) → kernel backward (same block)
+ *   → ∂L/∂x, ∂L/∂(each parameter), ∂L/∂(each given initial state) as tfjs tensors.
+ * The block stays allocated only between a recorded forward and its backward; forwards
+ * outside tf.grads/minimize free it at once. At most {@link MAX_LIVE} blocks (and
+ * {@link MAX_LIVE_BYTES}) wait for their backward; an evicted one is recomputed from the
+ * saved inputs, so results never depend on it.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
+import type { AnyCell, CellName } from "../cells/cell";
+import { rnnCell } from "../cells/rnn";
+import { lstmCell } from "../cells/lstm";
+import { gruCell } from "../cells/gru";
+import { gruPytorchCell } from "../cells/gru-pytorch";
+import { instantiateKernels, type KernelExports, type WasmKernels } from "./wasm";
+import { WasmHeap } from "./heap";
+
+/** Which build of the kernels: with 128-bit SIMD, or the scalar fallback. */
+export type FusedVariant = "simd" | "scalar";
+
+/** Forward blocks that may wait for their backward at once (then the oldest is evicted). */
+export const MAX_LIVE = 32;
+/** Bytes of forward blocks that may wait for their backward at once. */
+export const MAX_LIVE_BYTES = 512 * 2 ** 20;
+
+/** What the fused path knows about each cell: gate count, parameters, state. */
+interface CellSpec {
+  name: CellName;
+  /** Gates stacked in U, W, b: RNN 1, GRU 3, LSTM 4. */
+  nG: number;
+  /** Parameter names in the order they are passed (optional ones may be absent). */
+  params: readonly string[];
+  stateKeys: readonly string[];
+}
+
+const SPECS = new Map<AnyCell, CellSpec>([
+  [rnnCell, { name: "rnn", nG: 1, params: ["U", "W", "b"], stateKeys: ["h"] }],
+  [lstmCell, { name: "lstm", nG: 4, params: ["U", "W", "b", "wci", "wcf", "wco"], stateKeys: ["h", "s"] }],
+  [gruCell, { name: "gru", nG: 3, params: ["U", "W", "b"], stateKeys: ["h"] }],
+  [gruPytorchCell, { name: "gru-pytorch", nG: 3, params: ["U", "W", "b", "bh"], stateKeys: ["h"] }],
+]);
+
+/**
+ * The kernel build {@link unroll} should use for `cell`, or null for the tfjs-op
+ * reference path. `option` is UnrollOptions.fused: false → reference; "simd" / "scalar"
+ * → that build; true or undefined → SEQLAB_FUSED decides ("0", "false", "off": reference;
+ * "scalar": scalar build; anything else or unset: SIMD where the runtime validates it).
+ * Only seqlab's own four cells (the objects rnnCell, lstmCell, gruCell, gruPytorchCell)
+ * have fused kernels; any other cell runs the reference path.
+ */
+export function fusedVariant(cell: AnyCell, option: boolean | FusedVariant | undefined): FusedVariant | null {
+  if (!SPECS.has(cell) || option === false) return null;
+  if (option === "simd" || option === "scalar") return option;
+  if (option === undefined) {
+    const env = (process.env.SEQLAB_FUSED ?? "").trim().toLowerCase();
+    if (env === "0" || env === "false" || env === "off") return null;
+    if (env === "scalar") return "scalar";
+  }
+  return "simd";
+}
+
+/** Time spent and bytes moved by the fused path since the last {@link resetFusedProfile}. */
+export interface FusedProfile {
+  forwardCalls: number;
+  backwardCalls: number;
+  /** Forwards run again in a backward because their block had been evicted. */
+  recomputes: number;
+  /** Bytes copied from tfjs tensors into wasm memory, and back out. */
+  bytesIn: number;
+  bytesOut: number;
+  /** ms in copies (tfjs ↔ JS ↔ wasm, padding) and in the wasm kernels. */
+  msCopy: number;
+  msKernel: number;
+}
+
+const profile: FusedProfile = { forwardCalls: 0, backwardCalls: 0, recomputes: 0, bytesIn: 0, bytesOut: 0, msCopy: 0, msKernel: 0 };
+
+/** A copy of the fused path's counters. */
+export function fusedProfile(): FusedProfile {
+  return { ...profile };
+}
+
+/** Zeroes the counters of {@link fusedProfile}. */
+export function resetFusedProfile(): void {
+  Object.assign(profile, { forwardCalls: 0, backwardCalls: 0, recomputes: 0, bytesIn: 0, bytesOut: 0, msCopy: 0, msKernel: 0 });
+}
+
+/** One kernel instance with its own memory, and the blocks in it. */
+class Engine {
+  readonly kernels: WasmKernels;
+  readonly heap: WasmHeap;
+  /** Forward blocks waiting for their backward, oldest first. */
+  readonly live = new Set<Workspace>();
+  liveBytes = 0;
+
+  constructor(variant: FusedVariant) {
+    this.kernels = instantiateKernels(variant);
+    this.heap = new WasmHeap(this.kernels.exports.memory, this.kernels.exports.heapBase());
+  }
+
+  get ex(): KernelExports {
+    return this.kernels.exports;
+  }
+
+  /** A view of the whole memory (make a new one after every allocation: memory may grow). */
+  f32(): Float32Array {
+    return new Float32Array(this.kernels.exports.memory.buffer);
+  }
+
+  keep(ws: Workspace): void {
+    this.live.add(ws);
+    this.liveBytes += ws.bytes;
+    for (const old of this.live) {
+      if (this.live.size <= MAX_LIVE && this.liveBytes <= MAX_LIVE_BYTES) break;
+      if (old !== ws) old.release();
+    }
+  }
+}
+
+const engines = new Map<FusedVariant, Engine>();
+
+function engine(variant: FusedVariant): Engine {
+  let e = engines.get(variant);
+  if (!e) engines.set(variant, (e = new Engine(variant)));
+  return e;
+}
+
+/** The wasm memory of the fused path: bytes reserved by the runtime, in blocks, and the blocks waiting for a backward. */
+export function fusedMemory(variant: FusedVariant = "simd"): { bytes: number; usedBytes: number; liveBlocks: number } {
+  const e = engines.get(variant);
+  if (!e) return { bytes: 0, usedBytes: 0, liveBlocks: 0 };
+  return { bytes: e.ex.memory.buffer.byteLength, usedBytes: e.heap.usedBytes, liveBlocks: e.live.size };
+}
+
+/**
+ * Gives the fused path's wasm memory back: drops the kernel instances (a wasm memory
+ * cannot shrink; an unreferenced instance is garbage-collected with its memory). Forwards
+ * still waiting for their backward are recomputed then. The next fused call starts a
+ * fresh instance. Call it when the models that used the fused path are disposed.
+ */
+export function releaseFusedMemory(): void {
+  for (const e of engines.values()) for (const ws of [...e.live]) ws.release();
+  engines.clear();
+}
+
+/** Sizes of one fused call: T, B, I, H; Hp = H rounded up to 8; G = nG·Hp; G0 = nG·H. */
+interface Sizes {
+  B: number;
+  T: number;
+  I: number;
+  H: number;
+  Hp: number;
+  nG: number;
+  G: number;
+  G0: number;
+}
+
+/** Float32 offsets inside one block, 64-byte aligned. */
+class Layout {
+  bytes = 0;
+  take(n: number): number {
+    const at = this.bytes;
+    this.bytes += Math.ceil((n * 4) / 64) * 64;
+    return at;
+  }
+}
+
+/** The values a forward reads, as plain arrays. */
+interface ForwardInputs {
+  x: Float32Array;
+  params: Record<string, Float32Array>;
+  state: Record<string, Float32Array | undefined>;
+  mask?: Float32Array;
+}
+
+const now = () => performance.now();
+
+/** One forward's block: the inputs, gates and states the backward needs. */
+class Workspace {
+  alive = true;
+  readonly block: number;
+  readonly bytes: number;
+  /** Byte offsets (absolute) of the arrays, by name. */
+  readonly p: Record<string, number> = {};
+
+  constructor(
+    readonly engine: Engine,
+    readonly spec: CellSpec,
+    readonly sz: Sizes,
+    readonly peep: boolean,
+    readonly reverse: boolean,
+    readonly hasMask: boolean,
+  ) {
+    const { B, T, I, H, Hp, G, G0 } = sz;
+    const L = new Layout();
+    const off: Record<string, number> = {};
+    const name = spec.name;
+    const arrays: [string, number][] = [
+      ["x", B * T * I], ["Uraw", G0 * I], ["Wraw", G0 * H], ["braw", G0],
+      ["UT", I * G], ["WT", Hp * G], ["Up", G * I], ["Wp", G * Hp], ["bias", G],
+      ["h0", B * Hp], ["act", B * T * G], ["HP", B * T * Hp], ["out", B * T * Hp], ["hT", B * Hp],
+    ];
+    if (hasMask) arrays.push(["mask", B * T]);
+    if (name === "lstm") {
+      arrays.push(["s0", B * Hp], ["SP", B * T * Hp], ["SN", B * T * Hp], ["TS", B * T * Hp], ["sT", B * Hp]);
+      if (peep) arrays.push(["peepRaw", 3 * H], ["peep", 3 * Hp]);
+    }
+    if (name === "gru") arrays.push(["RH", B * T * Hp]);
+    if (name === "gru-pytorch") arrays.push(["bhRaw", G0], ["bh", G], ["HN", B * T * Hp], ["GH", B * G]);
+    for (const [key, n] of arrays) off[key] = L.take(n);
+    this.bytes = L.bytes;
+    this.block = engine.heap.alloc(L.bytes);
+    for (const key of Object.keys(off)) this.p[key] = this.block + off[key];
+  }
+
+  /** Copies the inputs in and runs the forward kernel. */
+  forward(inputs: ForwardInputs): void {
+    const { B, T, I, H, Hp, nG } = this.sz;
+    const e = this.engine;
+    const ex = e.ex;
+    const p = this.p;
+    const t0 = now();
+    const mem = e.f32();
+    mem.set(inputs.x, p.x >> 2);
+    mem.set(inputs.params.U, p.Uraw >> 2);
+    mem.set(inputs.params.W, p.Wraw >> 2);
+    mem.set(inputs.params.b, p.braw >> 2);
+    let bytes = 4 * (inputs.x.length + inputs.params.U.length + inputs.params.W.length + inputs.params.b.length);
+    putPadded(mem, p.h0, inputs.state.h, B, H, Hp);
+    if (this.spec.name === "lstm") putPadded(mem, p.s0, inputs.state.s, B, H, Hp);
+    bytes += 4 * B * H * this.spec.stateKeys.length;
+    if (this.hasMask) {
+      mem.set(inputs.mask!, p.mask >> 2);
+      bytes += 4 * B * T;
+    }
+    ex.packGates(p.Uraw, nG, H, I, Hp, I, p.Up, p.UT);
+    ex.packGates(p.Wraw, nG, H, H, Hp, Hp, p.Wp, p.WT);
+    ex.packGates(p.braw, nG, H, 1, Hp, 1, p.bias, 0);
+    if (this.peep) {
+      mem.set(inputs.params.wci, p.peepRaw >> 2);
+      mem.set(inputs.params.wcf, (p.peepRaw >> 2) + H);
+      mem.set(inputs.params.wco, (p.peepRaw >> 2) + 2 * H);
+      ex.packGates(p.peepRaw, 3, H, 1, Hp, 1, p.peep, 0);
+      bytes += 12 * H;
+    }
+    if (this.spec.name === "gru-pytorch") {
+      mem.set(inputs.params.bh, p.bhRaw >> 2);
+      ex.packGates(p.bhRaw, nG, H, 1, Hp, 1, p.bh, 0);
+      bytes += 4 * inputs.params.bh.length;
+    }
+    const t1 = now();
+    const rev = this.reverse ? 1 : 0;
+    const mask = this.hasMask ? p.mask : 0;
+    switch (this.spec.name) {
+      case "rnn":
+        ex.rnnForward(B, T, I, Hp, rev, p.x, p.UT, p.WT, p.bias, p.h0, mask, p.act, p.HP, p.out, p.hT);
+        break;
+      case "lstm": {
+        const [wci, wcf, wco] = this.peep ? [p.peep, p.peep + 4 * Hp, p.peep + 8 * Hp] : [0, 0, 0];
+        ex.lstmForward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.UT, p.WT, p.bias, wci, wcf, wco, p.h0, p.s0, mask,
+          p.act, p.HP, p.SP, p.SN, p.TS, p.out, p.hT, p.sT);
+        break;
+      }
+      case "gru":
+        ex.gruForward(B, T, I, Hp, rev, p.x, p.UT, p.WT, p.bias, p.h0, mask, p.act, p.HP, p.RH, p.out, p.hT);
+        break;
+      case "gru-pytorch":
+        ex.gruPytorchForward(B, T, I, Hp, rev, p.x, p.UT, p.WT, p.bias, p.bh, p.h0, mask, p.act, p.HP, p.HN, p.GH, p.out, p.hT);
+        break;
+    }
+    const t2 = now();
+    profile.forwardCalls++;
+    profile.bytesIn += bytes;
+    profile.msCopy += t1 - t0;
+    profile.msKernel += t2 - t1;
+  }
+
+  /** The outputs [B, T, H] (if wanted) then the final state (h, then s), flat. */
+  readOutputs(returnSequences: boolean): Float32Array {
+    const { B, T, H, Hp } = this.sz;
+    const t0 = now();
+    const mem = this.engine.f32();
+    const n = (returnSequences ? B * T * H : 0) + this.spec.stateKeys.length * B * H;
+    const flat = new Float32Array(n);
+    let k = 0;
+    if (returnSequences) k = getUnpadded(mem, this.p.out, B * T, H, Hp, flat, k);
+    k = getUnpadded(mem, this.p.hT, B, H, Hp, flat, k);
+    if (this.spec.name === "lstm") getUnpadded(mem, this.p.sT, B, H, Hp, flat, k);
+    profile.bytesOut += 4 * n;
+    profile.msCopy += now() - t0;
+    return flat;
+  }
+
+  /**
+   * BPTT from dy = ∂L/∂(flat output of {@link readOutputs}); returns ∂L/∂x, ∂L/∂(each
+   * parameter, as the cell stores it), ∂L/∂(h0, s0). Overwrites the gates (call once).
+   */
+  backward(dy: Float32Array, returnSequences: boolean): { dx: Float32Array; params: Record<string, Float32Array>; state: Record<string, Float32Array> } {
+    const { B, T, I, H, Hp, nG, G } = this.sz;
+    const e = this.engine;
+    const ex = e.ex;
+    const p = this.p;
+    const lstm = this.spec.name === "lstm";
+    const t0 = now();
+    const L = new Layout();
+    const arrays: [string, number][] = [
+      ["dhT", B * Hp], ["dH", B * Hp], ["dHn", B * Hp], ["dS", B * Hp], ["dx", B * T * I], ["dU", G * I], ["dW", G * Hp],
+      ["db", G], ["dbh", G], ["dw", 3 * Hp], ["dh0", B * Hp], ["ds0", B * Hp], ["dsT", B * Hp],
+    ];
+    if (returnSequences) arrays.push(["dOut", B * T * Hp]);
+    if (this.spec.name === "gru-pytorch") arrays.push(["DGH", B * T * G]);
+    const off: Record<string, number> = {};
+    for (const [key, n] of arrays) off[key] = L.take(n);
+    const block = e.heap.alloc(L.bytes);
+    try {
+      const q: Record<string, number> = {};
+      for (const key of Object.keys(off)) q[key] = block + off[key];
+      const mem = e.f32();
+      let k = 0;
+      if (returnSequences) k = putPaddedFrom(mem, q.dOut, dy, k, B * T, H, Hp);
+      k = putPaddedFrom(mem, q.dhT, dy, k, B, H, Hp);
+      if (lstm) putPaddedFrom(mem, q.dsT, dy, k, B, H, Hp);
+      profile.bytesIn += 4 * dy.length;
+      const t1 = now();
+      const rev = this.reverse ? 1 : 0;
+      const mask = this.hasMask ? p.mask : 0;
+      const dOut = returnSequences ? q.dOut : 0;
+      switch (this.spec.name) {
+        case "rnn":
+          ex.rnnBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, dOut, q.dhT, q.dH, q.dHn, q.dx, q.dU, q.dW, q.db, q.dh0);
+          break;
+        case "lstm": {
+          const [wci, wcf, wco] = this.peep ? [p.peep, p.peep + 4 * Hp, p.peep + 8 * Hp] : [0, 0, 0];
+          ex.lstmBackward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.Wp, p.Up, wci, wcf, wco, mask,
+            p.act, p.HP, p.SP, p.SN, p.TS, dOut, q.dhT, q.dsT, q.dH, q.dHn, q.dS,
+            q.dx, q.dU, q.dW, q.db, q.dw, q.dw + 4 * Hp, q.dw + 8 * Hp, q.dh0, q.ds0);
+          break;
+        }
+        case "gru":
+          ex.gruBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.RH, dOut, q.dhT, q.dH, q.dHn, q.dS, q.dx, q.dU, q.dW, q.db, q.dh0);
+          break;
+        case "gru-pytorch":
+          ex.gruPytorchBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.HN, q.DGH, dOut, q.dhT, q.dH, q.dHn,
+            q.dx, q.dU, q.dW, q.db, q.dbh, q.dh0);
+          break;
+      }
+      const t2 = now();
+      const m = e.f32();
+      const params: Record<string, Float32Array> = {
+        U: gateRows(m, q.dU, nG, H, Hp, I, I),
+        W: gateRows(m, q.dW, nG, H, Hp, H, Hp),
+        b: gateRows(m, q.db, nG, H, Hp, 1, 1),
+      };
+      if (this.peep) {
+        const dw = gateRows(m, q.dw, 3, H, Hp, 1, 1);
+        params.wci = dw.slice(0, H);
+        params.wcf = dw.slice(H, 2 * H);
+        params.wco = dw.slice(2 * H);
+      }
+      if (this.spec.name === "gru-pytorch") params.bh = gateRows(m, q.dbh, nG, H, Hp, 1, 1);
+      const dx = m.slice(q.dx >> 2, (q.dx >> 2) + B * T * I);
+      const state: Record<string, Float32Array> = { h: unpad(m, q.dh0, B, H, Hp) };
+      if (lstm) state.s = unpad(m, q.ds0, B, H, Hp);
+      let out = dx.length;
+      for (const v of Object.values(params)) out += v.length;
+      for (const v of Object.values(state)) out += v.length;
+      profile.bytesOut += 4 * out;
+      profile.backwardCalls++;
+      profile.msKernel += t2 - t1;
+      profile.msCopy += t1 - t0 + (now() - t2);
+      return { dx, params, state };
+    } finally {
+      e.heap.release(block);
+    }
+  }
+
+  /** Frees the block (the forward's gates are gone; a later backward recomputes them). */
+  release(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    if (this.engine.live.delete(this)) this.engine.liveBytes -= this.bytes;
+    this.engine.heap.release(this.block);
+  }
+}
+
+/** Writes rows [rows, H] (zeros if absent) into [rows, Hp] at byte offset `at`. */
+function putPadded(mem: Float32Array, at: number, src: Float32Array | undefined, rows: number, H: number, Hp: number): void {
+  const base = at >> 2;
+  if (!src) {
+    mem.fill(0, base, base + rows * Hp);
+    return;
+  }
+  if (H === Hp) {
+    mem.set(src, base);
+    return;
+  }
+  mem.fill(0, base, base + rows * Hp);
+  for (let r = 0; r < rows; r++) mem.set(src.subarray(r * H, (r + 1) * H), base + r * Hp);
+}
+
+/** {@link putPadded} from src[k …]; returns the index after what it read. */
+function putPaddedFrom(mem: Float32Array, at: number, src: Float32Array, k: number, rows: number, H: number, Hp: number): number {
+  putPadded(mem, at, src.subarray(k, k + rows * H), rows, H, Hp);
+  return k + rows * H;
+}
+
+/** Copies [rows, Hp] at byte offset `at` into dst[k …] as [rows, H]; returns the index after. */
+function getUnpadded(mem: Float32Array, at: number, rows: number, H: number, Hp: number, dst: Float32Array, k: number): number {
+  const base = at >> 2;
+  if (H === Hp) dst.set(mem.subarray(base, base + rows * H), k);
+  else for (let r = 0; r < rows; r++) dst.set(mem.subarray(base + r * Hp, base + r * Hp + H), k + r * H);
+  return k + rows * H;
+}
+
+function unpad(mem: Float32Array, at: number, rows: number, H: number, Hp: number): Float32Array {
+  const out = new Float32Array(rows * H);
+  getUnpadded(mem, at, rows, H, Hp, out, 0);
+  return out;
+}
+
+/** The gate-stacked [nG·Hp, colsP] array at `at` as the cell stores it, [nG·H, cols]. */
+function gateRows(mem: Float32Array, at: number, nG: number, H: number, Hp: number, cols: number, colsP: number): Float32Array {
+  const out = new Float32Array(nG * H * cols);
+  const base = at >> 2;
+  for (let g = 0; g < nG; g++) {
+    if (cols === colsP) {
+      const from = base + g * Hp * colsP;
+      out.set(mem.subarray(from, from + H * cols), g * H * cols);
+      continue;
+    }
+    for (let c = 0; c < H; c++) {
+      const from = base + (g * Hp + c) * colsP;
+      out.set(mem.subarray(from, from + cols), (g * H + c) * cols);
+    }
+  }
+  return out;
+}
+
+/** Whether tfjs is recording a gradient tape right now (inside tf.grads, minimize, …). */
+function recording(): boolean {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number; kernelDepth?: number } }).state;
+  if (state?.gradientDepth === undefined) return true; // unknown tfjs internals: keep the block, eviction bounds it
+  return state.gradientDepth > 0 && (state.kernelDepth ?? 0) === 0;
+}
+
+/** What {@link fusedUnroll} needs besides the cell, parameters and x. */
+export interface FusedUnrollOptions {
+  initialState?: { readonly [key: string]: Tensor2D | undefined };
+  reverse?: boolean;
+  mask?: Tensor2D;
+  returnSequences: boolean;
+  variant: FusedVariant;
+}
+
+function f32Of(t: Tensor): Float32Array {
+  const v = t.dataSync();
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
+/**
+ * {@link unroll} on the fused kernels, differentiable through `tf.customGrad` with respect
+ * to x, every parameter and every given initial state (the mask is a constant). The caller
+ * (unroll) has checked the shapes: I, H come from the cell's `sizes`. Returns the outputs
+ * [B, T, H] (if `returnSequences`) and the final state; call it inside `tf.tidy`.
+ */
+export function fusedUnroll(
+  cell: AnyCell,
+  params: { readonly [name: string]: Tensor | undefined },
+  x: Tensor3D,
+  H: number,
+  options: FusedUnrollOptions,
+): { outputs?: Tensor3D; state: Record<string, Tensor2D> } {
+  const spec = SPECS.get(cell);
+  if (!spec) throw new Error(`fusedUnroll: no fused kernels for the cell "${cell.name}"`);
+  const [B, T, I] = x.shape;
+  const Hp = Math.ceil(H / 8) * 8;
+  const sz: Sizes = { B, T, I, H, Hp, nG: spec.nG, G: spec.nG * Hp, G0: spec.nG * H };
+  const pNames = spec.params.filter((k) => params[k] !== undefined);
+  const given = options.initialState ?? {};
+  const sNames = spec.stateKeys.filter((k) => given[k] !== undefined);
+  const peep = spec.name === "lstm" && pNames.includes("wci");
+  const mask = options.mask ? f32Of(options.mask) : undefined;
+  const { returnSequences, variant } = options;
+  const reverse = options.reverse ?? false;
+  const record = recording();
+  const inputs: Tensor[] = [x, ...pNames.map((k) => params[k]!), ...sNames.map((k) => given[k]!)];
+  const shapes = inputs.map((t) => t.shape);
+
+  const readInputs = (ts: readonly Tensor[]): ForwardInputs => {
+    const t0 = now();
+    const values: ForwardInputs = {
+      x: f32Of(ts[0]),
+      params: Object.fromEntries(pNames.map((k, j) => [k, f32Of(ts[1 + j])])),
+      state: Object.fromEntries(sNames.map((k, j) => [k, f32Of(ts[1 + pNames.length + j])])),
+      mask,
+    };
+    profile.msCopy += now() - t0;
+    return values;
+  };
+  const run = (values: ForwardInputs): Workspace => {
+    const ws = new Workspace(engine(variant), spec, sz, peep, reverse, mask !== undefined);
+    try {
+      ws.forward(values);
+    } catch (e) {
+      ws.release();
+      throw e;
+    }
+    return ws;
+  };
+
+  const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const ts = args as Tensor[];
+    save(ts); // kept by tfjs only while recording; used if the block was evicted
+    let ws = run(readInputs(ts));
+    const flat = ws.readOutputs(returnSequences);
+    if (record) ws.engine.keep(ws);
+    else ws.release();
+    return {
+      value: tf.tensor1d(flat),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        if (!ws.alive) {
+          profile.recomputes++;
+          ws = run(readInputs(saved));
+        }
+        let g: ReturnType<Workspace["backward"]>;
+        try {
+          g = ws.backward(f32Of(dy), returnSequences);
+        } finally {
+          ws.release();
+        }
+        const t0 = now();
+        const grads = [
+          tf.tensor(g.dx, shapes[0]),
+          ...pNames.map((k, j) => tf.tensor(g.params[k], shapes[1 + j])),
+          ...sNames.map((k, j) => tf.tensor(g.state[k], shapes[1 + pNames.length + j])),
+        ];
+        profile.msCopy += now() - t0;
+        return grads;
+      },
+    };
+  });
+  const flat = op(...inputs) as tf.Tensor1D;
+  let k = 0;
+  let outputs: Tensor3D | undefined;
+  if (returnSequences) {
+    outputs = tf.reshape(tf.slice(flat, 0, B * T * H), [B, T, H]) as Tensor3D; // [B, T, H]
+    k = B * T * H;
+  }
+  const state: Record<string, Tensor2D> = {};
+  for (const key of spec.stateKeys) {
+    state[key] = tf.reshape(tf.slice(flat, k, B * H), [B, H]) as Tensor2D; // [B, H]
+    k += B * H;
+  }
+  return { outputs, state };
+}

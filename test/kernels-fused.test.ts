@@ -1,0 +1,379 @@
+/**
+ * The fused recurrent kernels (src/kernels/fused.ts, src/kernels/assembly): `unroll` on
+ * the fused path computes the same outputs, final states and gradients (∂L/∂x, ∂L/∂every
+ * parameter, ∂L/∂initial state, through tf.customGrad) as the tfjs-op reference path
+ * (`fused: false`, tfjs autodiff), for every cell, with masks, reverse and initial
+ * states, at sizes that do not fill the SIMD tiles; finite differences agree; the scalar
+ * build agrees with the SIMD build; neither tensors nor wasm memory grow over training.
+ */
+import { strict as assert } from "node:assert";
+import * as seqlab from "seqlab";
+import { CELLS, assertNoTensorLeaks } from "./recurrent-helpers";
+
+const { tf } = seqlab;
+type Tensor = seqlab.tf.Tensor;
+type T2 = seqlab.tf.Tensor2D;
+type T3 = seqlab.tf.Tensor3D;
+type AnyParams = Record<string, Tensor>;
+
+interface Case {
+  B: number;
+  T: number;
+  I: number;
+  H: number;
+  reverse?: boolean;
+  mask?: boolean;
+  initial?: boolean;
+  returnSequences?: boolean;
+}
+
+/** Sizes chosen to hit every edge of the tiles: H = 5 (< 8), 12 (4 but not 8), 16 (exact); B = 1; T = 1. */
+const CASES: Case[] = [
+  { B: 3, T: 4, I: 3, H: 5 },
+  { B: 2, T: 5, I: 4, H: 12, mask: true, initial: true },
+  { B: 4, T: 3, I: 8, H: 16, reverse: true, mask: true, initial: true },
+  { B: 1, T: 1, I: 2, H: 3, initial: true },
+  { B: 5, T: 2, I: 1, H: 9, reverse: true, returnSequences: false, initial: true },
+];
+
+function label(c: Case): string {
+  const flags = [c.reverse && "reverse", c.mask && "mask", c.initial && "h0/s0", c.returnSequences === false && "last state only"].filter(Boolean);
+  return `B=${c.B} T=${c.T} I=${c.I} H=${c.H}${flags.length ? ` (${flags.join(", ")})` : ""}`;
+}
+
+/** Deterministic inputs for one case: x, h0, s0, a mask with padding, weights for a loss on every output and state. */
+function inputs(c: Case, seed: number) {
+  const rng = new seqlab.Rng(seed);
+  const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([c.B, c.T, c.I], 1, rng) as T3;
+  const h0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 0.5, rng) as T2;
+  const s0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 0.5, rng) as T2;
+  // sequence b has length T − (b mod 3), padded at the end; and one hole in the middle for b = 1
+  const m = Array.from({ length: c.B * c.T }, (_, k) => {
+    const b = Math.floor(k / c.T);
+    const t = k % c.T;
+    return t < c.T - (b % 3) && !(b === 1 && t === 1) ? 1 : 0;
+  });
+  const mask = c.mask ? tf.tensor2d(m, [c.B, c.T]) : undefined;
+  const wOut = seqlab.normalTensor<seqlab.tf.Rank.R3>([c.B, c.T, c.H], 1, rng) as T3;
+  const wh = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 1, rng) as T2;
+  const ws = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 1, rng) as T2;
+  return { x, h0, s0, mask, wOut, wh, ws, dispose: () => tf.dispose([x, h0, s0, wOut, wh, ws, ...(mask ? [mask] : [])]) };
+}
+
+type Fused = boolean | seqlab.FusedVariant;
+
+/**
+ * L = Σ wOut ⊙ outputs + Σ wh ⊙ h(T) [+ Σ ws ⊙ s(T)], its value, the outputs, the final
+ * state, and the gradients with respect to every parameter, x and the initial state.
+ */
+function run(cellIndex: number, params: AnyParams, c: Case, data: ReturnType<typeof inputs>, fused: Fused) {
+  const { cell } = CELLS[cellIndex];
+  const lstm = (cell.stateKeys as readonly string[]).includes("s");
+  const names = Object.keys(params).filter((k) => params[k] !== undefined);
+  const stateNames = c.initial ? (lstm ? ["h", "s"] : ["h"]) : [];
+  const given: Tensor[] = stateNames.map((k) => (k === "h" ? data.h0 : data.s0));
+  const forward = (ts: Tensor[]) => {
+    const p = Object.fromEntries(names.map((k, j) => [k, ts[j]]));
+    const x = ts[names.length] as T3;
+    const initialState = Object.fromEntries(stateNames.map((k, j) => [k, ts[names.length + 1 + j]]));
+    const options = { fused, reverse: c.reverse, mask: data.mask, initialState };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const anyCell = cell as any;
+    if (c.returnSequences === false) {
+      const r = seqlab.unroll(anyCell, p, x, { ...options, returnSequences: false });
+      return { outputs: undefined, state: r.state as unknown as Record<string, T2> };
+    }
+    const r = seqlab.unroll(anyCell, p, x, options);
+    return { outputs: r.outputs as T3, state: r.state as unknown as Record<string, T2> };
+  };
+  const loss = (...ts: Tensor[]) => {
+    const r = forward(ts);
+    let L = tf.sum(tf.mul(data.wh, r.state.h));
+    if (r.outputs) L = tf.add(L, tf.sum(tf.mul(data.wOut, r.outputs)));
+    if (lstm) L = tf.add(L, tf.sum(tf.mul(data.ws, r.state.s)));
+    return L as seqlab.tf.Scalar;
+  };
+  const all = [...names.map((k) => params[k]), data.x, ...given];
+  const { value, grads } = tf.valueAndGrads(loss)(all);
+  const fwd = tf.tidy(() => {
+    const r = forward(all);
+    return { ...(r.outputs ? { outputs: r.outputs } : {}), ...r.state };
+  });
+  const result = {
+    loss: value.dataSync()[0],
+    forward: Object.fromEntries(Object.entries(fwd).map(([k, t]) => [k, t.dataSync().slice()])),
+    grads: Object.fromEntries([...names, "x", ...stateNames.map((k) => `${k}0`)].map((k, j) => [k, grads[j].dataSync().slice()])),
+  };
+  tf.dispose([value, ...grads, ...Object.values(fwd)]);
+  return result;
+}
+
+/** Asserts that two runs agree entry by entry to float32 rounding (relative to each tensor's scale). */
+function assertSame(got: ReturnType<typeof run>, want: ReturnType<typeof run>, tol: number, what: string): void {
+  // L sums B·T·H terms of order 1 that partly cancel: float32 summation alone moves it by ~1e−6
+  assert.ok(Math.abs(got.loss - want.loss) <= 1e-5 * (1 + Math.abs(want.loss)), `${what}: loss ${got.loss} vs ${want.loss}`);
+  assert.deepEqual(Object.keys(got.forward).sort(), Object.keys(want.forward).sort());
+  assert.deepEqual(Object.keys(got.grads).sort(), Object.keys(want.grads).sort());
+  for (const part of ["forward", "grads"] as const) {
+    for (const [k, v] of Object.entries(want[part])) {
+      const e = seqlab.scaledError(got[part][k], v);
+      assert.ok(e < tol, `${what}: ${part} ${k} differs, scaled error ${e.toExponential(2)}`);
+    }
+  }
+}
+
+describe("fused recurrent kernels (wasm)", function () {
+  this.timeout(60_000);
+  before(async () => {
+    await seqlab.initBackend();
+  });
+  assertNoTensorLeaks();
+
+  CELLS.forEach((entry, ci) => {
+    describe(entry.label, () => {
+      CASES.forEach((c, k) => {
+        it(`fused = reference (tf autodiff): outputs, final state, ∂x, ∂params, ∂initial state — ${label(c)}`, () => {
+          const params = entry.init(c.I, c.H, 10 + k) as unknown as AnyParams;
+          const data = inputs(c, 100 + 7 * ci + k);
+          try {
+            const reference = run(ci, params, c, data, false);
+            const simd = run(ci, params, c, data, "simd");
+            const scalar = run(ci, params, c, data, "scalar");
+            assertSame(simd, reference, 2e-6, "simd vs reference");
+            assertSame(scalar, reference, 2e-6, "scalar vs reference");
+            assertSame(scalar, simd, 1e-6, "scalar vs simd");
+            // every gradient is really there (not all zeros), except peepholes/h0 that the case cannot reach
+            for (const [name, g] of Object.entries(simd.grads)) {
+              if (name === "wci" || name === "wcf" || name === "s0" || name === "h0") continue;
+              assert.ok(g.some((v) => v !== 0), `∂L/∂${name} is all zeros`);
+            }
+          } finally {
+            data.dispose();
+            tf.dispose(Object.values(params));
+          }
+        });
+      });
+    });
+  });
+
+  it("passes a finite-difference check through the fused path (every cell, tiny case, h0 and s0 given)", () => {
+    const c: Case = { B: 2, T: 3, I: 2, H: 3, mask: true, initial: true };
+    CELLS.forEach((entry, ci) => {
+      const params = entry.init(c.I, c.H, 3) as unknown as AnyParams;
+      const data = inputs(c, 77);
+      try {
+        const analytic = run(ci, params, c, data, "simd");
+        for (const name of Object.keys(params)) {
+          const p = params[name];
+          // L as a function of this parameter's entries, evaluated by the fused forward (float32)
+          const f = (v: Float64Array): number => {
+            const t = tf.tensor(Float32Array.from(v), p.shape);
+            try {
+              return run(ci, { ...params, [name]: t }, c, data, "simd").loss;
+            } finally {
+              t.dispose();
+            }
+          };
+          const checks = seqlab.sparseGradCheck(f, Float64Array.from(p.dataSync()), analytic.grads[name], 4, { h: 1e-2, seed: ci });
+          for (const chk of checks) {
+            const tol = 2e-3 * (1 + Math.abs(chk.analytic));
+            assert.ok(Math.abs(chk.numeric - chk.analytic) < tol, `${entry.label} ∂L/∂${name}[${chk.index}]: numeric ${chk.numeric}, fused ${chk.analytic}`);
+          }
+        }
+      } finally {
+        data.dispose();
+        tf.dispose(Object.values(params));
+      }
+    });
+  });
+
+  it("is the default for seqlab's cells; fused: false, SEQLAB_FUSED=0 and checkFinite take the reference path", () => {
+    const p = seqlab.initLstm({ inputSize: 2, hiddenSize: 3, seed: 1 });
+    const x = tf.ones([2, 3, 2]) as T3;
+    const calls = (f: () => void) => {
+      const before = seqlab.fusedProfile().forwardCalls;
+      f();
+      return seqlab.fusedProfile().forwardCalls - before;
+    };
+    const once = (options: seqlab.UnrollOptions<seqlab.LstmState>) => () => seqlab.disposeAll(seqlab.unroll(seqlab.lstmCell, p, x, options));
+    try {
+      assert.equal(calls(once({})), 1, "default");
+      assert.equal(calls(once({ fused: false })), 0, "fused: false");
+      assert.equal(calls(once({ checkFinite: true })), 0, "checkFinite");
+      const old = process.env.SEQLAB_FUSED;
+      process.env.SEQLAB_FUSED = "0";
+      try {
+        assert.equal(calls(once({})), 0, "SEQLAB_FUSED=0");
+        assert.equal(calls(once({ fused: true })), 1, "fused: true overrides SEQLAB_FUSED=0");
+      } finally {
+        if (old === undefined) delete process.env.SEQLAB_FUSED;
+        else process.env.SEQLAB_FUSED = old;
+      }
+      // a cell that is not one of seqlab's four objects runs the reference path
+      const custom = { ...seqlab.lstmCell };
+      assert.equal(calls(() => seqlab.disposeAll(seqlab.unroll(custom, p, x))), 0, "custom cell");
+      // the fused path validates shapes like the reference path
+      const wrong = tf.ones([2, 3, 4]) as T3;
+      assert.throws(() => seqlab.unroll(seqlab.lstmCell, p, wrong), /unroll\(lstm\): x must have shape \[B, T, I\] = \[2, 3, 2\], got \[2, 3, 4\]/);
+      wrong.dispose();
+    } finally {
+      tf.dispose([x, ...Object.values(p)]);
+    }
+  });
+
+  it("recomputes a forward whose block was evicted (more pending forwards than MAX_LIVE) and still gets the gradient right", () => {
+    const p = seqlab.initGru({ inputSize: 2, hiddenSize: 4, seed: 2 });
+    const rng = new seqlab.Rng(4);
+    const xs = Array.from({ length: seqlab.MAX_LIVE + 8 }, () => seqlab.normalTensor<seqlab.tf.Rank.R3>([2, 3, 2], 1, rng) as T3);
+    const loss = (fused: boolean) => (W: Tensor) =>
+      tf.addN(xs.map((x) => tf.sum(tf.square(seqlab.unroll(seqlab.gruCell, { ...p, W: W as T2 }, x, { fused }).state.h)))) as seqlab.tf.Scalar;
+    try {
+      const before = seqlab.fusedProfile().recomputes;
+      const g = tf.grad(loss(true))(p.W);
+      assert.ok(seqlab.fusedProfile().recomputes - before >= 8, "no forward was recomputed");
+      const want = tf.grad(loss(false))(p.W);
+      assert.ok(seqlab.scaledError(g.dataSync(), want.dataSync()) < 2e-6);
+      assert.equal(seqlab.fusedMemory().liveBlocks, 0);
+      tf.dispose([g, want]);
+    } finally {
+      tf.dispose([...xs, ...Object.values(p)]);
+    }
+  });
+
+  it("trains 1,000 Adam steps with flat tf.memory().numTensors and flat wasm memory; no block outlives its step", () => {
+    const [B, T, I, H, K] = [4, 6, 3, 10, 3];
+    const params = seqlab.initLstm({ inputSize: I, hiddenSize: H, seed: 5 });
+    const vars = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.LstmParams;
+    const V = tf.tidy(() => tf.variable(tf.randomNormal([H, K], 0, 0.3, "float32", 1)));
+    const rng = new seqlab.Rng(6);
+    const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, rng) as T3;
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1], "int32"), K));
+    const mask = tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [B, T]);
+    const opt = tf.train.adam(1e-2);
+    const step = () => {
+      const L = opt.minimize(() => {
+        const r = seqlab.unroll(seqlab.lstmCell, vars, x, { mask, returnSequences: false });
+        return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
+      }, true)!;
+      const v = L.dataSync()[0];
+      L.dispose();
+      return v;
+    };
+    try {
+      const first = step();
+      for (let i = 0; i < 9; i++) step();
+      const tensors = tf.memory().numTensors;
+      const bytes = seqlab.fusedMemory().bytes;
+      assert.ok(bytes > 0);
+      let last = first;
+      for (let i = 0; i < 1000; i++) {
+        last = step();
+        if (i % 100 === 0) {
+          assert.equal(tf.memory().numTensors, tensors, `tensors grew by step ${i}`);
+          assert.equal(seqlab.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
+          assert.equal(seqlab.fusedMemory().liveBlocks, 0);
+          assert.equal(seqlab.fusedMemory().usedBytes, 0);
+        }
+      }
+      assert.equal(tf.memory().numTensors, tensors);
+      assert.equal(seqlab.fusedMemory().bytes, bytes);
+      assert.ok(last < first * 0.5, `the loss did not fall: ${first} → ${last}`);
+    } finally {
+      opt.dispose();
+      tf.dispose([x, y, mask, V, ...Object.values(vars), ...Object.values(params)]);
+    }
+  });
+
+  it("releaseFusedMemory drops the kernel instances; the next call starts afresh", () => {
+    const p = seqlab.initRnn({ inputSize: 2, hiddenSize: 3, seed: 1 });
+    const x = tf.ones([1, 2, 2]) as T3;
+    try {
+      const a = seqlab.unroll(seqlab.rnnCell, p, x);
+      seqlab.releaseFusedMemory();
+      assert.equal(seqlab.fusedMemory().bytes, 0);
+      const b = seqlab.unroll(seqlab.rnnCell, p, x);
+      assert.ok(seqlab.fusedMemory().bytes > 0);
+      assert.deepEqual(Array.from(a.outputs.dataSync()), Array.from(b.outputs.dataSync()));
+      seqlab.disposeAll(a, b);
+    } finally {
+      tf.dispose([x, ...Object.values(p)]);
+    }
+  });
+});
+
+describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
+  before(async () => {
+    await seqlab.initBackend();
+  });
+
+  for (const variant of ["simd", "scalar"] as const) {
+    for (const [M, N, K] of [[1, 1, 1], [4, 8, 3], [5, 9, 7], [12, 20, 33], [3, 2, 1]]) {
+      it(`${variant} gemmTN = tf.matMul(a, b, transposeA) for A [${K}, ${M}], B [${K}, ${N}], accumulating`, () => {
+        const k = seqlab.loadKernels(variant);
+        const arena = new seqlab.WasmArena(k);
+        const rng = new seqlab.Rng(M * 100 + N * 10 + K);
+        const a = Float32Array.from({ length: K * M }, () => rng.uniform(-1, 1));
+        const b = Float32Array.from({ length: K * N }, () => rng.uniform(-1, 1));
+        const c0 = Float32Array.from({ length: M * N }, () => rng.uniform(-1, 1));
+        const pa = arena.put(a);
+        const pb = arena.put(b);
+        const pc = arena.put(c0);
+        k.exports.gemmTN(M, N, K, pa, M, pb, N, pc, N, 1);
+        const got = arena.f32(pc, M * N);
+        const want = tf.tidy(() => tf.add(tf.tensor2d(c0, [M, N]), tf.matMul(tf.tensor2d(a, [K, M]), tf.tensor2d(b, [K, N]), true, false)).dataSync());
+        assert.ok(seqlab.maxAbsError(got, want) < 1e-5, `max error ${seqlab.maxAbsError(got, want)}`);
+      });
+    }
+
+    it(`${variant} sigmoid and tanh agree with float64 to ~2e−7 (relative to max(|f|, 1e−3)) on [−100, 100], never NaN/Inf`, () => {
+      const k = seqlab.loadKernels(variant);
+      const arena = new seqlab.WasmArena(k);
+      const n = 20001;
+      const xs = Float32Array.from({ length: n }, (_, i) => (i < 20000 ? -20 + (40 * i) / 20000 : 0));
+      xs.set([-100, 100, -88.7, 88.7, 1e-6, -1e-6, 0.6249, 0.6251], 0);
+      const ps = arena.put(xs);
+      const pt = arena.put(xs);
+      k.exports.sigmoidArray(ps, n);
+      k.exports.tanhArray(pt, n);
+      const s = arena.f32(ps, n);
+      const t = arena.f32(pt, n);
+      let es = 0;
+      let et = 0;
+      for (let i = 0; i < n; i++) {
+        const x = xs[i];
+        assert.ok(Number.isFinite(s[i]) && Number.isFinite(t[i]), `non-finite at x = ${x}`);
+        es = Math.max(es, Math.abs(s[i] - 1 / (1 + Math.exp(-x))) / Math.max(1e-3, 1 / (1 + Math.exp(-x))));
+        et = Math.max(et, Math.abs(t[i] - Math.tanh(x)) / Math.max(1e-3, Math.abs(Math.tanh(x))));
+      }
+      assert.ok(es < 5e-7, `sigmoid error ${es}`);
+      assert.ok(et < 5e-7, `tanh error ${et}`);
+    });
+  }
+
+  it("WasmHeap reuses freed blocks in any order, merges neighbours, and grows only when nothing fits", () => {
+    const k = seqlab.instantiateKernels("simd");
+    const heap = new seqlab.WasmHeap(k.exports.memory, k.exports.heapBase());
+    const a = heap.alloc(1000);
+    const b = heap.alloc(3 << 20);
+    const c = heap.alloc(10);
+    assert.equal(a % 64, 0);
+    assert.ok(b >= a + 1000 && c >= b + (3 << 20));
+    const size = k.exports.memory.buffer.byteLength;
+    assert.ok(size >= c + 10);
+    heap.release(a);
+    heap.release(b); // a and b merge into one free block
+    const d = heap.alloc((3 << 20) + 1000); // fits in the merged block
+    assert.equal(d, a);
+    assert.equal(k.exports.memory.buffer.byteLength, size);
+    heap.release(heap.alloc(1 << 20)); // nothing free fits: grows once
+    const grown = k.exports.memory.buffer.byteLength;
+    assert.ok(grown > size);
+    for (let i = 0; i < 100; i++) heap.release(heap.alloc(1 << 20));
+    assert.equal(k.exports.memory.buffer.byteLength, grown, "memory grew although blocks were reused");
+    heap.release(c);
+    heap.release(d);
+    assert.equal(heap.usedBytes, 0);
+    assert.equal(heap.blocks, 0);
+    assert.throws(() => heap.release(d), /WasmHeap.release: no block at/);
+  });
+});
