@@ -122,3 +122,16 @@ export {
   formatDate, parseDate, isValidDate, isTestDate, dateExamples, dateBatchOf, dateBatch, dateBatches,
 } from "./data/dates";
 export type { SimpleDate, DateFormat, DateExample, DateOptions, DateBatch } from "./data/dates";
+export { sineBatch, sineBatches, sineBaselines } from "./data/sine";
+export type { SineOptions } from "./data/sine";
+export { parityBatch, parityBatches } from "./data/parity";
+export type { ParityOptions } from "./data/parity";
+export { REBER_VOCAB, reberString, embeddedReberString, reberNext, embeddedReberNext, isReber, isEmbeddedReber, reberBatch, reberBatches } from "./data/reber";
+export type { ReberOptions } from "./data/reber";
+export { seq2seqBatchOf } from "./data/seq2seq";
+export type { Seq2SeqBatch, Seq2SeqPair } from "./data/seq2seq";
+export { DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB, digitString, reversalPairs, reversalBatch, reversalBatches } from "./data/reversal";
+export type { DigitStringOptions } from "./data/reversal";
+export { sortingPairs, sortingBatch, sortingBatches } from "./data/sorting";
+export { loadCorpus, corpusVocab, splitText, textStreams, unigramPerplexity } from "./data/text";
+export type { TextStreamOptions } from "./data/text";

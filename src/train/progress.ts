@@ -133,7 +133,7 @@ export function progressDisplay(options: ProgressOptions = {}): Callback {
       notebook = inKernel();
       displayId = `seqlab-progress-${randomUUID()}`;
       stepsAtStart = ctx.history.steps;
-      lastDraw = -Infinity;
+      lastDraw = notebook ? -Infinity : Date.now(); // a terminal gets its first line after `terminalInterval`
       lastValidation = undefined;
       state = measure(ctx, ctx.firstEpoch, ctx.history);
       if (notebook) draw(false);
