@@ -135,3 +135,39 @@ export type { DigitStringOptions } from "./data/reversal";
 export { sortingPairs, sortingBatch, sortingBatches } from "./data/sorting";
 export { loadCorpus, corpusVocab, splitText, textStreams, unigramPerplexity } from "./data/text";
 export type { TextStreamOptions } from "./data/text";
+
+// Architectures, attention, decoding
+export { RecurrentLayer, makeCell, toVariables, prefixed, CELL_NAMES } from "./sequence/recurrent-layer";
+export type { RecurrentLayerConfig } from "./sequence/recurrent-layer";
+export { bidirectional, mergeDirections, mergedSize, MERGES } from "./sequence/bidirectional";
+export type { Merge, BidirectionalOptions, BidirectionalResult } from "./sequence/bidirectional";
+export { RecurrentEncoder } from "./sequence/encoder";
+export type { EncoderConfig, EncoderResult } from "./sequence/encoder";
+export { embed, initEmbedding, checkTokenIds, VocabularyError } from "./sequence/embedding";
+export type { EmbeddingConfig } from "./sequence/embedding";
+export { SequenceInput, checkSequence, DEFAULT_MAX_LENGTH } from "./sequence/inputs";
+export type { InputConfig } from "./sequence/inputs";
+export { checkMask, maskFromLengths } from "./sequence/masks";
+export { crossEntropy, meanSquaredError, flattenTime } from "./sequence/loss";
+export type { LossResult } from "./sequence/loss";
+export { OutputHead } from "./sequence/output-head";
+export type { OutputConfig } from "./sequence/output-head";
+export { SequenceToVector } from "./sequence/sequence-to-vector";
+export type { SequenceToVectorConfig } from "./sequence/sequence-to-vector";
+export { VectorToSequence } from "./sequence/vector-to-sequence";
+export type { VectorToSequenceConfig, VectorFeed } from "./sequence/vector-to-sequence";
+export { SequenceToSequence } from "./sequence/sequence-to-sequence";
+export type { SequenceToSequenceConfig, GenerateOptions } from "./sequence/sequence-to-sequence";
+export { TeacherForcingRnn } from "./sequence/teacher-forcing";
+export type { TeacherForcingRnnConfig } from "./sequence/teacher-forcing";
+export {
+  additiveScore, dotScore, generalScore, scaledDotScore, projectKeys, attentionSoftmax, attentionContext, ATTENTION_SCORES,
+} from "./sequence/attention";
+export type { AdditiveAttentionParams, AttentionScore, Query, Scores } from "./sequence/attention";
+export { EncoderDecoderBase } from "./sequence/decoder";
+export type { EncoderDecoderConfig, Memory, Readout } from "./sequence/decoder";
+export { EncoderDecoder } from "./sequence/encoder-decoder";
+export { AttentionEncoderDecoder } from "./sequence/attention-encoder-decoder";
+export type { AttentionEncoderDecoderConfig } from "./sequence/attention-encoder-decoder";
+export { greedyDecode, sampleDecode, beamSearch } from "./sequence/decoding";
+export type { StepDecoder, DecoderState, DecoderStep, DecodeOptions, SampleOptions, BeamOptions, Decoded, BeamDecoded } from "./sequence/decoding";

@@ -9,7 +9,7 @@
  */
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
-import { unrollWithTape, type Tape, type UnrollOptions } from "./unroll";
+import { unroll, unrollWithTape, type Tape, type UnrollOptions } from "./unroll";
 import { backwardThroughTime, type BpttOptions } from "../grad/bptt";
 import { disposeAll, tidy } from "../init";
 
@@ -49,9 +49,19 @@ export function unrollStacked(
   x: Tensor3D,
   options: StackedOptions = {},
 ): { outputs: Tensor3D; states: AnyState[] } {
+  if (layers.length === 0) throw new Error("unrollStacked: layers must not be empty");
+  // Layer by layer through unroll (not the tape): whatever makes unroll faster (fused
+  // kernels) makes the stack faster, and no per-step tape is kept.
   return tidy("unrollStacked", () => {
-    const tapes = unrollStackedWithTape(layers, x, options);
-    return { outputs: tapes[tapes.length - 1].outputs, states: tapes.map((tape) => tape.state) };
+    const { initialStates, ...rest } = options;
+    let outputs = x;
+    const states: AnyState[] = [];
+    layers.forEach((l, k) => {
+      const r = unroll(l.cell, l.params, outputs, { ...rest, initialState: initialStates?.[k] });
+      outputs = r.outputs; // [B, T, H_ℓ]: the next layer's input
+      states.push(r.state as AnyState);
+    });
+    return { outputs, states };
   });
 }
 

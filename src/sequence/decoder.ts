@@ -1,0 +1,304 @@
+/**
+ * What the two encoder–decoders (src/sequence/encoder-decoder.ts, fixed context;
+ * src/sequence/attention-encoder-decoder.ts, attention) share: reading the source,
+ * running the decoder with teacher forcing, and stepping for {@link StepDecoder} decoding.
+ *
+ * ```
+ * encoder:  h_enc(j) = encoder(h_enc(j−1), E_x[x(j)]),   j = 1 … T_in
+ * decoder:  h(0) = the encoder's final state
+ *           u(t) = y(t−1)        with probability r (teacher forcing: the true previous token)
+ *                = ŷ(t−1)        otherwise          (its own previous prediction, argmax o(t−1))
+ *           h(t) = cell(h(t−1), [E_y[u(t)]; extra])  t = 1 … T_out   (u(1) = START)
+ *           o(t) = the subclass's readout of h(t)
+ * ```
+ * | symbol | shape | meaning |
+ * |---|---|---|
+ * | x | [B, T_in] ids | source (`batch.x`), `batch.xMask` marks real positions |
+ * | y(t−1) | [B] ids | `batch.yIn[:, t]`: START, then the targets shifted right |
+ * | y | [B, T_out] ids | targets (`batch.y`), `batch.mask` marks real target steps |
+ * | E_x, E_y | [V_x, D], [K, D] | source and target embeddings |
+ * | h_enc(j) | [B, H_enc] | encoder outputs (H_enc = 2H for a concat-bidirectional encoder) |
+ * | h(t) | [B, H] | decoder state |
+ * | r | scalar | `teacherForcingRatio`: 1 while training by default, 0 when evaluating |
+ *
+ * With r = 1 every decoder input is known in advance, so the decoder is one {@link unroll}
+ * over all T_out steps (fast, and fused when unroll is); otherwise the decoder runs step by
+ * step, because each input depends on the previous output. One coin is flipped per step
+ * for the whole batch (as in PyTorch's seq2seq tutorial), from `options.rng` when the
+ * trainer gives one, else from the model's own seeded stream.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
+import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
+import type { CellName } from "../cells/cell";
+import { ShapeError } from "../cells/checks";
+import { Rng, tidy } from "../init";
+import { RecurrentEncoder } from "./encoder";
+import type { Merge } from "./bidirectional";
+import { SequenceInput, DEFAULT_MAX_LENGTH } from "./inputs";
+import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
+import { checkTokenIds, embed, initEmbedding } from "./embedding";
+import { checkMask } from "./masks";
+import { crossEntropy, flattenTime } from "./loss";
+import type { DecoderState, DecoderStep, StepDecoder } from "./decoding";
+import type { AnyState } from "./stacked";
+
+/** How to build an encoder–decoder. */
+export interface EncoderDecoderConfig {
+  /** V_x: source vocabulary size (ids in `batch.x`). */
+  sourceVocabSize: number;
+  /** K: target vocabulary size (ids in `batch.y` and `batch.yIn`, START and END included). */
+  targetVocabSize: number;
+  /** D: embedding size of both vocabularies; default 16. */
+  embeddingSize?: number;
+  /** The cell of the encoder and the decoder. */
+  cell: CellName;
+  /** H: hidden size of the encoder (each direction) and the decoder. */
+  hiddenSize: number;
+  /** Stacked encoder layers; default 1. */
+  encoderLayers?: number;
+  /** A bidirectional encoder merged this way; default false. */
+  bidirectional?: Merge | false;
+  /** The longest source; default 1000. */
+  maxLength?: number;
+  /** The longest target; default 1000. */
+  maxOutputLength?: number;
+  /** LSTM only: peepholes; default true. */
+  peepholes?: boolean;
+  /** Seed of the initialisers and of the teacher-forcing coins; default 0. */
+  seed?: number;
+}
+
+/** What the encoder leaves for the decoder: batch-first tensors. */
+export interface Memory {
+  /** h_enc(j) for every j, [B, T_in, H_enc]. */
+  keys: Tensor3D;
+  /** The encoder's summary of the source, [B, H_enc]. */
+  context: Tensor2D;
+  /** [B, T_in] source mask (absent: all real). */
+  mask?: Tensor2D;
+  /** Anything a subclass precomputes per source (e.g. W_k h_enc for additive attention). */
+  [extra: string]: Tensor | undefined;
+}
+
+/** What the decoder's readout gives for decoder states [B, T_out, H]. */
+export interface Readout {
+  /** o(t), [B, T_out, K]. */
+  logits: Tensor3D;
+  /** α(t), [B, T_out, T_in] (attention models). */
+  attention?: Tensor3D;
+}
+
+/** The shared machinery of the encoder–decoders (see the file comment). */
+export abstract class EncoderDecoderBase implements Trainable, StepDecoder {
+  readonly source: SequenceInput;
+  readonly encoder: RecurrentEncoder;
+  /** E_y [K, D]. */
+  readonly targetEmbedding: Variable;
+  readonly decoder: RecurrentLayer;
+  readonly maxOutputLength: number;
+  /** The teacher-forcing coins when the trainer gives no `rng`. */
+  private readonly rng: Rng;
+  private vars?: Record<string, Variable>;
+
+  constructor(
+    readonly config: EncoderDecoderConfig,
+    protected readonly where: string,
+    /** The size of `extra` appended to the decoder input (H_enc for a fixed context, 0 for attention). */
+    extraInput: (encoderOutputSize: number) => number,
+  ) {
+    const seed = config.seed ?? 0;
+    checkPositive(where, "targetVocabSize", config.targetVocabSize);
+    const D = config.embeddingSize ?? 16;
+    this.source = new SequenceInput({ vocabSize: config.sourceVocabSize, embeddingSize: D, maxLength: config.maxLength }, seed + 11, where);
+    this.encoder = new RecurrentEncoder({
+      cell: config.cell,
+      inputSize: D,
+      hiddenSize: config.hiddenSize,
+      layers: config.encoderLayers,
+      bidirectional: config.bidirectional,
+      peepholes: config.peepholes,
+      seed,
+    });
+    this.targetEmbedding = toVariables({ E: initEmbedding({ vocabSize: config.targetVocabSize, embeddingSize: D, seed: seed + 13 }) }).E;
+    this.decoder = new RecurrentLayer({
+      cell: config.cell,
+      inputSize: D + extraInput(this.encoder.outputSize),
+      hiddenSize: config.hiddenSize,
+      peepholes: config.peepholes,
+      seed: seed + 17,
+    });
+    this.maxOutputLength = config.maxOutputLength ?? DEFAULT_MAX_LENGTH;
+    this.rng = new Rng(seed + 19);
+  }
+
+  /** K. */
+  get outputSize(): number {
+    return this.config.targetVocabSize;
+  }
+
+  /** The subclass's own variables (readout, attention). */
+  protected abstract ownVariables(): Record<string, Variable>;
+  /** The vector appended to every decoder input (or undefined). */
+  protected abstract extra(memory: Memory): Tensor2D | undefined;
+  /** o(t) (and α(t)) from decoder states h [B, T_out, H]. */
+  protected abstract readout(memory: Memory, h: Tensor3D): Readout;
+  /** Per-source precomputation added to the memory. */
+  protected prepare(_memory: Memory): Record<string, Tensor> {
+    return {};
+  }
+
+  get variables(): Readonly<Record<string, Variable>> {
+    this.vars ??= {
+      ...prefixed("source", this.source.variables),
+      ...prefixed("encoder", this.encoder.variables),
+      "target.E": this.targetEmbedding,
+      ...prefixed("decoder", this.decoder.params),
+      ...this.ownVariables(),
+    };
+    return this.vars;
+  }
+
+  /** Reads the source [B, T_in] (ids) with its mask. */
+  encode(x: Tensor, xMask?: Tensor2D, argument = "batch.x"): { memory: Memory; init: AnyState } {
+    return tidy(`${this.where}.encode`, () => {
+      const xs = this.source.read(x, argument); // [B, T_in, D]
+      const [B, Tin] = xs.shape;
+      if (xMask) checkMask(this.where, argument === "batch.x" ? "batch.xMask" : "sourceMask", xMask, B, Tin);
+      const r = this.encoder.run(xs, { mask: xMask });
+      const top = r.states[r.states.length - 1]; // the top layer's (forward) final state
+      const memory: Memory = { keys: r.outputs, context: r.final, ...(xMask ? { mask: tf.clone(xMask) } : {}) }; // a copy: decoders dispose their state
+      Object.assign(memory, this.prepare(memory));
+      return { memory, init: top };
+    });
+  }
+
+  /**
+   * Logits for every target step, [B, T_out, K] (and α, [B, T_out, T_in], for attention),
+   * with teacher-forcing ratio r (1: all true previous tokens; 0: all own predictions).
+   */
+  run(batch: Batch, r: number, rng: Rng = this.rng): Readout {
+    return tidy(`${this.where}.run`, () => {
+      const yIn = this.checkBatch(batch);
+      const { memory, init } = this.encode(batch.x, batch.xMask);
+      const [B, Tout] = yIn.shape;
+      const extra = this.extra(memory); // [B, H_enc] or undefined
+      const E = this.targetEmbedding;
+      if (r >= 1) {
+        let u = embed(E, yIn) as Tensor3D; // [B, T_out, D]: E_y[y(t−1)]
+        if (extra) u = tf.concat([u, tf.tile(tf.expandDims(extra, 1), [1, Tout, 1])], 2) as Tensor3D; // [B, T_out, D + H_enc]
+        const h = this.decoder.run(u, { initialState: init }).outputs; // [B, T_out, H]
+        return this.readout(memory, h);
+      }
+      let state = init;
+      let prev = tf.reshape(tf.slice(yIn, [0, 0], [B, 1]), [B]) as Tensor1D; // START
+      const logits: Tensor3D[] = [];
+      const attention: Tensor3D[] = [];
+      for (let t = 0; t < Tout; t++) {
+        let u = embed(E, prev) as Tensor2D; // [B, D]
+        if (extra) u = tf.concat([u, extra], 1) as Tensor2D; // [B, D + H_enc]
+        state = this.decoder.step(u, state);
+        const out = this.readout(memory, tf.expandDims(state.h, 1) as Tensor3D); // [B, 1, K]
+        logits.push(out.logits);
+        if (out.attention) attention.push(out.attention);
+        if (t + 1 < Tout) {
+          const useTruth = rng.next() < r;
+          prev = useTruth
+            ? (tf.reshape(tf.slice(yIn, [0, t + 1], [B, 1]), [B]) as Tensor1D) // y(t): the truth
+            : (tf.reshape(tf.argMax(out.logits, 2), [B]) as Tensor1D); // ŷ(t): its own prediction
+        }
+      }
+      return {
+        logits: tf.concat(logits, 1) as Tensor3D,
+        ...(attention.length ? { attention: tf.concat(attention, 1) as Tensor3D } : {}),
+      };
+    });
+  }
+
+  forward(batch: Batch, options: ForwardOptions): ForwardResult {
+    const r = options.teacherForcingRatio ?? (options.training ? 1 : 0);
+    if (!(r >= 0 && r <= 1)) throw new Error(`${this.where}: teacherForcingRatio must be in [0, 1], got ${r}`);
+    return tidy(`${this.where}.forward`, () => {
+      const { logits } = this.run(batch, r, options.rng ?? this.rng);
+      this.checkTargets(batch);
+      const m = batch.mask ? flattenTime<Tensor1D>(batch.mask) : undefined; // [B·T_out]
+      return crossEntropy(flattenTime<Tensor2D>(logits), flattenTime<Tensor1D>(batch.y), m);
+    });
+  }
+
+  /** {@link StepDecoder}: encodes the source; the state holds the decoder's h (and s) and the memory. */
+  begin(source: Tensor, sourceMask?: Tensor2D): DecoderState {
+    return tidy(`${this.where}.begin`, () => {
+      const { memory, init } = this.encode(source, sourceMask, "source");
+      const state: DecoderState = {};
+      for (const [k, v] of Object.entries(memory)) if (v) state[`memory.${k}`] = v;
+      for (const k of this.decoder.stateKeys) state[`decoder.${k}`] = init[k];
+      return state;
+    });
+  }
+
+  /** {@link StepDecoder}: one decoder step from the previous tokens [B]. */
+  step(prev: Tensor1D, state: DecoderState): DecoderStep {
+    return tidy(`${this.where}.step`, () => {
+      checkTokenIds(this.where, "prev", prev, this.outputSize);
+      const memory = {} as Memory;
+      const dec = {} as AnyState;
+      for (const [k, v] of Object.entries(state)) {
+        if (k.startsWith("memory.")) memory[k.slice(7)] = v;
+        else dec[k.slice(8)] = v as Tensor2D;
+      }
+      const extra = this.extra(memory);
+      let u = embed(this.targetEmbedding, prev) as Tensor2D; // [B, D]
+      if (extra) u = tf.concat([u, extra], 1) as Tensor2D;
+      const next = this.decoder.step(u, dec);
+      const out = this.readout(memory, tf.expandDims(next.h, 1) as Tensor3D);
+      const B = prev.shape[0];
+      const nextState: DecoderState = { ...state };
+      for (const k of this.decoder.stateKeys) nextState[`decoder.${k}`] = next[k];
+      return {
+        logits: tf.reshape(out.logits, [B, this.outputSize]) as Tensor2D,
+        state: nextState,
+        ...(out.attention ? { attention: tf.squeeze(out.attention, [1]) as Tensor2D } : {}),
+      };
+    });
+  }
+
+  /** Checks yIn (and mask) against x; returns yIn as int32. */
+  private checkBatch(batch: Batch): Tensor2D {
+    const yIn = batch.yIn;
+    if (!yIn) throw new Error(`${this.where}: batch.yIn is missing: the decoder's input (START + the targets shifted right), [B, T_out] ids`);
+    const B = batch.x.shape[0];
+    if (yIn.rank !== 2 || yIn.shape[0] !== B) {
+      throw new ShapeError(`${this.where}: batch.yIn must have shape [B, T_out] with B = ${B}, got [${yIn.shape.join(", ")}]`, "batch.yIn", [B], [...yIn.shape]);
+    }
+    const Tout = yIn.shape[1]!;
+    if (Tout < 1 || Tout > this.maxOutputLength) {
+      throw new ShapeError(
+        `${this.where}: batch.yIn has T_out = ${Tout} steps, but this model allows 1 … maxOutputLength = ${this.maxOutputLength}`,
+        "batch.yIn",
+        [B, this.maxOutputLength],
+        [...yIn.shape],
+      );
+    }
+    checkTokenIds(this.where, "batch.yIn", yIn, this.outputSize);
+    if (batch.mask) checkMask(this.where, "batch.mask", batch.mask, B, Tout);
+    return tf.cast(yIn, "int32") as Tensor2D;
+  }
+
+  private checkTargets(batch: Batch): void {
+    const want = batch.yIn!.shape;
+    if (batch.y.rank !== 2 || batch.y.shape[0] !== want[0] || batch.y.shape[1] !== want[1]) {
+      throw new ShapeError(`${this.where}: batch.y must have shape [B, T_out] = [${want.join(", ")}] like batch.yIn, got [${batch.y.shape.join(", ")}]`, "batch.y", [...want], [...batch.y.shape]);
+    }
+    checkTokenIds(this.where, "batch.y", batch.y, this.outputSize);
+  }
+
+  /** Frees the variables. */
+  dispose(): void {
+    this.source.dispose();
+    this.encoder.dispose();
+    this.targetEmbedding.dispose();
+    this.decoder.dispose();
+    tf.dispose(Object.values(this.ownVariables()));
+  }
+}

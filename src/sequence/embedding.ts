@@ -1,0 +1,86 @@
+/**
+ * Token embeddings: a learned vector per symbol of the vocabulary, looked up by id.
+ *
+ * ```
+ * x(t) = E[w(t)]        (row w(t) of E; the same as E ᵀ onehot(w(t)))
+ * ```
+ * | symbol | shape | meaning |
+ * |---|---|---|
+ * | w | [B, T] | token ids, integers in [0, V) |
+ * | E | [V, D] | the embedding table (one row per symbol) |
+ * | x | [B, T, D] | the vectors the recurrent layers read |
+ *
+ * Like PyTorch's `nn.Embedding(V, D)` (initialised N(0, 1) as there) and tfjs's
+ * `tf.layers.embedding` (which initialises uniform in [−0.05, 0.05]).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
+import { Rng, normalTensor } from "../init";
+
+/** How to initialise an embedding table. */
+export interface EmbeddingConfig {
+  /** V: the number of symbols. */
+  vocabSize: number;
+  /** D: the size of each symbol's vector. */
+  embeddingSize: number;
+  /** Standard deviation of the entries; default 1 (PyTorch). */
+  scale?: number;
+  /** Seed; default 0. */
+  seed?: number;
+}
+
+/** A fresh table E [V, D] with N(0, scale²) entries from a seeded stream. */
+export function initEmbedding(config: EmbeddingConfig): Tensor2D {
+  return normalTensor<tf.Rank.R2>([config.vocabSize, config.embeddingSize], config.scale ?? 1, new Rng(config.seed ?? 0));
+}
+
+/**
+ * x = E[w]: token ids [B, T] (or [B]) → vectors [B, T, D] (or [B, D]).
+ *
+ * Computed as onehot(w) E, a matrix product, rather than `tf.gather(E, w)`: the gradient of
+ * gather needs the UnsortedSegmentSum kernel, which tfjs's wasm backend does not have.
+ */
+export function embed<R extends Tensor>(E: Tensor, ids: R): R extends Tensor2D ? Tensor3D : Tensor {
+  return tf.tidy("embed", () => {
+    const [V, D] = E.shape as [number, number];
+    const n = ids.size;
+    const oneHot = tf.oneHot(tf.reshape(tf.cast(ids, "int32"), [n]), V).toFloat(); // [N, V]
+    return tf.reshape(tf.matMul(oneHot, E as Tensor2D), [...ids.shape, D]); // [N, D] → [..., D]
+  }) as R extends Tensor2D ? Tensor3D : Tensor;
+}
+
+/** Thrown when token ids do not fit the model's vocabulary. */
+export class VocabularyError extends Error {
+  override name = "VocabularyError";
+  constructor(
+    message: string,
+    /** The argument at fault, e.g. "batch.x". */
+    readonly argument: string,
+    /** The vocabulary size the model expects. */
+    readonly expected: number,
+    /** The offending id. */
+    readonly actual: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Throws a {@link VocabularyError} unless every id in `ids` is an integer in [0, V), e.g.
+ * `SequenceToVector.forward: batch.x holds token id 41, but the model's vocabulary has V = 12 symbols (ids 0 … 11)`.
+ * Reads the ids back from the backend (one small synchronous read).
+ */
+export function checkTokenIds(where: string, argument: string, ids: Tensor, V: number): void {
+  const data = ids.dataSync();
+  for (let k = 0; k < data.length; k++) {
+    const id = data[k];
+    if (Number.isInteger(id) && id >= 0 && id < V) continue;
+    throw new VocabularyError(
+      `${where}: ${argument} holds token id ${id}, but the model's vocabulary has V = ${V} symbols (ids 0 … ${V - 1}); ` +
+        `was the batch made with another vocabulary?`,
+      argument,
+      V,
+      id,
+    );
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * A recurrent layer that can be trained: a cell (src/cells) with its parameters held as
+ * `tf.Variable`s, so that tfjs optimizers update them. Every architecture in
+ * src/sequence is assembled from these layers; time is always owned by
+ * {@link unroll} (src/sequence/unroll.ts), so a faster unroll makes every model faster.
+ *
+ * ```
+ * h(t) = cell(h(t−1), x(t); θ),   t = 1 … T
+ * ```
+ * | symbol | shape | meaning |
+ * |---|---|---|
+ * | x | [B, T, I] | inputs |
+ * | h(t) | [B, H] | the layer's output (and state; the LSTM also carries s(t)) |
+ * | θ | per cell | U, W, b (+ peepholes for the LSTM, + bh for gru-pytorch) |
+ *
+ * Like PyTorch's `nn.RNN/LSTM/GRU` with `num_layers=1, batch_first=True`, and a tfjs
+ * `tf.layers.rnn` with `returnSequences: true`.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
+import type { AnyCell, CellName } from "../cells/cell";
+import { initRnn, rnnCell } from "../cells/rnn";
+import { initLstm, lstmCell } from "../cells/lstm";
+import { gruCell, initGru } from "../cells/gru";
+import { gruPytorchCell, initGruPytorch } from "../cells/gru-pytorch";
+import { unroll, type UnrollOptions } from "./unroll";
+import type { AnyState } from "./stacked";
+
+/** How to build a {@link RecurrentLayer}. */
+export interface RecurrentLayerConfig {
+  /** Which cell: "rnn" (Elman), "lstm" (peephole LSTM), "gru" (lecture), "gru-pytorch". */
+  cell: CellName;
+  /** I: the size of x(t). */
+  inputSize: number;
+  /** H: the size of h(t). */
+  hiddenSize: number;
+  /** LSTM only: peephole weights (the lecture's LSTM); default true. */
+  peepholes?: boolean;
+  /** Seed of the initialiser; default 0. */
+  seed?: number;
+}
+
+/** The names of the cells, for error messages. */
+export const CELL_NAMES: readonly CellName[] = ["rnn", "lstm", "gru", "gru-pytorch"];
+
+/** The cell object and fresh (plain tensor) parameters for a cell name. */
+export function makeCell(config: RecurrentLayerConfig): { cell: AnyCell; params: Record<string, Tensor> } {
+  const c = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, seed: config.seed ?? 0 };
+  checkPositive("RecurrentLayer", "inputSize", config.inputSize);
+  checkPositive("RecurrentLayer", "hiddenSize", config.hiddenSize);
+  switch (config.cell) {
+    case "rnn":
+      return { cell: rnnCell, params: { ...initRnn(c) } };
+    case "lstm":
+      return { cell: lstmCell, params: { ...initLstm({ ...c, peepholes: config.peepholes ?? true }) } };
+    case "gru":
+      return { cell: gruCell, params: { ...initGru(c) } };
+    case "gru-pytorch":
+      return { cell: gruPytorchCell, params: { ...initGruPytorch(c) } };
+    default:
+      throw new Error(
+        `RecurrentLayer: cell must be one of ${CELL_NAMES.map((n) => `"${n}"`).join(", ")}, got ${JSON.stringify(config.cell)}`,
+      );
+  }
+}
+
+/** Throws unless n is a positive integer (the argument is named in the message). */
+export function checkPositive(where: string, argument: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${where}: ${argument} must be a positive integer, got ${n}`);
+}
+
+/** Turns every tensor of `params` into a trainable `tf.Variable` (and disposes the originals). */
+export function toVariables(params: Record<string, Tensor | undefined>): Record<string, Variable> {
+  const out: Record<string, Variable> = {};
+  for (const [name, t] of Object.entries(params)) {
+    if (!t) continue;
+    out[name] = tf.variable(t, true);
+    t.dispose();
+  }
+  return out;
+}
+
+/** `{a: v}` → `{"prefix.a": v}`: the stable names optimizers and save/load see. */
+export function prefixed(prefix: string, variables: Record<string, Variable>): Record<string, Variable> {
+  return Object.fromEntries(Object.entries(variables).map(([k, v]) => [`${prefix}.${k}`, v]));
+}
+
+/** One recurrent layer: a cell plus its variables. Dispose it when done. */
+export class RecurrentLayer {
+  /** The cell (one step forward/backward). */
+  readonly cell: AnyCell;
+  /** θ as variables, by the cell's parameter names (U, W, b, …). */
+  readonly params: Record<string, Variable>;
+  /** I. */
+  readonly inputSize: number;
+  /** H. */
+  readonly hiddenSize: number;
+
+  constructor(config: RecurrentLayerConfig) {
+    const { cell, params } = makeCell(config);
+    this.cell = cell;
+    this.params = toVariables(params);
+    this.inputSize = config.inputSize;
+    this.hiddenSize = config.hiddenSize;
+  }
+
+  /** The names of the state's tensors: ["h"], or ["h", "s"] for the LSTM. */
+  get stateKeys(): readonly string[] {
+    return this.cell.stateKeys;
+  }
+
+  /** h(t) for every t, [B, T, H], and the final state: `unroll(cell, θ, x, options)`. */
+  run(x: Tensor3D, options: UnrollOptions<AnyState> = {}): { outputs: Tensor3D; state: AnyState } {
+    return unroll(this.cell, this.params, x, options);
+  }
+
+  /**
+   * One step, h(t) = cell(h(t−1), x(t)) — for decoders whose next input is their own
+   * previous output, which no whole-sequence unroll can know in advance.
+   */
+  step(x: Tensor2D, prev: AnyState): AnyState {
+    const out = this.cell.step(this.params, x, prev) as AnyState;
+    const next = {} as AnyState;
+    for (const key of this.cell.stateKeys) next[key] = out[key]; // gates are left to the caller's tidy
+    return next;
+  }
+
+  /** A zero state for a batch of B: {h} or {h, s}, [B, H] each. */
+  zeroState(B: number): AnyState {
+    return Object.fromEntries(this.cell.stateKeys.map((k) => [k, tf.zeros([B, this.hiddenSize])])) as AnyState;
+  }
+
+  /** Frees the variables. */
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+}
