@@ -108,6 +108,25 @@ export function gemmTN(
   c: usize, ldc: i32,
   accumulate: i32,
 ): void {
+  // K (= B·T rows in BPTT) in blocks of KC, so that the block of B stays in cache
+  // while every tile of C passes over it.
+  const KC = 128;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    gemmTNBlock(M, N, kc, a + (<usize>(k0 * lda) << 2), lda, b + (<usize>(k0 * ldb) << 2), ldb, c, ldc, k0 > 0 ? 1 : accumulate);
+  }
+  if (K == 0 && !accumulate) {
+    for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+  }
+}
+
+function gemmTNBlock(
+  M: i32, N: i32, K: i32,
+  a: usize, lda: i32,
+  b: usize, ldb: i32,
+  c: usize, ldc: i32,
+  accumulate: i32,
+): void {
   let i = 0;
   const astep = <usize>lda << 2;
   const bstep = <usize>ldb << 2;
