@@ -7,13 +7,17 @@
  *   for the LSTM's main product [B, H]·[H, 4H] at B = 32, H = 128;
  * - training steps (forward + BPTT + Adam, 10-class softmax on the last state):
  *   tf.layers on this tfjs backend, and PyTorch on the CPU with one thread when
- *   /usr/bin/python3 has torch (Debian python3-torch). seqlab's fused kernels
- *   join this table when they land.
+ *   /usr/bin/python3 has torch (Debian python3-torch); seqlab's `unroll` on the
+ *   fused wasm kernels (the default) and on the tfjs-op reference path
+ *   (`fused: false`, tfjs autodiff), the same model: LSTM without peepholes, GRU
+ *   in PyTorch's convention, tanh RNN. seqlab, its reference and tf.layers run
+ *   interleaved A B C A B C …; PyTorch runs in its own process afterwards.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
+import * as seqlab from "seqlab";
 import { tf, initBackend, describeBackend, loadKernels, WasmArena } from "seqlab";
 
 const OUT = path.join(__dirname, "..", "..", "out", "bench.json");
@@ -97,6 +101,46 @@ function tfLayersStep(model: Model, T: number, B: number, I: number, H: number) 
   };
 }
 
+/**
+ * One training step of seqlab's cell through `unroll` (fused kernels, or the tfjs-op
+ * reference with `fused: false`), a dense readout of the last state and Adam.
+ */
+function seqlabStep(model: Model, T: number, B: number, I: number, H: number, fused: boolean) {
+  const K = 10;
+  const config = { inputSize: I, hiddenSize: H, seed: 1 };
+  const made =
+    model === "lstm"
+      ? { cell: seqlab.lstmCell, params: seqlab.initLstm({ ...config, peepholes: false }) }
+      : model === "gru"
+        ? { cell: seqlab.gruPytorchCell, params: seqlab.initGruPytorch(config) }
+        : { cell: seqlab.rnnCell, params: seqlab.initRnn(config) };
+  const vars = Object.fromEntries(Object.entries(made.params).map(([k, v]) => [k, tf.variable(v as tf.Tensor)]));
+  tf.dispose(Object.values(made.params) as tf.Tensor[]);
+  const { V, c, x, y } = tf.tidy(() => ({
+    V: tf.variable(tf.randomNormal([H, K], 0, 1 / Math.sqrt(H))),
+    c: tf.variable(tf.zeros([K])),
+    x: tf.randomNormal([B, T, I]),
+    y: tf.oneHot(tf.randomUniform([B], 0, K, "int32"), K),
+  }));
+  const opt = tf.train.adam(1e-3);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const cell = made.cell as any;
+  return {
+    step: () => {
+      const loss = opt.minimize(() => {
+        const r = seqlab.unroll(cell, vars, x as tf.Tensor3D, { returnSequences: false, fused });
+        return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(r.state.h as tf.Tensor2D, V), c)) as tf.Scalar;
+      }, true);
+      loss?.dataSync();
+      loss?.dispose();
+    },
+    dispose: () => {
+      opt.dispose();
+      tf.dispose([V, c, x, y, ...Object.values(vars)]);
+    },
+  };
+}
+
 function torchStep(model: Model, T: number, B: number, I: number, H: number, reps: number): { ms: number; torch: string } | { skipped: string } {
   const python = "/usr/bin/python3";
   const r = spawnSync(python, [path.join(__dirname, "torch_step.py"), model, ...[T, B, I, H, reps].map(String)], {
@@ -118,26 +162,58 @@ async function main() {
 
   const sizes = [[50, 32, 64, 128], [100, 64, 128, 256]];
   const cases = [];
+  const table: string[] = [];
   for (const [T, B, I, H] of sizes) {
     for (const model of ["rnn", "lstm", "gru"] as const) {
+      const fusedImpl = seqlabStep(model, T, B, I, H, true);
+      const reference = seqlabStep(model, T, B, I, H, false);
       const layers = tfLayersStep(model, T, B, I, H);
       const reps = H > 128 ? 3 : 5;
-      const ms = await interleaved({ tf_layers: layers.step }, reps, 1);
+      // the fused step is ~20× faster: run it 5 times per round so that it gets a fair median
+      const inner = 5;
+      seqlab.resetFusedProfile();
+      const ms = await interleaved(
+        {
+          seqlab: () => {
+            for (let i = 0; i < inner; i++) fusedImpl.step();
+          },
+          seqlab_reference: reference.step,
+          tf_layers: layers.step,
+        },
+        reps,
+        1,
+      );
+      ms.seqlab /= inner;
+      const profile = seqlab.fusedProfile();
+      const steps = (reps + 1) * inner;
+      fusedImpl.dispose();
+      reference.dispose();
       layers.dispose();
       const torch = torchStep(model, T, B, I, H, 20);
+      const torchMs = "ms" in torch ? torch.ms : null;
       const row = {
         model, T, B, I, H,
-        ms: { seqlab: null, seqlab_reference: null, tf_layers: ms.tf_layers, torch: "ms" in torch ? torch.ms : null },
-        ratio_tf_layers_vs_torch: "ms" in torch ? ms.tf_layers / torch.ms : null,
+        ms: { seqlab: ms.seqlab, seqlab_reference: ms.seqlab_reference, tf_layers: ms.tf_layers, torch: torchMs },
+        ratio_vs_torch: torchMs ? ms.seqlab / torchMs : null,
+        speedup_vs_tf_layers: ms.tf_layers / ms.seqlab,
+        speedup_vs_reference: ms.seqlab_reference / ms.seqlab,
+        fused_ms_per_step: { kernels: profile.msKernel / steps, copies: profile.msCopy / steps },
+        fused_mb_copied_per_step: (profile.bytesIn + profile.bytesOut) / steps / 1e6,
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
       };
       cases.push(row);
-      console.log(
-        `${model} T=${T} B=${B} I=${I} H=${H}: tf.layers ${ms.tf_layers.toFixed(1)} ms` +
-          ("ms" in torch ? `, torch ${torch.ms.toFixed(1)} ms (×${(ms.tf_layers / torch.ms).toFixed(1)})` : `, torch skipped: ${torch.skipped}`),
-      );
+      const line =
+        `| ${model} | ${T} | ${B} | ${I} | ${H} | ${ms.seqlab.toFixed(1)} | ${ms.seqlab_reference.toFixed(0)} | ${ms.tf_layers.toFixed(0)} | ` +
+        `${torchMs === null ? "—" : torchMs.toFixed(1)} | ${row.ratio_vs_torch === null ? "—" : row.ratio_vs_torch.toFixed(2)} | ` +
+        `${row.speedup_vs_tf_layers.toFixed(1)} | ${row.fused_ms_per_step.kernels.toFixed(1)} / ${row.fused_ms_per_step.copies.toFixed(2)} |`;
+      table.push(line);
+      console.log(line + ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : ""));
     }
   }
+  console.log("\nms per training step (median; forward + BPTT + Adam):");
+  console.log("| model | T | B | I | H | seqlab (fused) | seqlab reference | tf.layers | torch 1 thread | seqlab / torch | tf.layers / seqlab | fused: kernels / copies ms |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const line of table) console.log(line);
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const result = {
     machine: `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, tfjs ${backend.name}`,
