@@ -62,19 +62,21 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
   readonly params: Record<string, Variable>;
 
   constructor(config: AttentionEncoderDecoderConfig) {
-    super(config, "AttentionEncoderDecoder", () => 0);
-    this.score = config.score ?? "general";
-    if (!ATTENTION_SCORES.includes(this.score)) {
-      throw new Error(`AttentionEncoderDecoder: score must be one of ${ATTENTION_SCORES.map((s) => `"${s}"`).join(", ")}, got ${JSON.stringify(this.score)}`);
+    // Checked before any variable exists, so that a bad config leaks nothing.
+    const score = config.score ?? "general";
+    if (!ATTENTION_SCORES.includes(score)) {
+      throw new Error(`AttentionEncoderDecoder: score must be one of ${ATTENTION_SCORES.map((s) => `"${s}"`).join(", ")}, got ${JSON.stringify(score)}`);
     }
     const H = config.hiddenSize;
-    const Henc = this.encoder.outputSize;
-    if ((this.score === "dot" || this.score === "scaled-dot") && Henc !== H) {
+    const Henc = config.bidirectional === "concat" ? 2 * H : H;
+    if ((score === "dot" || score === "scaled-dot") && Henc !== H) {
       throw new Error(
-        `AttentionEncoderDecoder: score "${this.score}" needs the encoder's output size H_enc = the decoder's H, ` +
+        `AttentionEncoderDecoder: score "${score}" needs the encoder's output size H_enc = the decoder's H, ` +
           `got H_enc = ${Henc} and H = ${H} (a concat-bidirectional encoder doubles H_enc: use "general" or "additive", or merge "sum")`,
       );
     }
+    super(config, "AttentionEncoderDecoder", () => 0);
+    this.score = score;
     const seed = config.seed ?? 0;
     const rng = new Rng(seed + 29);
     const k = 1 / Math.sqrt(H);

@@ -75,7 +75,7 @@ export interface Decoded {
 
 /** Greedy decoding: y(t) = argmax_k o_k(t). */
 export function greedyDecode(decoder: StepDecoder, source: Tensor, options: DecodeOptions): Decoded {
-  return decodeBy(decoder, source, options, "greedyDecode", (logits) => Array.from(tf.tidy(() => tf.argMax(logits, 1)).dataSync() as Int32Array));
+  return decodeBy(decoder, source, options, "greedyDecode", argmaxRows);
 }
 
 /** Options of {@link sampleDecode}. */
@@ -92,11 +92,21 @@ export function sampleDecode(decoder: StepDecoder, source: Tensor, options: Samp
   if (!(tau >= 0) || !Number.isFinite(tau)) throw new Error(`sampleDecode: temperature must be a finite number ≥ 0, got ${tau}`);
   const rng = new Rng(options.seed ?? 0);
   return decodeBy(decoder, source, options, "sampleDecode", (logits) => {
-    if (tau === 0) return Array.from(tf.tidy(() => tf.argMax(logits, 1)).dataSync() as Int32Array);
+    if (tau === 0) return argmaxRows(logits);
     const [B, K] = logits.shape;
-    const p = tf.tidy(() => tf.softmax(tf.div(logits, tau))).dataSync() as Float32Array; // [B, K]
+    const probs = tf.tidy(() => tf.softmax(tf.div(logits, tau))); // [B, K]
+    const p = probs.dataSync() as Float32Array;
+    probs.dispose();
     return Array.from({ length: B }, (_, b) => drawIndex(p.subarray(b * K, (b + 1) * K), rng));
   });
+}
+
+/** argmax_k o_k for every row of o [B, K]. */
+function argmaxRows(o: Tensor2D): number[] {
+  const best = tf.argMax(o, 1);
+  const ids = Array.from(best.dataSync());
+  best.dispose();
+  return ids;
 }
 
 /** One index drawn with probabilities p (inverse CDF). */

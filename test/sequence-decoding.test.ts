@@ -1,0 +1,134 @@
+/**
+ * Decoding: greedy = beam search with k = 1; beam search beats greedy on a constructed
+ * decoder; sampling at temperature → 0 = greedy and is repeatable by seed; decoded
+ * log-probabilities agree with the model's teacher-forced loss; memory stays flat.
+ */
+import { strict as assert } from "node:assert";
+import * as seqlab from "seqlab";
+import { assertNoTensorLeaks } from "./recurrent-helpers";
+import { ids, num, throwsWith } from "./sequence-helpers";
+
+const { tf } = seqlab;
+type Tensor1D = seqlab.tf.Tensor1D;
+type Tensor2D = seqlab.tf.Tensor2D;
+
+/**
+ * A decoder with hand-set probabilities (tokens: 0 END, 1 A, 2 B, 3 START). First step:
+ * p(A) = 0.6, p(B) = 0.4. After A: END, A, B equally likely (1/3 each). After B: END with 0.9.
+ * Greedy takes A (0.6) then at best 1/3: p = 0.2. The best sequence is B END: 0.4 · 0.9 = 0.36.
+ */
+const toy: seqlab.StepDecoder = {
+  outputSize: 4,
+  begin: (source) => ({ n: tf.zeros([source.shape[0], 1]) }),
+  step(prev: Tensor1D, state) {
+    const rows = Array.from(prev.dataSync()).map((p) =>
+      p === 3 ? [1e-9, 0.6, 0.4, 1e-9] : p === 1 ? [1 / 3 + 1e-6, 1 / 3, 1 / 3 - 1e-6, 1e-9] : p === 2 ? [0.9, 0.05, 0.05, 1e-9] : [1, 1e-9, 1e-9, 1e-9],
+    );
+    return { logits: tf.log(tf.tensor2d(rows)) as Tensor2D, state: { n: tf.add(state.n, 1) } };
+  },
+};
+
+describe("decoding", () => {
+  before(async () => {
+    await seqlab.initBackend();
+  });
+  assertNoTensorLeaks();
+  const Vx = 8, K = 6, START = 4, END = 5;
+  const attn = () => new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: 8, score: "additive", seed: 21 });
+  const plain = () => new seqlab.EncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "lstm", hiddenSize: 8, seed: 22 });
+
+  it("beam search with k = 1 is greedy decoding (tokens and log-probabilities), for both encoder–decoders", () => {
+    for (const m of [attn(), plain()]) {
+      const x = ids(4, 5, Vx, 3);
+      const mask = seqlab.maskFromLengths([5, 2, 4, 3], 5);
+      const options = { startToken: START, endToken: END, maxLength: 7, sourceMask: mask };
+      const g = seqlab.greedyDecode(m, x, options);
+      const b = seqlab.beamSearch(m, x, { ...options, beamWidth: 1 });
+      assert.deepEqual(b.tokens, g.tokens);
+      assert.deepEqual(b.ended, g.ended);
+      b.logProb.forEach((lp, i) => assert.ok(Math.abs(lp - g.logProb[i]) < 1e-4));
+      if (g.attention) assert.deepEqual(b.attention!.map((a) => a.length), g.attention.map((a) => a.length));
+      seqlab.disposeAll(x, mask);
+      m.dispose();
+    }
+  });
+
+  it("beam search finds a higher-scoring sequence than greedy on a constructed case", () => {
+    const src = tf.zeros([1, 1]);
+    const g = seqlab.greedyDecode(toy, src, { startToken: 3, endToken: 0, maxLength: 5 });
+    assert.deepEqual(g.tokens[0].slice(0, 1), [1], "greedy starts with A");
+    assert.ok(g.logProb[0] <= Math.log(0.6 / 3) + 1e-4);
+    const b = seqlab.beamSearch(toy, src, { startToken: 3, endToken: 0, maxLength: 5, beamWidth: 2 });
+    assert.deepEqual(b.tokens[0], [2], "beam: B then END");
+    assert.ok(b.ended[0]);
+    assert.ok(Math.abs(b.logProb[0] - Math.log(0.36)) < 1e-4);
+    assert.ok(b.logProb[0] > g.logProb[0]);
+    assert.ok(b.hypotheses[0].length >= 1 && b.hypotheses[0][0].score >= b.hypotheses[0][b.hypotheses[0].length - 1].score);
+    src.dispose();
+  });
+
+  it("sampling at temperature → 0 is greedy; a seed repeats a sample; other seeds differ at τ = 1", () => {
+    const m = attn();
+    const x = ids(6, 5, Vx, 4);
+    const options = { startToken: START, endToken: END, maxLength: 8 };
+    const g = seqlab.greedyDecode(m, x, options);
+    for (const temperature of [1e-4, 0]) {
+      const s = seqlab.sampleDecode(m, x, { ...options, temperature, seed: 9 });
+      assert.deepEqual(s.tokens, g.tokens, `temperature ${temperature}`);
+    }
+    const a = seqlab.sampleDecode(m, x, { ...options, temperature: 1, seed: 1 });
+    const a2 = seqlab.sampleDecode(m, x, { ...options, temperature: 1, seed: 1 });
+    const b = seqlab.sampleDecode(m, x, { ...options, temperature: 1, seed: 2 });
+    assert.deepEqual(a.tokens, a2.tokens);
+    assert.notDeepEqual(a.tokens, b.tokens);
+    throwsWith(() => seqlab.sampleDecode(m, x, { ...options, temperature: -1 }), ["temperature", "-1"]);
+    throwsWith(() => seqlab.greedyDecode(m, x, { ...options, endToken: K }), ["endToken", `[0, ${K})`, `${K}`]);
+    x.dispose();
+    m.dispose();
+  });
+
+  it("a decoded sequence's log-probability = −(its teacher-forced loss × count)", () => {
+    const m = plain();
+    const x = ids(1, 5, Vx, 5);
+    const d = seqlab.greedyDecode(m, x, { startToken: START, endToken: END, maxLength: 6 });
+    const out = d.ended[0] ? [...d.tokens[0], END] : d.tokens[0];
+    const yIn = tf.tensor2d([[START, ...out.slice(0, -1)]], [1, out.length], "int32");
+    const y = tf.tensor2d([out], [1, out.length], "int32");
+    const r = m.forward({ x, y, yIn }, { training: true, teacherForcingRatio: 1 });
+    assert.ok(Math.abs(-num(r.loss) * num(r.count) - d.logProb[0]) < 1e-3, `${-num(r.loss) * num(r.count)} vs ${d.logProb[0]}`);
+    seqlab.disposeAll(x, yIn, y, r);
+    m.dispose();
+  });
+
+  it("a language model (SequenceToSequence) generates from a prompt, repeatably; memory stays flat", () => {
+    const lm = new seqlab.SequenceToSequence({ vocabSize: 7, cell: "gru", hiddenSize: 8, layers: 2, output: { classes: 7 }, seed: 23 });
+    const before = tf.memory().numTensors;
+    const a = lm.generate([[1, 2, 3], [4, 5, 6]], { length: 10, temperature: 0.8, seed: 3 });
+    const b = lm.generate([[1, 2, 3], [4, 5, 6]], { length: 10, temperature: 0.8, seed: 3 });
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(a.tokens, b.tokens);
+    assert.equal(a.tokens[0].length, 10);
+    for (const t of a.tokens.flat()) assert.ok(t >= 0 && t < 7);
+    // generation continues the prompt exactly as the model reads it: greedy step 1 = argmax of predict at the last prompt step
+    const g = lm.generate([[1, 2, 3]], { length: 1, temperature: 0 });
+    const x = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+    const p = lm.predict(x);
+    const last = tf.tidy(() => tf.argMax(tf.slice(p.o, [0, 2, 0], [1, 1, 7]), 2));
+    assert.equal(g.tokens[0][0], num(last));
+    seqlab.disposeAll(x, p, last);
+    throwsWith(() => lm.generate([], { length: 3 }), ["empty batch"]);
+    lm.dispose();
+  });
+
+  it("decoding leaves tf.memory().numTensors unchanged (greedy, sampling, beam)", () => {
+    const m = attn();
+    const x = ids(2, 5, Vx, 6);
+    const before = tf.memory().numTensors;
+    seqlab.greedyDecode(m, x, { startToken: START, endToken: END, maxLength: 6 });
+    seqlab.sampleDecode(m, x, { startToken: START, endToken: END, maxLength: 6, seed: 1 });
+    seqlab.beamSearch(m, x, { startToken: START, endToken: END, maxLength: 6, beamWidth: 3, lengthPenalty: 0.6 });
+    assert.equal(tf.memory().numTensors, before);
+    x.dispose();
+    m.dispose();
+  });
+});
