@@ -81,13 +81,13 @@ const TANH_SMALL: f32 = 0.625;
 }
 
 // @ts-ignore: decorator
-@inline function sigmoidV(x: v128): v128 {
+@inline export function sigmoidV(x: v128): v128 {
   const one = f32x4.splat(1.0);
   return f32x4.div(one, f32x4.add(one, expV(f32x4.neg(x))));
 }
 
 // @ts-ignore: decorator
-@inline function tanhV(x: v128): v128 {
+@inline export function tanhV(x: v128): v128 {
   const ax = f32x4.abs(x);
   // large |x|: (1 − e)/(1 + e) with e = e^(−2|x|), sign restored below
   const e = expV(f32x4.mul(ax, f32x4.splat(-2.0)));

@@ -123,3 +123,9 @@ export function scatterState(s0: usize, B: i32, T: i32, Hp: i32, t0: i32, dst: u
 @inline export function flush(v: f32): f32 {
   return Mathf.abs(v) < <f32>1e-30 ? <f32>0 : v;
 }
+
+/** {@link flush} on 4 lanes (NaN passes, as in the scalar version). */
+// @ts-ignore: decorator
+@inline export function flushV(v: v128): v128 {
+  return v128.andnot(v, f32x4.lt(f32x4.abs(v), f32x4.splat(1e-30)));
+}
