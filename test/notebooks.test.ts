@@ -140,6 +140,20 @@ describe("notebooks", function () {
       assert.match(output, /units whose forget gate stays most open: unit \d+ \(mean f = (0\.9\d|1\.00)\)/);
     });
 
+    it("04: with attention the encoder–decoder gets ≥ 90% of held-out dates right in 200 steps, far more than with a fixed context", () => {
+      const r = results.find((x) => path.basename(x.notebook).startsWith("04-"));
+      assert.ok(r, "notebook 04 is missing");
+      const output = read(r.executed)
+        .cells.flatMap((c) => c.outputs ?? [])
+        .map((o) => text(o.text))
+        .join("");
+      const withAttention = Number(/with attention: ([\d.]+)% of held-out dates exactly right/.exec(output)?.[1]);
+      const fixed = Number(/fixed context: +([\d.]+)%/.exec(output)?.[1]);
+      assert.ok(withAttention >= 90, `with attention: ${withAttention}%\n${output}`);
+      assert.ok(withAttention - fixed >= 30, `fixed context ${fixed}% vs attention ${withAttention}%`);
+      assert.match(output, /greedy \d{4}-\d\d-\d\d +\(log p -?[\d.]+\) +beam \d{4}-\d\d-\d\d/);
+    });
+
     it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
       const r = results.find((x) => path.basename(x.notebook).startsWith("01-"));
       assert.ok(r, "notebook 01 is missing");
