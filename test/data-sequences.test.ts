@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import { assertNoTensorLeaks } from "./helpers/memory";
 
 const { tf } = seqlab;
 
@@ -13,13 +14,7 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
   before(async () => {
     await seqlab.initBackend();
   });
-  let tensorsBefore = 0;
-  beforeEach(() => {
-    tensorsBefore = tf.memory().numTensors;
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === "passed") assert.equal(tf.memory().numTensors, tensorsBefore, `"${this.currentTest.title}" leaked tensors`);
-  });
+  assertNoTensorLeaks();
 
   it("noisy sine: y(t) = the clean signal `horizon` ahead; without noise x shifted by the horizon equals y", () => {
     const clean = seqlab.sineBatch({ length: 30, batchSize: 4, noise: 0, horizon: 2 }, new seqlab.Rng(1));

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import { assertNoTensorLeaks } from "./helpers/memory";
 
 const { tf } = seqlab;
 
@@ -12,13 +13,7 @@ describe("tasks", () => {
   before(async () => {
     await seqlab.initBackend();
   });
-  let tensorsBefore = 0;
-  beforeEach(() => {
-    tensorsBefore = tf.memory().numTensors;
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === "passed") assert.equal(tf.memory().numTensors, tensorsBefore, `"${this.currentTest.title}" leaked tensors`);
-  });
+  assertNoTensorLeaks();
 
   it("adding problem: two markers, one per half; y = the sum of the marked values; answering 1 scores MSE ≈ 1/6", () => {
     const { x, y } = seqlab.addingBatch({ length: 20, batchSize: 4000 }, new seqlab.Rng(1));

@@ -8,32 +8,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { liveFigure, sendPlotlyJs, show, trainingCurves, type DisplayContent, type Figure } from "seqlab";
+import { liveFigure, sendPlotlyJs, show, trainingCurves, type Figure } from "seqlab";
+import { fakeKernel, removeFakeKernel, type Sent } from "./helpers/fake-kernel";
 
-const BRIDGE = Symbol.for("seqlab.kernel");
 const PLOTLY_JSON = "application/vnd.plotly.v1+json";
-
-interface Sent {
-  content: DisplayContent;
-  update: boolean;
-}
-
-/** Installs a fake kernel bridge (a new kernel session) and returns what it records. */
-function fakeKernel(): { sent: Sent[]; flushes: number } {
-  const rec = { sent: [] as Sent[], flushes: 0 };
-  (globalThis as Record<symbol, unknown>)[BRIDGE] = {
-    version: 1,
-    interrupts: 0,
-    cooperative: 0,
-    display(content: DisplayContent, update = false) {
-      rec.sent.push({ content: JSON.parse(JSON.stringify(content)), update });
-    },
-    flushed: async () => {
-      rec.flushes++;
-    },
-  };
-  return rec;
-}
 
 function html(s: Sent): string {
   return String(s.content.data["text/html"]);
@@ -72,7 +50,7 @@ const curves = (n: number) => trainingCurves({ loss: Array.from({ length: n }, (
 
 describe("plot display", () => {
   afterEach(() => {
-    delete (globalThis as Record<symbol, unknown>)[BRIDGE];
+    removeFakeKernel();
   });
 
   describe("show()", () => {

@@ -95,23 +95,4 @@ export function rnnTagger(I: number, H: number, K: number, seed = 0): seqlab.Tra
   };
 }
 
-/** Installs a fake seqlab kernel bridge; returns what it records and a remover. */
-export function fakeKernel(): {
-  bridge: { version: number; interrupts: number; cooperative: number };
-  sent: { content: seqlab.DisplayContent; update: boolean }[];
-  remove(): void;
-} {
-  const key = Symbol.for("seqlab.kernel");
-  const sent: { content: seqlab.DisplayContent; update: boolean }[] = [];
-  const bridge = {
-    version: 1,
-    interrupts: 0,
-    cooperative: 0,
-    display(content: seqlab.DisplayContent, update = false) {
-      sent.push({ content: JSON.parse(JSON.stringify(content)), update });
-    },
-    flushed: async () => {},
-  };
-  (globalThis as Record<symbol, unknown>)[key] = bridge;
-  return { bridge, sent, remove: () => delete (globalThis as Record<symbol, unknown>)[key] };
-}
+export { fakeKernel } from "./helpers/fake-kernel";

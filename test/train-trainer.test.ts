@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as seqlab from "seqlab";
+import { assertNoTensorLeaks } from "./helpers/memory";
 import { fakeKernel, linearModel, rnnTagger, sequenceRegressor } from "./train-helpers";
 
 const { tf } = seqlab;
@@ -39,13 +40,7 @@ describe("trainer", () => {
   before(async () => {
     await seqlab.initBackend();
   });
-  let tensorsBefore = 0;
-  beforeEach(() => {
-    tensorsBefore = tf.memory().numTensors;
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === "passed") assert.equal(tf.memory().numTensors, tensorsBefore, `"${this.currentTest.title}" leaked tensors`);
-  });
+  assertNoTensorLeaks();
 
   it("linear regression: the loss falls by more than 1000× in 20 epochs of SGD", async () => {
     const data = linearData(10, 16, 1);
