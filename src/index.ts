@@ -52,8 +52,9 @@ export type { GradientReport, ReportRow, Agreement } from "./grad/report";
 // Fused kernels (WebAssembly)
 export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
 export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";
-export { instantiateKernels } from "./kernels/wasm";
+export { instantiateKernels, instantiateSharedKernels } from "./kernels/wasm";
 export { WasmHeap } from "./kernels/heap";
+export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK } from "./kernels/threads";
 export { fusedUnroll, fusedVariant, fusedProfile, resetFusedProfile, fusedMemory, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./kernels/fused";
 export type { FusedVariant, FusedProfile, FusedUnrollOptions } from "./kernels/fused";
 

@@ -8,6 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import { spawnSync } from "node:child_process";
 import { CELLS, assertNoTensorLeaks } from "./recurrent-helpers";
 
 const { tf } = seqlab;
@@ -375,5 +376,130 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
     assert.equal(heap.usedBytes, 0);
     assert.equal(heap.blocks, 0);
     assert.throws(() => heap.release(d), /WasmHeap.release: no block at/);
+  });
+});
+
+/** Odd sizes for the threaded products: columns split in multiples of 8 with a ragged last chunk, B·T ≥ 64 split by rows, B = 1, T = 1. */
+const THREAD_CASES: Case[] = [
+  { B: 9, T: 7, I: 5, H: 13, mask: true, initial: true },
+  { B: 33, T: 3, I: 17, H: 21, reverse: true },
+  { B: 1, T: 1, I: 3, H: 24, initial: true },
+  { B: 4, T: 20, I: 6, H: 40, returnSequences: false, mask: true },
+];
+
+describe("fused kernels on two threads (worker_threads + shared wasm memory)", function () {
+  this.timeout(120_000);
+  before(async () => {
+    await seqlab.initBackend();
+  });
+  after(() => {
+    seqlab.setFusedThreads(undefined);
+    seqlab.releaseFusedMemory();
+  });
+  assertNoTensorLeaks();
+
+  /** `run` with the SIMD build on n threads, every product split (minParallelWork 0) when n = 2. */
+  function onThreads(n: 1 | 2, ...args: Parameters<typeof run>) {
+    seqlab.setFusedThreads(n, 0);
+    seqlab.releaseFusedMemory();
+    try {
+      const r = run(...args);
+      assert.equal(seqlab.fusedMemory().threads, n, `the engine runs on ${n} thread(s)`);
+      return r;
+    } finally {
+      seqlab.setFusedThreads(undefined);
+      seqlab.releaseFusedMemory();
+    }
+  }
+
+  CELLS.forEach((entry, ci) => {
+    THREAD_CASES.forEach((c, k) => {
+      it(`${entry.label}: 2 threads = 1 thread bit for bit, and = reference — ${label(c)}`, () => {
+        const params = entry.init(c.I, c.H, 40 + k) as unknown as AnyParams;
+        const data = inputs(c, 300 + 7 * ci + k);
+        try {
+          const one = onThreads(1, ci, params, c, data, "simd");
+          const two = onThreads(2, ci, params, c, data, "simd");
+          assert.equal(two.loss, one.loss);
+          for (const part of ["forward", "grads"] as const) {
+            for (const [key, v] of Object.entries(one[part])) {
+              assert.deepEqual(Array.from(two[part][key]), Array.from(v), `${part} ${key}: 2 threads ≠ 1 thread`);
+            }
+          }
+          const reference = run(ci, params, c, data, false);
+          assertSame(two, reference, 2e-6, "2 threads vs reference");
+        } finally {
+          data.dispose();
+          tf.dispose(Object.values(params));
+        }
+      });
+    });
+  });
+
+  it("trains 300 Adam steps on 2 threads with flat tensors and flat wasm memory; releaseFusedMemory stops the worker", () => {
+    const [B, T, I, H, K] = [8, 12, 5, 24, 3];
+    seqlab.setFusedThreads(2, 0);
+    seqlab.releaseFusedMemory();
+    const params = seqlab.initGruPytorch({ inputSize: I, hiddenSize: H, seed: 5 });
+    const vars = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.GruPytorchParams;
+    const V = tf.tidy(() => tf.variable(tf.randomNormal([H, K], 0, 0.3, "float32", 1)));
+    const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(6)) as T3;
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 1, 2, 1], "int32"), K));
+    const opt = tf.train.adam(1e-2);
+    const step = () => {
+      const L = opt.minimize(() => {
+        const r = seqlab.unroll(seqlab.gruPytorchCell, vars, x, { returnSequences: false });
+        return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
+      }, true)!;
+      const v = L.dataSync()[0];
+      L.dispose();
+      return v;
+    };
+    try {
+      const first = step();
+      for (let i = 0; i < 9; i++) step();
+      assert.equal(seqlab.fusedMemory().threads, 2);
+      const tensors = tf.memory().numTensors;
+      const bytes = seqlab.fusedMemory().bytes;
+      let last = first;
+      for (let i = 0; i < 300; i++) {
+        last = step();
+        if (i % 50 === 0) {
+          assert.equal(tf.memory().numTensors, tensors, `tensors grew by step ${i}`);
+          assert.equal(seqlab.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
+          assert.equal(seqlab.fusedMemory().usedBytes, 0);
+        }
+      }
+      assert.equal(tf.memory().numTensors, tensors);
+      assert.equal(seqlab.fusedMemory().bytes, bytes);
+      assert.ok(last < first * 0.5, `the loss did not fall: ${first} → ${last}`);
+      assert.ok(seqlab.fusedMemory().workerChunks > 0, "the worker computed no chunk");
+      seqlab.releaseFusedMemory();
+      assert.equal(seqlab.fusedMemory().threads, 0);
+    } finally {
+      seqlab.setFusedThreads(undefined);
+      seqlab.releaseFusedMemory();
+      opt.dispose();
+      tf.dispose([x, y, V, ...Object.values(vars), ...Object.values(params)]);
+    }
+  });
+
+  it("SEQLAB_THREADS=2 runs on two threads, and the worker does not keep the process alive", () => {
+    const script = `
+      const seqlab = require("seqlab");
+      seqlab.initBackend().then(() => {
+        const p = seqlab.initLstm({ inputSize: 16, hiddenSize: 64, seed: 1 });
+        const x = seqlab.tf.ones([16, 10, 16]);
+        for (let i = 0; i < 50 && seqlab.fusedMemory().workerChunks === 0; i++) {
+          const r = seqlab.unroll(seqlab.lstmCell, p, x);
+          r.outputs.dataSync();
+          seqlab.disposeAll(r);
+        }
+        console.log(JSON.stringify({ threads: seqlab.fusedMemory().threads, worked: seqlab.fusedMemory().workerChunks > 0 }));
+      });`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", timeout: 60_000, env: { ...process.env, SEQLAB_THREADS: "2" } });
+    assert.equal(r.error, undefined, `the process did not exit: ${r.error}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { threads: 2, worked: true });
   });
 });

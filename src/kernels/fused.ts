@@ -8,7 +8,9 @@
  * Why: tfjs dispatches every op on its own (tens of µs each), and a recurrent step is
  * dozens of small ops, so a training step is mostly dispatch. Here the per-step work
  * runs inside wasm: a 4 × 8 SIMD gemm for h(t−1)·Wᵀ, in-place SIMD σ/tanh, and the input
- * projection x·Uᵀ, ∇U, ∇W, ∇x as single gemms over all B·T rows.
+ * projection x·Uᵀ, ∇U, ∇W, ∇x as single gemms over all B·T rows. Optionally the products
+ * run on two threads (SEQLAB_THREADS=2 or setFusedThreads(2); off by default, see
+ * src/kernels/threads.ts).
  *
  * Data flow of one call, forward:
  *   x, U, W, b, (peepholes | bh), h0, (s0), mask  →  copied into a block of wasm memory
@@ -28,8 +30,9 @@ import { rnnCell } from "../cells/rnn";
 import { lstmCell } from "../cells/lstm";
 import { gruCell } from "../cells/gru";
 import { gruPytorchCell } from "../cells/gru-pytorch";
-import { instantiateKernels, type KernelExports, type WasmKernels } from "./wasm";
+import { instantiateKernels, instantiateSharedKernels, type KernelExports, type WasmKernels } from "./wasm";
 import { WasmHeap } from "./heap";
+import { SecondThread, parallelMinWork, requestedThreads } from "./threads";
 
 /** Which build of the kernels: with 128-bit SIMD, or the scalar fallback. */
 export type FusedVariant = "simd" | "scalar";
@@ -109,9 +112,40 @@ class Engine {
   readonly live = new Set<Workspace>();
   liveBytes = 0;
 
-  constructor(variant: FusedVariant) {
-    this.kernels = instantiateKernels(variant);
+  /** The worker sharing this engine's memory, if it runs on two threads. */
+  readonly second: SecondThread | null = null;
+  /** Bytes of the heap held for the engine's lifetime (the threads' control block). */
+  readonly reservedBytes: number = 0;
+
+  /** threads = 2: the threads build with a worker, if the runtime can (else one thread). */
+  constructor(variant: FusedVariant, threads: 1 | 2) {
+    const shared = variant === "simd" && threads === 2 ? instantiateSharedKernels() : null;
+    this.kernels = shared ? shared.kernels : instantiateKernels(variant);
     this.heap = new WasmHeap(this.kernels.exports.memory, this.kernels.exports.heapBase());
+    if (shared) {
+      const ctrl = this.heap.alloc(128);
+      this.reservedBytes = 128;
+      new Int32Array(shared.memory.buffer).fill(0, ctrl >> 2, (ctrl + 128) >> 2);
+      try {
+        const second = new SecondThread(shared.module, shared.memory, ctrl);
+        if (second.ready) {
+          this.kernels.exports.setThreads(ctrl, parallelMinWork());
+          this.second = second;
+        } else second.stop(this.kernels.exports.stopWorker);
+      } catch {
+        this.second = null; // no worker_threads: one thread on the threads build
+      }
+    }
+  }
+
+  /** 2 when a worker takes half of the large products, else 1. */
+  get threads(): 1 | 2 {
+    return this.second?.ready ? 2 : 1;
+  }
+
+  /** Stops the worker (the engine must not be used afterwards). */
+  dispose(): void {
+    this.second?.stop(this.kernels.exports.stopWorker);
   }
 
   get ex(): KernelExports {
@@ -133,29 +167,50 @@ class Engine {
   }
 }
 
-const engines = new Map<FusedVariant, Engine>();
+/** Engines by build and thread count ("simd/2", "simd/1", "scalar/1"). */
+const engines = new Map<string, Engine>();
+
+function threadsFor(variant: FusedVariant): 1 | 2 {
+  return variant === "simd" ? requestedThreads() : 1;
+}
 
 function engine(variant: FusedVariant): Engine {
-  let e = engines.get(variant);
-  if (!e) engines.set(variant, (e = new Engine(variant)));
+  const key = `${variant}/${threadsFor(variant)}`;
+  let e = engines.get(key);
+  if (!e) engines.set(key, (e = new Engine(variant, threadsFor(variant))));
   return e;
 }
 
-/** The wasm memory of the fused path: bytes reserved by the runtime, in blocks, and the blocks waiting for a backward. */
-export function fusedMemory(variant: FusedVariant = "simd"): { bytes: number; usedBytes: number; liveBlocks: number } {
-  const e = engines.get(variant);
-  if (!e) return { bytes: 0, usedBytes: 0, liveBlocks: 0 };
-  return { bytes: e.ex.memory.buffer.byteLength, usedBytes: e.heap.usedBytes, liveBlocks: e.live.size };
+/**
+ * The wasm memory of the fused path (the engine that the current thread setting uses):
+ * bytes reserved by the runtime, in blocks, the blocks waiting for a backward, and the
+ * threads it runs on (0 before its first call) and the chunks of products its second
+ * thread has computed.
+ */
+export function fusedMemory(variant: FusedVariant = "simd"): { bytes: number; usedBytes: number; liveBlocks: number; threads: number; workerChunks: number } {
+  const e = engines.get(`${variant}/${threadsFor(variant)}`);
+  if (!e) return { bytes: 0, usedBytes: 0, liveBlocks: 0, threads: 0, workerChunks: 0 };
+  return {
+    bytes: e.ex.memory.buffer.byteLength,
+    usedBytes: e.heap.usedBytes - e.reservedBytes,
+    liveBlocks: e.live.size,
+    threads: e.threads,
+    workerChunks: e.second?.chunks ?? 0,
+  };
 }
 
 /**
  * Gives the fused path's wasm memory back: drops the kernel instances (a wasm memory
- * cannot shrink; an unreferenced instance is garbage-collected with its memory). Forwards
+ * cannot shrink; an unreferenced instance is garbage-collected with its memory) and stops
+ * the second thread's worker, if any. Forwards
  * still waiting for their backward are recomputed then. The next fused call starts a
  * fresh instance. Call it when the models that used the fused path are disposed.
  */
 export function releaseFusedMemory(): void {
-  for (const e of engines.values()) for (const ws of [...e.live]) ws.release();
+  for (const e of engines.values()) {
+    for (const ws of [...e.live]) ws.release();
+    e.dispose();
+  }
   engines.clear();
 }
 

@@ -33,6 +33,10 @@ export interface KernelExports {
   gemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   heapBase(): number;
   simd(): number;
+  /** Two threads (threads build only, see src/kernels/assembly/parallel.ts). */
+  setThreads(ctrl: number, minWork: number): void;
+  workerLoop(ctrl: number): number;
+  stopWorker(ctrl: number): void;
   sigmoidArray(a: number, n: number): void;
   tanhArray(a: number, n: number): void;
   packGates(src: number, nG: number, H: number, cols: number, Hp: number, colsP: number, dst: number, dstT: number): void;
@@ -60,7 +64,7 @@ const cache = new Map<string, WasmKernels>();
 const compiled = new Map<string, { module: object; variant: "simd" | "scalar" }>();
 
 /** Where the built modules are: dist/kernels/ (this file is dist/kernels/wasm.js). */
-function modulePath(variant: "simd" | "scalar"): string {
+function modulePath(variant: "simd" | "scalar" | "simd-threads"): string {
   return path.join(__dirname, `seqlab-${variant}.wasm`);
 }
 
@@ -104,6 +108,45 @@ export function instantiateKernels(prefer: "simd" | "scalar" = "simd"): WasmKern
     },
   });
   return { exports: instance.exports as unknown as KernelExports, simd: entry.variant === "simd" };
+}
+
+/** Memory pages (64 KiB) a shared memory may grow to: all of wasm32's 4 GiB (address space is only reserved). */
+const SHARED_MAX_PAGES = 65536;
+
+let sharedModule: object | null | undefined;
+
+/**
+ * A fresh instance of the threads build (SIMD + atomics, memory imported and shared), with
+ * a new shared memory, and the compiled module (for the worker that shares the memory);
+ * null if the runtime cannot (no shared wasm memory, no SIMD, or the build is missing).
+ */
+export function instantiateSharedKernels(): { kernels: WasmKernels; module: object; memory: WasmMemory } | null {
+  if (sharedModule === undefined) {
+    sharedModule = null;
+    try {
+      const bytes = fs.readFileSync(modulePath("simd-threads"));
+      if (WebAssembly.validate(bytes)) sharedModule = new WebAssembly.Module(bytes);
+    } catch {
+      sharedModule = null;
+    }
+  }
+  if (!sharedModule) return null;
+  try {
+    const Memory = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } }).WebAssembly.Memory;
+    const memory = new Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(sharedModule, {
+      env: {
+        memory,
+        abort(_msg: number, _file: number, line: number, column: number) {
+          throw new Error(`seqlab wasm kernel aborted at ${line}:${column}`);
+        },
+      },
+    });
+    const exports = { ...(instance.exports as object), memory } as unknown as KernelExports;
+    return { kernels: { exports, simd: true }, module: sharedModule, memory };
+  } catch {
+    return null;
+  }
 }
 
 function read(file: string): Buffer {

@@ -6,7 +6,7 @@
 //
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
-import { gemm, gemmTN } from "./gemm";
+import { pgemm, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, broadcastRows, columnSums, flush } from "./layout";
 
@@ -26,7 +26,7 @@ export function gruPytorchForward(
   for (let k = 0; k < T; k++) {
     const t = timeOf(k, T, reverse);
     broadcastRows(GH, B, G, bh);
-    gemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, GH, G, 1); // gh = h(t−1) Wᵀ + bh
+    pgemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, GH, G, 1); // gh = h(t−1) Wᵀ + bh
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       const gh = at(GH, b * G);
@@ -99,11 +99,11 @@ export function gruPytorchBackward(
         store<f32>(at(dn, j), (<f32>1.0 - m) * carried + gh * z);
       }
     }
-    gemm(B, Hp, G, rowBT(DGH, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_gh L · W
+    pgemm(B, Hp, G, rowBT(DGH, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_gh L · W
     const swap = dH; dH = dHn; dHn = swap;
   }
   memory.copy(dh0, dH, bytes);
-  gemmTN(G, Hp, B * T, DGH, G, HP, Hp, dW, Hp, 0); // ∇W = Σ ∇_ghᵀ h(t−1)
+  pgemmTN(G, Hp, B * T, DGH, G, HP, Hp, dW, Hp, 0); // ∇W = Σ ∇_ghᵀ h(t−1)
   columnSums(DGH, B * T, G, G, dbh);
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
 }

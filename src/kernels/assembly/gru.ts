@@ -6,7 +6,7 @@
 //
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
-import { gemm, gemmTN } from "./gemm";
+import { pgemm, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
 
@@ -26,7 +26,7 @@ export function gruForward(
   for (let k = 0; k < T; k++) {
     const t = timeOf(k, T, reverse);
     const a0 = rowBT(act, 0, t, T, G);
-    gemm(B, 2 * Hp, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, a0, T * G, 1); // a_r, a_z += h(t−1) [W_r; W_z]ᵀ
+    pgemm(B, 2 * Hp, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, a0, T * G, 1); // a_r, a_z += h(t−1) [W_r; W_z]ᵀ
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       sigmoidArray(a, 2 * Hp); // r, z
@@ -34,7 +34,7 @@ export function gruForward(
       const rh = rowBT(RH, b, t, T, Hp);
       for (let j = 0; j < Hp; j++) store<f32>(at(rh, j), load<f32>(at(a, j)) * load<f32>(at(hp, j)));
     }
-    gemm(B, Hp, Hp, rowBT(RH, 0, t, T, Hp), T * Hp, at(WT, 2 * Hp), G, at(a0, 2 * Hp), T * G, 1); // a_n += (r ⊙ h) W_nᵀ
+    pgemm(B, Hp, Hp, rowBT(RH, 0, t, T, Hp), T * Hp, at(WT, 2 * Hp), G, at(a0, 2 * Hp), T * G, 1); // a_n += (r ⊙ h) W_nᵀ
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       tanhArray(at(a, 2 * Hp), Hp); // n
@@ -90,7 +90,7 @@ export function gruBackward(
         store<f32>(at(dn, j), (<f32>1.0 - m) * carried + gh * (<f32>1.0 - z));
       }
     }
-    gemm(B, Hp, Hp, at(a0, 2 * Hp), T * G, at(Wp, 2 * Hp * Hp), Hp, dRH, Hp, 0); // ∇_(r⊙h) L = ∇_a_n L · W_n
+    pgemm(B, Hp, Hp, at(a0, 2 * Hp), T * G, at(Wp, 2 * Hp * Hp), Hp, dRH, Hp, 0); // ∇_(r⊙h) L = ∇_a_n L · W_n
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       const hp = rowBT(HP, b, t, T, Hp);
@@ -103,11 +103,11 @@ export function gruBackward(
         store<f32>(at(dn, j), load<f32>(at(dn, j)) + d * r);
       }
     }
-    gemm(B, Hp, 2 * Hp, a0, T * G, Wp, Hp, dHn, Hp, 1); // += [∇_a_r, ∇_a_z] · [W_r; W_z]
+    pgemm(B, Hp, 2 * Hp, a0, T * G, Wp, Hp, dHn, Hp, 1); // += [∇_a_r, ∇_a_z] · [W_r; W_z]
     const swap = dH; dH = dHn; dHn = swap;
   }
   memory.copy(dh0, dH, bytes);
-  gemmTN(2 * Hp, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇[W_r; W_z] = Σ ∇_a_{r,z}ᵀ h(t−1)
-  gemmTN(Hp, Hp, B * T, at(act, 2 * Hp), G, RH, Hp, at(dW, 2 * Hp * Hp), Hp, 0); // ∇W_n = Σ ∇_a_nᵀ (r ⊙ h(t−1))
+  pgemmTN(2 * Hp, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇[W_r; W_z] = Σ ∇_a_{r,z}ᵀ h(t−1)
+  pgemmTN(Hp, Hp, B * T, at(act, 2 * Hp), G, RH, Hp, at(dW, 2 * Hp * Hp), Hp, 0); // ∇W_n = Σ ∇_a_nᵀ (r ⊙ h(t−1))
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
 }

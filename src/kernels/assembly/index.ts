@@ -7,3 +7,4 @@ export { rnnForward, rnnBackward } from "./rnn";
 export { lstmForward, lstmBackward } from "./lstm";
 export { gruForward, gruBackward } from "./gru";
 export { gruPytorchForward, gruPytorchBackward } from "./gru-pytorch";
+export { setThreads, workerLoop, stopWorker, pgemm, pgemmTN } from "./parallel";

@@ -10,7 +10,7 @@
 // step t is B rows with stride T·width, and a whole sequence is one [B·T, width] matrix
 // (one gemm for x·Uᵀ forward and for ∇U, ∇W, ∇x backward).
 
-import { gemm, gemmTN } from "./gemm";
+import { pgemm, pgemmTN } from "./parallel";
 
 /** Byte address of element `k` of a float32 array at `base`. */
 // @ts-ignore: decorator
@@ -86,7 +86,7 @@ export function columnSums(a: usize, rows: i32, width: i32, lda: i32, dst: usize
  */
 export function inputProjection(BT: i32, I: i32, G: i32, x: usize, UT: usize, bias: usize, act: usize): void {
   broadcastRows(act, BT, G, bias);
-  gemm(BT, G, I, x, I, UT, G, act, G, 1);
+  pgemm(BT, G, I, x, I, UT, G, act, G, 1);
 }
 
 /**
@@ -94,9 +94,9 @@ export function inputProjection(BT: i32, I: i32, G: i32, x: usize, UT: usize, bi
  * row stride G): ∇U = dAᵀ x, ∇b = Σ dA, ∇x = dA · U (Up is U padded, [G, I]).
  */
 export function inputGradients(BT: i32, I: i32, G: i32, dA: usize, x: usize, Up: usize, dU: usize, db: usize, dx: usize): void {
-  gemmTN(G, I, BT, dA, G, x, I, dU, I, 0);
+  pgemmTN(G, I, BT, dA, G, x, I, dU, I, 0);
   columnSums(dA, BT, G, G, db);
-  gemm(BT, I, G, dA, G, Up, I, dx, I, 0);
+  pgemm(BT, I, G, dA, G, Up, I, dx, I, 0);
 }
 
 /** Copies the state before step 0 (h0 [B, Hp]) into the [B, T, Hp] array at time t0. */

@@ -6,7 +6,7 @@
 //
 // with a = U x(t) + W h(t−1) + b stacked i, f, g, o (G = 4·Hp). Layout: see layout.ts.
 
-import { gemm, gemmTN } from "./gemm";
+import { pgemm, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush, flushV } from "./layout";
 
@@ -29,7 +29,7 @@ export function lstmForward(
   scatterState(s0, B, T, Hp, t0, SP);
   for (let k = 0; k < T; k++) {
     const t = timeOf(k, T, reverse);
-    gemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, rowBT(act, 0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
+    pgemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, rowBT(act, 0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       const sp = rowBT(SP, b, t, T, Hp);
@@ -143,12 +143,12 @@ export function lstmBackward(
         store<f32>(at(ds, j), (<f32>1.0 - m) * carriedS + dsp); // ∇_s(t−1) L
       }
     }
-    gemm(B, Hp, G, rowBT(act, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+    pgemm(B, Hp, G, rowBT(act, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_a L · W
     const swap = dH; dH = dHn; dHn = swap;
   }
   memory.copy(dh0, dH, bytes);
   memory.copy(ds0, dS, bytes);
-  gemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0);
+  pgemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0);
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
 }
 

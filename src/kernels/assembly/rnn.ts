@@ -5,7 +5,7 @@
 // with masks (state carried at padded steps, output 0) and either direction, as
 // src/sequence/unroll.ts defines them. Layout: see layout.ts (G = Hp here).
 
-import { gemm, gemmTN } from "./gemm";
+import { pgemm, pgemmTN } from "./parallel";
 import { tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
 
@@ -24,7 +24,7 @@ export function rnnForward(
   scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
   for (let k = 0; k < T; k++) {
     const t = timeOf(k, T, reverse);
-    gemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, rowBT(act, 0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
+    pgemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, rowBT(act, 0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       tanhArray(a, Hp); // h(t) = tanh(a(t))
@@ -72,10 +72,10 @@ export function rnnBackward(
         store<f32>(at(dn, j), (<f32>1.0 - m) * carried); // the carried part at padded steps
       }
     }
-    gemm(B, Hp, G, rowBT(act, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+    pgemm(B, Hp, G, rowBT(act, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_a L · W
     const swap = dH; dH = dHn; dHn = swap;
   }
   memory.copy(dh0, dH, <usize>(B * Hp) << 2);
-  gemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇W = Σ_t ∇_a(t)ᵀ h(t−1)
+  pgemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇W = Σ_t ∇_a(t)ᵀ h(t−1)
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
 }

@@ -1,0 +1,189 @@
+// AssemblyScript: the products of the fused kernels on two threads. The module built with
+// `--enable threads --importMemory --sharedMemory` is instantiated twice over one shared
+// memory: on the main thread, which runs the kernels, and in a worker_threads Worker
+// (src/kernels/threads.ts), which runs workerLoop. For each large enough product the main
+// thread posts it, cut into 8 chunks, through a control block in the shared memory; both
+// threads claim chunks (compare-and-swap on one counter) until none is left, then the main
+// thread waits for the chunk the worker still holds: one barrier per product, one or two
+// per timestep. A worker that the OS has not scheduled costs nothing but that wait.
+//
+// How a product is split, so that every element of C is computed by exactly the same
+// operations as on one thread (the results are bit-identical):
+//   gemm   C[M, N] (+)= A·B: tall products (M ≥ 64, e.g. the B·T rows of x·Uᵀ and ∇x)
+//          by rows in multiples of 4; per-step products (M = B) by columns in multiples
+//          of 8 (the gate units), so each chunk keeps whole 4 × 8 SIMD tiles;
+//   gemmTN C[M, N] (+)= Aᵀ·B (∇U, ∇W): by rows of C in multiples of 4.
+// Builds without threads (the default SIMD and the scalar builds) call gemm directly.
+
+import { gemm, gemmTN } from "./gemm";
+
+// Byte offsets in the control block (128 bytes, allocated by JavaScript).
+const SEQ = 0; // number of the last job posted (the worker sleeps on it)
+const FIN = 4; // chunks of the current job finished
+const READY = 8; // 1 while the worker runs workerLoop
+const WORKER_CHUNKS = 12; // chunks the worker has run (for tests and the bench)
+const NEXT = 16; // i64: job number << 32 | chunk count << 16 | next unclaimed chunk
+const KIND = 24; // what the job is, then its arguments from ARGS on
+const ARGS = 28;
+const JOB_GEMM_ROWS = 1;
+const JOB_GEMM_COLS = 2;
+const JOB_GEMM_TN = 3;
+/** Chunks per product: both threads claim chunks until none is left, so a worker that the OS has descheduled costs at most the chunk it holds. */
+const CHUNKS = 8;
+/** Iterations the worker spins on SEQ before it sleeps in atomic.wait (keeps per-step latency low). */
+const SPIN = 200000;
+
+/** This instance's control block (0: one thread). */
+let ctrl: usize = 0;
+/** M·N·K below which a product runs on the calling thread alone. */
+let minWork: i64 = 1 << 16;
+
+/**
+ * Turns the second thread on (ctrl = the control block shared with a worker running
+ * workerLoop) or off (ctrl = 0); products with M·N·K < work stay on one thread.
+ */
+export function setThreads(c: usize, work: i32): void {
+  ctrl = c;
+  minWork = <i64>work;
+}
+
+// @ts-ignore: decorator
+@inline function workerReady(): bool {
+  if (ASC_FEATURE_THREADS) return ctrl != 0 && atomic.load<i32>(ctrl + READY) == 1;
+  return false;
+}
+
+/**
+ * Chunk `k` of `n` of a job: C (+)= A·B over rows (JOB_GEMM_ROWS, multiples of 4) or
+ * columns (JOB_GEMM_COLS, multiples of 8) of C, or C (+)= Aᵀ·B over rows of C (JOB_GEMM_TN,
+ * multiples of 4). Only the last chunk holds the ragged edge, which therefore goes
+ * through the same scalar code as on one thread.
+ */
+function runChunk(c: usize, kind: i32, k: i32, n: i32): void {
+  const M = load<i32>(c + ARGS), N = load<i32>(c + ARGS + 4), K = load<i32>(c + ARGS + 8);
+  const a = <usize>load<u32>(c + ARGS + 12), lda = load<i32>(c + ARGS + 16);
+  const b = <usize>load<u32>(c + ARGS + 20), ldb = load<i32>(c + ARGS + 24);
+  const cc = <usize>load<u32>(c + ARGS + 28), ldc = load<i32>(c + ARGS + 32);
+  const accumulate = load<i32>(c + ARGS + 36);
+  const step = load<i32>(c + ARGS + 40); // rows or columns per chunk
+  const lo = k * step;
+  const len = k == n - 1 ? (kind == JOB_GEMM_COLS ? N : M) - lo : step;
+  if (kind == JOB_GEMM_ROWS) {
+    gemm(len, N, K, a + (<usize>(lo * lda) << 2), lda, b, ldb, cc + (<usize>(lo * ldc) << 2), ldc, accumulate);
+  } else if (kind == JOB_GEMM_COLS) {
+    gemm(M, len, K, a, lda, b + (<usize>lo << 2), ldb, cc + (<usize>lo << 2), ldc, accumulate);
+  } else {
+    gemmTN(len, N, K, a + (<usize>lo << 2), lda, b, ldb, cc + (<usize>(lo * ldc) << 2), ldc, accumulate);
+  }
+}
+
+/**
+ * Claims and runs chunks of job `job` until none is left. The job number, chunk count and
+ * next chunk share one 64-bit word, so a claim that succeeds is for job `job`, whose
+ * arguments the main thread does not overwrite until every chunk of it is done.
+ */
+function work(c: usize, job: i32): i32 {
+  if (!ASC_FEATURE_THREADS) return 0;
+  let ran = 0;
+  while (true) {
+    const v = atomic.load<i64>(c + NEXT);
+    if (<i32>(v >>> 32) != job) break; // another job
+    const n = <i32>((v >>> 16) & 0xffff);
+    const k = <i32>(v & 0xffff);
+    if (k >= n) break;
+    if (atomic.cmpxchg<i64>(c + NEXT, v, v + 1) != v) continue;
+    runChunk(c, load<i32>(c + KIND), k, n);
+    atomic.add<i32>(c + FIN, 1);
+    ran++;
+  }
+  return ran;
+}
+
+/** Posts a job of n chunks, works on it with the worker, and returns when all chunks are done. */
+function parallel(kind: i32, n: i32, step: i32, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const w = ctrl;
+  store<i32>(w + ARGS, M);
+  store<i32>(w + ARGS + 4, N);
+  store<i32>(w + ARGS + 8, K);
+  store<u32>(w + ARGS + 12, <u32>a);
+  store<i32>(w + ARGS + 16, lda);
+  store<u32>(w + ARGS + 20, <u32>b);
+  store<i32>(w + ARGS + 24, ldb);
+  store<u32>(w + ARGS + 28, <u32>c);
+  store<i32>(w + ARGS + 32, ldc);
+  store<i32>(w + ARGS + 36, accumulate);
+  store<i32>(w + ARGS + 40, step);
+  store<i32>(w + KIND, kind);
+  const job = atomic.load<i32>(w + SEQ) + 1;
+  atomic.store<i32>(w + FIN, 0);
+  atomic.store<i64>(w + NEXT, (<i64>job << 32) | (<i64>n << 16));
+  atomic.store<i32>(w + SEQ, job); // publishes the arguments above
+  atomic.notify(w + SEQ, 1);
+  work(w, job);
+  while (atomic.load<i32>(w + FIN) < n) {} // the chunk the worker holds, if any
+}
+
+/** Chunks of `units` units (rows or columns in multiples of `unit`) out of `len`: [count, size]. */
+// @ts-ignore: decorator
+@inline function chunking(len: i32, unit: i32): i32 {
+  const units = (len + unit - 1) / unit;
+  return ((units + CHUNKS - 1) / CHUNKS) * unit; // size of a chunk; count = ceil(len / size)
+}
+
+/** {@link gemm}, on two threads when the worker is there and the product is large enough. */
+export function pgemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
+  if (!workerReady() || <i64>M * <i64>N * <i64>K < minWork || (M < 8 && N < 16)) {
+    gemm(M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+  } else if (M >= 64 || N < 16) {
+    const step = chunking(M, 4);
+    parallel(JOB_GEMM_ROWS, (M + step - 1) / step, step, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+  } else {
+    const step = chunking(N, 8);
+    parallel(JOB_GEMM_COLS, (N + step - 1) / step, step, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+  }
+}
+
+/** {@link gemmTN}, on two threads like {@link pgemm} (chunks of rows of C). */
+export function pgemmTN(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
+  if (!workerReady() || M < 8 || <i64>M * <i64>N * <i64>K < minWork) {
+    gemmTN(M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+    return;
+  }
+  const step = chunking(M, 4);
+  parallel(JOB_GEMM_TN, (M + step - 1) / step, step, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+/**
+ * The worker's side: waits for jobs in the control block `c` and claims chunks of them
+ * until it is told to quit (stopWorker). Returns 0, or −1 in a build without threads.
+ */
+export function workerLoop(c: usize): i32 {
+  if (!ASC_FEATURE_THREADS) return -1;
+  let seen = atomic.load<i32>(c + SEQ);
+  atomic.store<i32>(c + READY, 1);
+  atomic.notify(c + READY, 1);
+  while (true) {
+    let s = atomic.load<i32>(c + SEQ);
+    for (let k = 0; s == seen && k < SPIN; k++) s = atomic.load<i32>(c + SEQ);
+    if (s == seen) {
+      atomic.wait<i32>(c + SEQ, seen, -1);
+      continue;
+    }
+    seen = s;
+    if (atomic.load<i32>(c + READY) == 2) break; // stopWorker
+    const ran = work(c, s);
+    if (ran) atomic.add<i32>(c + WORKER_CHUNKS, ran);
+  }
+  atomic.store<i32>(c + READY, 0);
+  return 0;
+}
+
+/** Tells the worker on control block `c` to leave workerLoop (from the main thread, between kernel calls). */
+export function stopWorker(c: usize): void {
+  if (!ASC_FEATURE_THREADS) return;
+  if (ctrl == c) ctrl = 0;
+  atomic.store<i32>(c + READY, 2);
+  atomic.store<i32>(c + SEQ, atomic.load<i32>(c + SEQ) + 1);
+  atomic.notify(c + SEQ, 1);
+}

@@ -1,0 +1,110 @@
+/**
+ * The second thread of the fused kernels: a worker_threads Worker running the threads
+ * build of the kernel module (seqlab-simd-threads.wasm) over the same shared
+ * WebAssembly.Memory as the main thread. The worker only ever runs `workerLoop`
+ * (src/kernels/assembly/parallel.ts): the main thread's kernels post each large product,
+ * cut into 8 chunks, to a 128-byte control block in the shared memory, and both threads
+ * claim chunks until none is left (results are bit-identical to one thread). No
+ * JavaScript runs per timestep and no message is posted per product.
+ *
+ * How many threads: {@link setFusedThreads} (1, 2 or "auto"), else the environment
+ * variable SEQLAB_THREADS ("1" one thread, "2" two), else "auto", which is one thread
+ * for now. Measured on the 2-core development machines while other jobs ran (load 2–4),
+ * two threads were slower than one for every product size, even for [1600, 512]·[512, 64]
+ * with no per-step barrier (4.8 → 7.2 ms): the worker shares a core with another
+ * process and the main thread waits for it. On two threads, products with fewer than
+ * {@link MIN_PARALLEL_WORK} multiply-adds stay on the main thread (the barrier costs
+ * a few µs).
+ */
+import * as os from "os";
+import { Worker } from "worker_threads";
+
+/** M·N·K of a product below which the second thread is not used. */
+export const MIN_PARALLEL_WORK = 1 << 16;
+
+let override: 1 | 2 | "auto" | undefined;
+let minWork = MIN_PARALLEL_WORK;
+
+/**
+ * Forces the fused kernels to 1 or 2 threads, or back to "auto" / SEQLAB_THREADS
+ * (undefined); `minParallelWork` is the M·N·K from which a product is split (tests use 0
+ * to split every product). Takes effect for new engines: call releaseFusedMemory() after.
+ */
+export function setFusedThreads(n: 1 | 2 | "auto" | undefined, minParallelWork = MIN_PARALLEL_WORK): void {
+  override = n;
+  minWork = minParallelWork;
+}
+
+/** The M·N·K from which a product runs on both threads. */
+export function parallelMinWork(): number {
+  return minWork;
+}
+
+/** The thread count asked for: 1 or 2 ("auto" is 1, see above; 2 needs ≥ 2 CPUs). */
+export function requestedThreads(): 1 | 2 {
+  let want: 1 | 2 | "auto" = override ?? "auto";
+  if (override === undefined) {
+    const env = (process.env.SEQLAB_THREADS ?? "").trim().toLowerCase();
+    if (env === "1") want = 1;
+    else if (env === "2") want = 2;
+  }
+  if (want === 2) {
+    const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+    return cpus >= 2 ? 2 : 1;
+  }
+  return 1;
+}
+
+const WORKER_SOURCE = `
+const { workerData: d } = require("worker_threads");
+const instance = new WebAssembly.Instance(d.module, {
+  env: { memory: d.memory, abort() { throw new Error("seqlab wasm kernel aborted (worker)"); } },
+});
+instance.exports.workerLoop(d.ctrl);
+`;
+
+/** The worker and its control block. */
+export class SecondThread {
+  private readonly worker: Worker;
+  private stopped = false;
+
+  /**
+   * Starts the worker and waits (blocking, at most `timeoutMs`) until it runs workerLoop.
+   * Check {@link ready} afterwards.
+   */
+  constructor(
+    module: object,
+    readonly memory: { buffer: ArrayBufferLike },
+    readonly ctrl: number,
+    timeoutMs = 5000,
+  ) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl } });
+    this.worker.unref(); // never keeps the process alive
+    this.worker.on("error", () => {
+      this.stopped = true;
+    });
+    const i32 = new Int32Array(memory.buffer as SharedArrayBuffer);
+    const at = (ctrl + 8) >> 2; // READY
+    const t0 = Date.now();
+    while (Atomics.load(i32, at) !== 1 && Date.now() - t0 < timeoutMs) Atomics.wait(i32, at, 0, 50);
+  }
+
+  /** Whether the worker is in workerLoop. */
+  get ready(): boolean {
+    if (this.stopped) return false;
+    return Atomics.load(new Int32Array(this.memory.buffer as SharedArrayBuffer), (this.ctrl + 8) >> 2) === 1;
+  }
+
+  /** Chunks of products the worker has computed so far. */
+  get chunks(): number {
+    return Atomics.load(new Int32Array(this.memory.buffer as SharedArrayBuffer), (this.ctrl + 12) >> 2);
+  }
+
+  /** Ends the worker (stopWorker makes workerLoop return; terminate ends the thread). */
+  stop(stopWorker: (ctrl: number) => void): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    stopWorker(this.ctrl);
+    void this.worker.terminate().catch(() => undefined);
+  }
+}
