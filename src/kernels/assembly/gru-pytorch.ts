@@ -7,8 +7,8 @@
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
 import { pgemm, pgemmTN } from "./parallel";
-import { sigmoidArray, tanhArray } from "./activations";
-import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, broadcastRows, columnSums, flush } from "./layout";
+import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
+import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, broadcastRows, columnSums, flush, flushV } from "./layout";
 
 /**
  * Forward. Inputs: x [B, T, I], UT [I, 3Hp], WT [Hp, 3Hp], bias, bh [3Hp], h0 [B, Hp], mask
@@ -30,6 +30,12 @@ export function gruPytorchForward(
     for (let b = 0; b < B; b++) {
       const a = rowBT(act, b, t, T, G);
       const gh = at(GH, b * G);
+      if (ASC_FEATURE_SIMD) {
+        // the same equations as the scalar code below, 4 units at a time (Hp is a multiple of 8)
+        forwardRowV(Hp, a, gh, rowBT(HN, b, t, T, Hp), rowBT(HP, b, t, T, Hp), rowBT(out, b, t, T, Hp),
+          nextStateRow(HP, hT, b, k, T, Hp, reverse), maskAt(mask, b, t, T));
+        continue;
+      }
       for (let j = 0; j < 2 * Hp; j++) store<f32>(at(a, j), load<f32>(at(a, j)) + load<f32>(at(gh, j)));
       sigmoidArray(a, 2 * Hp); // r, z
       const hn = rowBT(HN, b, t, T, Hp);
@@ -80,6 +86,10 @@ export function gruPytorchBackward(
       const dn = at(dHn, b * Hp);
       const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
       const m = maskAt(mask, b, t, T);
+      if (ASC_FEATURE_SIMD) {
+        backwardRowV(Hp, a, dg, hn, hp, dh, dn, dO, m);
+        continue;
+      }
       for (let j = 0; j < Hp; j++) {
         const carried = flush(load<f32>(at(dh, j)));
         const gh = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L
@@ -106,4 +116,57 @@ export function gruPytorchBackward(
   pgemmTN(G, Hp, B * T, DGH, G, HP, Hp, dW, Hp, 0); // ∇W = Σ ∇_ghᵀ h(t−1)
   columnSums(DGH, B * T, G, G, dbh);
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
+}
+
+// One row (b, t) of the forward, 4 units per iteration: r, z, n, h(t).
+// @ts-ignore: decorator
+@inline function forwardRowV(Hp: i32, a: usize, gh: usize, hn: usize, hp: usize, o: usize, nx: usize, m: f32): void {
+  const mv = f32x4.splat(m);
+  const keep = f32x4.splat(<f32>1.0 - m);
+  const one = f32x4.splat(1.0);
+  const H4 = <usize>Hp << 2;
+  for (let j = 0; j < Hp; j += 4) {
+    const jo = <usize>j << 2;
+    const r = sigmoidV(f32x4.add(v128.load(a + jo), v128.load(gh + jo)));
+    const z = sigmoidV(f32x4.add(v128.load(a + H4 + jo), v128.load(gh + H4 + jo)));
+    const g = v128.load(gh + 2 * H4 + jo);
+    v128.store(hn + jo, g);
+    const n = tanhV(f32x4.add(v128.load(a + 2 * H4 + jo), f32x4.mul(r, g)));
+    v128.store(a + jo, r);
+    v128.store(a + H4 + jo, z);
+    v128.store(a + 2 * H4 + jo, n);
+    const hpj = v128.load(hp + jo);
+    const h = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, hpj)); // h(t) = (1 − z) ⊙ n + z ⊙ h(t−1)
+    const mh = f32x4.mul(mv, h);
+    v128.store(o + jo, mh);
+    v128.store(nx + jo, f32x4.add(mh, f32x4.mul(keep, hpj)));
+  }
+}
+
+// One row (b, t) of BPTT, 4 units per iteration (the scalar loop in gruPytorchBackward, vectorised).
+// @ts-ignore: decorator
+@inline function backwardRowV(Hp: i32, a: usize, dg: usize, hn: usize, hp: usize, dh: usize, dn: usize, dO: usize, m: f32): void {
+  const mv = f32x4.splat(m);
+  const keep = f32x4.splat(<f32>1.0 - m);
+  const one = f32x4.splat(1.0);
+  const H4 = <usize>Hp << 2;
+  for (let j = 0; j < Hp; j += 4) {
+    const jo = <usize>j << 2;
+    const carried = flushV(v128.load(dh + jo));
+    const gh = f32x4.mul(mv, dO ? f32x4.add(carried, v128.load(dO + jo)) : carried); // ∇_h(t) L
+    const r = v128.load(a + jo);
+    const z = v128.load(a + H4 + jo);
+    const n = v128.load(a + 2 * H4 + jo);
+    const hpj = v128.load(hp + jo);
+    const dan = flushV(f32x4.mul(f32x4.mul(gh, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n))));
+    const daz = flushV(f32x4.mul(f32x4.mul(f32x4.mul(gh, f32x4.sub(hpj, n)), z), f32x4.sub(one, z)));
+    const dar = flushV(f32x4.mul(f32x4.mul(f32x4.mul(dan, v128.load(hn + jo)), r), f32x4.sub(one, r)));
+    v128.store(a + jo, dar);
+    v128.store(a + H4 + jo, daz);
+    v128.store(a + 2 * H4 + jo, dan);
+    v128.store(dg + jo, dar);
+    v128.store(dg + H4 + jo, daz);
+    v128.store(dg + 2 * H4 + jo, flushV(f32x4.mul(dan, r)));
+    v128.store(dn + jo, f32x4.add(f32x4.mul(keep, carried), f32x4.mul(gh, z)));
+  }
 }
