@@ -154,6 +154,24 @@ describe("notebooks", function () {
       assert.match(output, /greedy \d{4}-\d\d-\d\d +\(log p -?[\d.]+\) +beam \d{4}-\d\d-\d\d/);
     });
 
+    it("05: teacher forcing leaves a train/test gap that scheduled sampling narrows; only the bidirectional GRU sees ahead; the LM beats a unigram model", () => {
+      const r = results.find((x) => path.basename(x.notebook).startsWith("05-"));
+      assert.ok(r, "notebook 05 is missing");
+      const output = read(r.executed)
+        .cells.flatMap((c) => c.outputs ?? [])
+        .map((o) => text(o.text))
+        .join("");
+      const gap = (name: string) => Number(new RegExp(`^${name}.*: gap (-?[\\d.]+)$`, "m").exec(output)?.[1]);
+      assert.ok(gap("trained with teacher forcing") > 0.3, `teacher-forcing gap ${gap("trained with teacher forcing")}\n${output}`);
+      assert.ok(gap("scheduled sampling") < gap("trained with teacher forcing") / 2, `scheduled sampling gap ${gap("scheduled sampling")}`);
+      const accuracy = (name: string) => Number(new RegExp(`^${name} +accuracy ([\\d.]+)%`, "m").exec(output)?.[1]);
+      assert.ok(accuracy("forward GRU") < 40, `forward ${accuracy("forward GRU")}`);
+      assert.ok(accuracy("bidirectional GRU") >= 80, `bidirectional ${accuracy("bidirectional GRU")}`);
+      const m = /validation perplexity ([\d.]+) \(a unigram model: ([\d.]+)\)/.exec(output);
+      assert.ok(m && Number(m[1]) < Number(m[2]) / 2, `perplexity ${m?.[1]} vs unigram ${m?.[2]}`);
+      assert.equal((output.match(/^τ = [\d.]+: "The /gm) ?? []).length, 3);
+    });
+
     it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
       const r = results.find((x) => path.basename(x.notebook).startsWith("01-"));
       assert.ok(r, "notebook 01 is missing");
