@@ -41,6 +41,17 @@ describe("notebooks", function () {
     });
   }
 
+  it("every notebook that library doc comments point to exists", () => {
+    const src = path.join(__dirname, "..", "src");
+    const files = (fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith(".ts"));
+    const cited = new Set<string>();
+    for (const f of files) {
+      for (const m of fs.readFileSync(path.join(src, f), "utf-8").matchAll(/notebooks\/([\w-]+\.ipynb)/g)) cited.add(m[1]);
+    }
+    assert.ok(cited.size >= 5, `only ${cited.size} notebooks cited`);
+    for (const nb of cited) assert.ok(notebooks.includes(nb), `a doc comment points to notebooks/${nb}, which does not exist`);
+  });
+
   describe("executed through the seqlab kernel", function () {
     this.timeout(900_000);
     let jupyter: JupyterEnv;

@@ -9,6 +9,8 @@
  * ```
  * The reset gate acts *before* the matmul, and z is the weight of the *new* candidate.
  * PyTorch/Keras do both the other way round: see src/cells/gru-pytorch.ts.
+ *
+ * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";

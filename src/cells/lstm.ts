@@ -10,6 +10,8 @@
  * b_c(t) = b_ω(t) h(s_c(t))                                                                     cell output
  * ```
  * f = sigmoid; g, h = tanh.
+ *
+ * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";

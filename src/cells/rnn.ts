@@ -6,6 +6,8 @@
  * h(t) = tanh(a(t))
  * ```
  * The output layer o(t) = c + V h(t), ŷ(t) = softmax(o(t)) is src/cells/readout.ts.
+ *
+ * Explained in notebooks/01-sequences-and-the-unfolded-recurrence.ipynb and notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";

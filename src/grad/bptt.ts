@@ -11,6 +11,8 @@
  * The first term is what the cell's backward step at t+1 returns (`dPrev`); the second is
  * the upstream gradient of the outputs (`dOutputs`, e.g. from `readoutBackward`). The same
  * recursion, with each cell's own (∂state(t+1)/∂state(t))ᵀ, serves the LSTM and the GRUs.
+ *
+ * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";

@@ -3,6 +3,8 @@
  * the float64 hand BPTT and centred finite differences (float64) side by side, per
  * parameter and per timestep, as relative errors (CS231n's {@link relError}, and
  * {@link scaledError}, which float32 rounding of tiny entries does not inflate).
+ *
+ * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";

@@ -10,6 +10,8 @@
  *
  * Two views of the same numbers: {@link gradientFlow} (one line per epoch, log y) and
  * {@link gradientFlowHeatmap} (t × epoch, colour = log₁₀ of the norm).
+ *
+ * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
 import type { Data } from "plotly.js";
 import { Gaps, heatmapTrace, lineMode, readLabels, readMatrix, sequential, type Figure, type Matrix, type Series } from "./figure";

@@ -25,6 +25,8 @@
  * the attention for all T_out steps is a few batched matrix products. Bahdanau et al. (2015)
  * query with h(t−1) and feed c(t) into the cell; their additive score is available here as
  * `score: "additive"`. Dot and scaled-dot need H = H_enc.
+ *
+ * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";

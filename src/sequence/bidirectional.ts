@@ -19,6 +19,8 @@
  * With a mask (padded batches) the reversed unroll starts at each sequence's last real
  * step, as PyTorch's packed sequences do. PyTorch's `bidirectional=True` concatenates;
  * Keras's `Bidirectional` offers `merge_mode` "concat", "sum", "ave", "mul".
+ *
+ * Explained in notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";

@@ -21,6 +21,8 @@
  * a user's own. Sampling draws from seqlab's seeded {@link Rng}, so a seed repeats a sample.
  * (PyTorch and tfjs have no built-in beam search; Hugging Face's `generate` has all three,
  * with `length_penalty` playing α's role.)
+ *
+ * Explained in notebooks/04-encoder-decoder-and-attention.ipynb and notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D } from "@tensorflow/tfjs";

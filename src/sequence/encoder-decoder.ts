@@ -18,6 +18,8 @@
  *
  * Every source, short or long, has to fit through the same H_enc numbers, which is why
  * this model falls behind the attention model as inputs grow longer.
+ *
+ * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
  */
 import type { Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";

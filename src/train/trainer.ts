@@ -32,6 +32,8 @@
  *   epochs: 20, optimizer: { name: "adam", learningRate: 0.01 }, clip: { globalNorm: 1 },
  *   earlyStopping: { patience: 3 }, callbacks: [liveCurves()],
  * });
+ *
+ * Explained in notebooks/04-encoder-decoder-and-attention.ipynb and notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "@tensorflow/tfjs";
