@@ -54,7 +54,7 @@ export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
 export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";
 export { instantiateKernels, instantiateSharedKernels } from "./kernels/wasm";
 export { WasmHeap } from "./kernels/heap";
-export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK } from "./kernels/threads";
+export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK, AUTO_MIN_STEP_WORK } from "./kernels/threads";
 export { fusedUnroll, fusedVariant, fusedProfile, resetFusedProfile, fusedMemory, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./kernels/fused";
 export type { FusedVariant, FusedProfile, FusedUnrollOptions } from "./kernels/fused";
 

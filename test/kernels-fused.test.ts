@@ -484,6 +484,33 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
     }
   });
 
+  it('"auto" starts a worker only for large problems and, switching between 1 and 2 threads by timing, gives the 1-thread results bit for bit', () => {
+    const small: Case = { B: 2, T: 3, I: 4, H: 8 };
+    const large: Case = { B: 16, T: 6, I: 8, H: 64, mask: true }; // B·4H·H = 262,144 multiply-adds per step
+    const entry = CELLS.find((e) => e.label.startsWith("lstm"))!;
+    const ci = CELLS.indexOf(entry);
+    for (const c of [small, large]) {
+      const params = entry.init(c.I, c.H, 7) as unknown as AnyParams;
+      const data = inputs(c, 77);
+      try {
+        const one = onThreads(1, ci, params, c, data, "simd");
+        seqlab.setFusedThreads("auto");
+        seqlab.releaseFusedMemory();
+        for (let i = 0; i < 20; i++) {
+          const auto = run(ci, params, c, data, "simd"); // each run: 2 forwards and a backward, on 1 or 2 threads
+          assert.equal(auto.loss, one.loss);
+          for (const [key, v] of Object.entries(one.grads)) assert.deepEqual(Array.from(auto.grads[key]), Array.from(v), `∂${key}`);
+        }
+        assert.equal(seqlab.fusedMemory().threads, c === large ? 2 : 1);
+      } finally {
+        seqlab.setFusedThreads(undefined);
+        seqlab.releaseFusedMemory();
+        data.dispose();
+        tf.dispose(Object.values(params));
+      }
+    }
+  });
+
   it("SEQLAB_THREADS=2 runs on two threads, and the worker does not keep the process alive", () => {
     const script = `
       const seqlab = require("seqlab");

@@ -8,9 +8,9 @@
  * Why: tfjs dispatches every op on its own (tens of µs each), and a recurrent step is
  * dozens of small ops, so a training step is mostly dispatch. Here the per-step work
  * runs inside wasm: a 4 × 8 SIMD gemm for h(t−1)·Wᵀ, in-place SIMD σ/tanh, and the input
- * projection x·Uᵀ, ∇U, ∇W, ∇x as single gemms over all B·T rows. Optionally the products
- * run on two threads (SEQLAB_THREADS=2 or setFusedThreads(2); off by default, see
- * src/kernels/threads.ts).
+ * projection x·Uᵀ, ∇U, ∇W, ∇x as single gemms over all B·T rows. Large problems may run
+ * the products on two threads (by default where timing shows that it pays; SEQLAB_THREADS
+ * or setFusedThreads force 1 or 2; see src/kernels/threads.ts).
  *
  * Data flow of one call, forward:
  *   x, U, W, b, (peepholes | bh), h0, (s0), mask  →  copied into a block of wasm memory
@@ -32,7 +32,7 @@ import { gruCell } from "../cells/gru";
 import { gruPytorchCell } from "../cells/gru-pytorch";
 import { instantiateKernels, instantiateSharedKernels, type KernelExports, type WasmKernels } from "./wasm";
 import { WasmHeap } from "./heap";
-import { SecondThread, parallelMinWork, requestedThreads } from "./threads";
+import { SecondThread, parallelMinWork, requestedThreads, AUTO_MIN_STEP_WORK } from "./threads";
 
 /** Which build of the kernels: with 128-bit SIMD, or the scalar fallback. */
 export type FusedVariant = "simd" | "scalar";
@@ -117,9 +117,21 @@ class Engine {
   /** Bytes of the heap held for the engine's lifetime (the threads' control block). */
   readonly reservedBytes: number = 0;
 
-  /** threads = 2: the threads build with a worker, if the runtime can (else one thread). */
-  constructor(variant: FusedVariant, threads: 1 | 2) {
-    const shared = variant === "simd" && threads === 2 ? instantiateSharedKernels() : null;
+  /** The threads' control block in the shared memory (0: none). */
+  private ctrl = 0;
+  /** Per kernel key: the smoothed kernel ms on 1 and on 2 threads, and the calls so far ("auto"). */
+  private readonly tuning = new Map<string, { ms: [number, number]; calls: number }>();
+
+  /**
+   * threads = 2 or "auto": the threads build with a worker, if the runtime can (else one
+   * thread); "auto" chooses 1 or 2 threads per kernel call by timing (see {@link begin}).
+   */
+  constructor(
+    variant: FusedVariant,
+    readonly mode: 1 | 2 | "auto",
+  ) {
+    const threads = mode;
+    const shared = variant === "simd" && threads !== 1 ? instantiateSharedKernels() : null;
     this.kernels = shared ? shared.kernels : instantiateKernels(variant);
     this.heap = new WasmHeap(this.kernels.exports.memory, this.kernels.exports.heapBase());
     if (shared) {
@@ -131,6 +143,7 @@ class Engine {
         if (second.ready) {
           this.kernels.exports.setThreads(ctrl, parallelMinWork());
           this.second = second;
+          this.ctrl = ctrl;
         } else second.stop(this.kernels.exports.stopWorker);
       } catch {
         this.second = null; // no worker_threads: one thread on the threads build
@@ -141,6 +154,36 @@ class Engine {
   /** 2 when a worker takes half of the large products, else 1. */
   get threads(): 1 | 2 {
     return this.second?.ready ? 2 : 1;
+  }
+
+  /**
+   * Before a kernel call of kind `key`: the thread count to run it on (set in the module).
+   * "auto" runs the first call on 2 threads, the next on 1, then whichever has the lower
+   * smoothed time, and the other every 16th call (so the choice follows the load).
+   */
+  begin(key: string): 1 | 2 {
+    if (!this.second?.ready) return 1;
+    let n: 1 | 2 = 2;
+    if (this.mode === "auto") {
+      let t = this.tuning.get(key);
+      if (!t) this.tuning.set(key, (t = { ms: [NaN, NaN], calls: 0 }));
+      if (Number.isNaN(t.ms[1])) n = 2;
+      else if (Number.isNaN(t.ms[0])) n = 1;
+      else {
+        n = t.ms[0] <= t.ms[1] ? 1 : 2;
+        if (t.calls % 16 === 15) n = n === 1 ? 2 : 1;
+      }
+      t.calls++;
+    }
+    this.ex.setThreads(n === 2 ? this.ctrl : 0, parallelMinWork());
+    return n;
+  }
+
+  /** After the kernel call of {@link begin}: its time on n threads. */
+  end(key: string, n: 1 | 2, ms: number): void {
+    const t = this.tuning.get(key);
+    if (!t) return;
+    t.ms[n - 1] = Number.isNaN(t.ms[n - 1]) ? ms : 0.7 * t.ms[n - 1] + 0.3 * ms;
   }
 
   /** Stops the worker (the engine must not be used afterwards). */
@@ -167,36 +210,36 @@ class Engine {
   }
 }
 
-/** Engines by build and thread count ("simd/2", "simd/1", "scalar/1"). */
+/** Engines by build and thread setting ("simd/1", "simd/2", "simd/auto", "scalar/1"). */
 const engines = new Map<string, Engine>();
 
-function threadsFor(variant: FusedVariant): 1 | 2 {
-  return variant === "simd" ? requestedThreads() : 1;
-}
-
-function engine(variant: FusedVariant): Engine {
-  const key = `${variant}/${threadsFor(variant)}`;
+/** The engine for a problem of sizes `sz`: "auto" uses the worker only for problems big enough to gain from it. */
+function engine(variant: FusedVariant, sz: Sizes): Engine {
+  let mode = variant === "simd" ? requestedThreads() : 1;
+  if (mode === "auto" && sz.B * sz.G * sz.Hp < AUTO_MIN_STEP_WORK) mode = 1;
+  const key = `${variant}/${mode}`;
   let e = engines.get(key);
-  if (!e) engines.set(key, (e = new Engine(variant, threadsFor(variant))));
+  if (!e) engines.set(key, (e = new Engine(variant, mode)));
   return e;
 }
 
 /**
- * The wasm memory of the fused path (the engine that the current thread setting uses):
- * bytes reserved by the runtime, in blocks, the blocks waiting for a backward, and the
- * threads it runs on (0 before its first call) and the chunks of products its second
- * thread has computed.
+ * The wasm memory of the fused path's engines of this build (one per thread setting
+ * used): bytes reserved by the runtime, in blocks, the blocks waiting for a backward,
+ * the most threads an engine runs on (0 before the first call) and the chunks of
+ * products the second thread has computed.
  */
 export function fusedMemory(variant: FusedVariant = "simd"): { bytes: number; usedBytes: number; liveBlocks: number; threads: number; workerChunks: number } {
-  const e = engines.get(`${variant}/${threadsFor(variant)}`);
-  if (!e) return { bytes: 0, usedBytes: 0, liveBlocks: 0, threads: 0, workerChunks: 0 };
-  return {
-    bytes: e.ex.memory.buffer.byteLength,
-    usedBytes: e.heap.usedBytes - e.reservedBytes,
-    liveBlocks: e.live.size,
-    threads: e.threads,
-    workerChunks: e.second?.chunks ?? 0,
-  };
+  const r = { bytes: 0, usedBytes: 0, liveBlocks: 0, threads: 0, workerChunks: 0 };
+  for (const [key, e] of engines) {
+    if (!key.startsWith(`${variant}/`)) continue;
+    r.bytes += e.ex.memory.buffer.byteLength;
+    r.usedBytes += e.heap.usedBytes - e.reservedBytes;
+    r.liveBlocks += e.live.size;
+    r.threads = Math.max(r.threads, e.threads);
+    r.workerChunks += e.second?.chunks ?? 0;
+  }
+  return r;
 }
 
 /**
@@ -319,6 +362,8 @@ class Workspace {
       ex.packGates(p.bhRaw, nG, H, 1, Hp, 1, p.bh, 0);
       bytes += 4 * inputs.params.bh.length;
     }
+    const key = `${this.spec.name} fwd ${B} ${T} ${I} ${Hp}`;
+    const threads = e.begin(key);
     const t1 = now();
     const rev = this.reverse ? 1 : 0;
     const mask = this.hasMask ? p.mask : 0;
@@ -340,6 +385,7 @@ class Workspace {
         break;
     }
     const t2 = now();
+    e.end(key, threads, t2 - t1);
     profile.forwardCalls++;
     profile.bytesIn += bytes;
     profile.msCopy += t1 - t0;
@@ -392,6 +438,8 @@ class Workspace {
       k = putPaddedFrom(mem, q.dhT, dy, k, B, H, Hp);
       if (lstm) putPaddedFrom(mem, q.dsT, dy, k, B, H, Hp);
       profile.bytesIn += 4 * dy.length;
+      const key = `${this.spec.name} bwd ${B} ${T} ${I} ${Hp}`;
+      const threads = e.begin(key);
       const t1 = now();
       const rev = this.reverse ? 1 : 0;
       const mask = this.hasMask ? p.mask : 0;
@@ -416,6 +464,7 @@ class Workspace {
           break;
       }
       const t2 = now();
+      e.end(key, threads, t2 - t1);
       const m = e.f32();
       const params: Record<string, Float32Array> = {
         U: gateRows(m, q.dU, nG, H, Hp, I, I),
@@ -569,7 +618,7 @@ export function fusedUnroll(
     return values;
   };
   const run = (values: ForwardInputs): Workspace => {
-    const ws = new Workspace(engine(variant), spec, sz, peep, reverse, mask !== undefined);
+    const ws = new Workspace(engine(variant, sz), spec, sz, peep, reverse, mask !== undefined);
     try {
       ws.forward(values);
     } catch (e) {

@@ -8,13 +8,16 @@
  * JavaScript runs per timestep and no message is posted per product.
  *
  * How many threads: {@link setFusedThreads} (1, 2 or "auto"), else the environment
- * variable SEQLAB_THREADS ("1" one thread, "2" two), else "auto", which is one thread
- * for now. Measured on the 2-core development machines while other jobs ran (load 2–4),
- * two threads were slower than one for every product size, even for [1600, 512]·[512, 64]
- * with no per-step barrier (4.8 → 7.2 ms): the worker shares a core with another
- * process and the main thread waits for it. On two threads, products with fewer than
- * {@link MIN_PARALLEL_WORK} multiply-adds stay on the main thread (the barrier costs
- * a few µs).
+ * variable SEQLAB_THREADS ("1" one thread, "2" two), else "auto". With "auto", a problem
+ * whose per-step product has at least {@link AUTO_MIN_STEP_WORK} multiply-adds (B·G·H;
+ * e.g. the LSTM at B = 32, H = 128) runs on an engine with a worker that times each
+ * kernel (per cell, sizes and direction) on one and on two threads and keeps the faster,
+ * trying the other every 16th call: the results are bit-identical either way, and on
+ * the shared 2-core machines the faster choice changes with the load (two threads were
+ * 1.2× faster with one other job running and 1.5× slower with two). Smaller problems
+ * stay on one thread without a worker. On two threads, products with fewer than
+ * {@link MIN_PARALLEL_WORK} multiply-adds stay on the main thread (the barrier costs a
+ * few µs).
  */
 import * as os from "os";
 import { Worker } from "worker_threads";
@@ -40,19 +43,20 @@ export function parallelMinWork(): number {
   return minWork;
 }
 
-/** The thread count asked for: 1 or 2 ("auto" is 1, see above; 2 needs ≥ 2 CPUs). */
-export function requestedThreads(): 1 | 2 {
+/** Per-step multiply-adds (B · G · H) from which "auto" considers two threads. */
+export const AUTO_MIN_STEP_WORK = 1 << 18;
+
+/** The thread setting asked for: 1, 2 or "auto" (2 and "auto" need ≥ 2 CPUs, else 1). */
+export function requestedThreads(): 1 | 2 | "auto" {
   let want: 1 | 2 | "auto" = override ?? "auto";
   if (override === undefined) {
     const env = (process.env.SEQLAB_THREADS ?? "").trim().toLowerCase();
     if (env === "1") want = 1;
     else if (env === "2") want = 2;
   }
-  if (want === 2) {
-    const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-    return cpus >= 2 ? 2 : 1;
-  }
-  return 1;
+  if (want === 1) return 1;
+  const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  return cpus >= 2 ? want : 1;
 }
 
 const WORKER_SOURCE = `

@@ -10,9 +10,10 @@
  *   /usr/bin/python3 has torch (Debian python3-torch); seqlab's `unroll` on the
  *   fused wasm kernels (the default) and on the tfjs-op reference path
  *   (`fused: false`, tfjs autodiff), the same model: LSTM without peepholes, GRU
- *   in PyTorch's convention, tanh RNN; the fused path on one thread (the default)
- *   and on two (setFusedThreads(2), src/kernels/threads.ts). seqlab 1 thread,
- *   2 threads, its reference and tf.layers run interleaved A B C D A B C D …;
+ *   in PyTorch's convention, tanh RNN; the fused path with the default thread
+ *   setting ("auto" unless SEQLAB_THREADS is set), forced to one thread and forced to
+ *   two (src/kernels/threads.ts). These three, the reference and tf.layers run
+ *   interleaved A B C D E A B C D E …;
  *   PyTorch runs in its own process afterwards.
  */
 import * as fs from "fs";
@@ -173,18 +174,22 @@ async function main() {
       const reps = H > 128 ? 3 : 5;
       // the fused step is ~20× faster: run it 5 times per round so that it gets a fair median
       const inner = 5;
-      // the fused kernels' counters, for the one-thread runs only
+      // the fused kernels' counters, for the runs with the default thread setting only
       const fusedCounters = { msKernel: 0, msCopy: 0, bytes: 0 };
       const ms = await interleaved(
         {
           seqlab: () => {
-            seqlab.setFusedThreads(1);
+            seqlab.setFusedThreads(undefined); // the default: SEQLAB_THREADS, else "auto"
             const p0 = seqlab.fusedProfile();
             for (let i = 0; i < inner; i++) fusedImpl.step();
             const p1 = seqlab.fusedProfile();
             fusedCounters.msKernel += p1.msKernel - p0.msKernel;
             fusedCounters.msCopy += p1.msCopy - p0.msCopy;
             fusedCounters.bytes += p1.bytesIn + p1.bytesOut - p0.bytesIn - p0.bytesOut;
+          },
+          seqlab_1thread: () => {
+            seqlab.setFusedThreads(1);
+            for (let i = 0; i < inner; i++) fusedImpl.step();
           },
           seqlab_2threads: () => {
             seqlab.setFusedThreads(2);
@@ -197,6 +202,7 @@ async function main() {
         1,
       );
       ms.seqlab /= inner;
+      ms.seqlab_1thread /= inner;
       ms.seqlab_2threads /= inner;
       seqlab.setFusedThreads(2);
       const threads2 = seqlab.fusedMemory().threads; // 1 if the runtime could not start the worker
@@ -209,8 +215,9 @@ async function main() {
       const torchMs = "ms" in torch ? torch.ms : null;
       const row = {
         model, T, B, I, H,
-        ms: { seqlab: ms.seqlab, seqlab_2threads: ms.seqlab_2threads, seqlab_reference: ms.seqlab_reference, tf_layers: ms.tf_layers, torch: torchMs },
+        ms: { seqlab: ms.seqlab, seqlab_1thread: ms.seqlab_1thread, seqlab_2threads: ms.seqlab_2threads, seqlab_reference: ms.seqlab_reference, tf_layers: ms.tf_layers, torch: torchMs },
         ratio_vs_torch: torchMs ? ms.seqlab / torchMs : null,
+        ratio_1thread_vs_torch: torchMs ? ms.seqlab_1thread / torchMs : null,
         ratio_2threads_vs_torch: torchMs ? ms.seqlab_2threads / torchMs : null,
         threads_2_ran_on: threads2,
         speedup_vs_tf_layers: ms.tf_layers / ms.seqlab,
@@ -221,8 +228,9 @@ async function main() {
       };
       cases.push(row);
       const line =
-        `| ${model} | ${T} | ${B} | ${I} | ${H} | ${ms.seqlab.toFixed(1)} | ${ms.seqlab_2threads.toFixed(1)} | ${ms.seqlab_reference.toFixed(0)} | ${ms.tf_layers.toFixed(0)} | ` +
+        `| ${model} | ${T} | ${B} | ${I} | ${H} | ${ms.seqlab.toFixed(1)} | ${ms.seqlab_1thread.toFixed(1)} | ${ms.seqlab_2threads.toFixed(1)} | ${ms.seqlab_reference.toFixed(0)} | ${ms.tf_layers.toFixed(0)} | ` +
         `${torchMs === null ? "—" : torchMs.toFixed(1)} | ${row.ratio_vs_torch === null ? "—" : row.ratio_vs_torch.toFixed(2)} | ` +
+        `${row.ratio_1thread_vs_torch === null ? "—" : row.ratio_1thread_vs_torch.toFixed(2)} | ` +
         `${row.ratio_2threads_vs_torch === null ? "—" : row.ratio_2threads_vs_torch.toFixed(2)} | ` +
         `${row.speedup_vs_tf_layers.toFixed(1)} | ${row.fused_ms_per_step.kernels.toFixed(1)} / ${row.fused_ms_per_step.copies.toFixed(2)} |`;
       table.push(line);
@@ -230,8 +238,8 @@ async function main() {
     }
   }
   console.log("\nms per training step (median; forward + BPTT + Adam):");
-  console.log("| model | T | B | I | H | seqlab (fused, 1 thread) | seqlab fused, 2 threads | seqlab reference | tf.layers | torch 1 thread | seqlab / torch | 2 threads / torch | tf.layers / seqlab | fused: kernels / copies ms |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| model | T | B | I | H | seqlab (fused, default threads) | fused, 1 thread | fused, 2 threads | seqlab reference | tf.layers | torch 1 thread | seqlab / torch | 1 thread / torch | 2 threads / torch | tf.layers / seqlab | fused: kernels / copies ms |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const line of table) console.log(line);
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const result = {
