@@ -120,7 +120,7 @@ class Engine {
   /** The threads' control block in the shared memory (0: none). */
   private ctrl = 0;
   /** Per kernel key: the smoothed kernel ms on 1 and on 2 threads, and the calls so far ("auto"). */
-  private readonly tuning = new Map<string, { ms: [number, number]; calls: number }>();
+  private readonly tuning = new Map<string, { ms: [number, number]; calls: number; every: number; probing: boolean }>();
 
   /**
    * threads = 2 or "auto": the threads build with a worker, if the runtime can (else one
@@ -159,21 +159,26 @@ class Engine {
   /**
    * Before a kernel call of kind `key`: the thread count to run it on (set in the module).
    * "auto" runs the first call on 2 threads, the next on 1, then whichever has the lower
-   * smoothed time, and the other every 16th call (so the choice follows the load).
+   * smoothed time, and the other one once every 16 calls (so the choice follows the
+   * load); each probe that loses again doubles that interval, up to 256 calls.
    */
   begin(key: string): 1 | 2 {
     if (!this.second?.ready) return 1;
     let n: 1 | 2 = 2;
     if (this.mode === "auto") {
       let t = this.tuning.get(key);
-      if (!t) this.tuning.set(key, (t = { ms: [NaN, NaN], calls: 0 }));
+      if (!t) this.tuning.set(key, (t = { ms: [NaN, NaN], calls: 0, every: 16, probing: false }));
+      t.probing = false;
       if (Number.isNaN(t.ms[1])) n = 2;
       else if (Number.isNaN(t.ms[0])) n = 1;
       else {
         n = t.ms[0] <= t.ms[1] ? 1 : 2;
-        if (t.calls % 16 === 15) n = n === 1 ? 2 : 1;
+        if (++t.calls >= t.every) {
+          t.calls = 0;
+          t.probing = true;
+          n = n === 1 ? 2 : 1;
+        }
       }
-      t.calls++;
     }
     this.ex.setThreads(n === 2 ? this.ctrl : 0, parallelMinWork());
     return n;
@@ -184,6 +189,10 @@ class Engine {
     const t = this.tuning.get(key);
     if (!t) return;
     t.ms[n - 1] = Number.isNaN(t.ms[n - 1]) ? ms : 0.7 * t.ms[n - 1] + 0.3 * ms;
+    if (t.probing) {
+      const other = n === 1 ? t.ms[1] : t.ms[0];
+      t.every = ms < other ? 16 : Math.min(2 * t.every, 256);
+    }
   }
 
   /** Stops the worker (the engine must not be used afterwards). */

@@ -12,7 +12,7 @@
  * whose per-step product has at least {@link AUTO_MIN_STEP_WORK} multiply-adds (B·G·H;
  * e.g. the LSTM at B = 32, H = 128) runs on an engine with a worker that times each
  * kernel (per cell, sizes and direction) on one and on two threads and keeps the faster,
- * trying the other every 16th call: the results are bit-identical either way, and on
+ * trying the other once every 16 to 256 calls: the results are bit-identical either way, and on
  * the shared 2-core machines the faster choice changes with the load (two threads were
  * 1.2× faster with one other job running and 1.5× slower with two). Smaller problems
  * stay on one thread without a worker. On two threads, products with fewer than
