@@ -50,8 +50,8 @@ export { gradientReport, formatGradientReport } from "./grad/report";
 export type { GradientReport, ReportRow, Agreement } from "./grad/report";
 
 // Fused kernels (WebAssembly)
-export { loadKernels, WasmArena, wasmMatMul } from "./kernels/wasm";
-export type { WasmKernels, KernelExports, WasmMemory } from "./kernels/wasm";
+export { loadKernels, WasmArena, wasmMatMul, kernelBuild, relaxedSimd } from "./kernels/wasm";
+export type { WasmKernels, KernelExports, WasmMemory, KernelBuild } from "./kernels/wasm";
 export { instantiateKernels, instantiateSharedKernels } from "./kernels/wasm";
 export { WasmHeap } from "./kernels/heap";
 export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK, AUTO_MIN_STEP_WORK } from "./kernels/threads";

@@ -4,6 +4,7 @@
  * fill a tile; the arena grows memory safely.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import { tf, initBackend, loadKernels, WasmArena, wasmMatMul } from "seqlab";
 
 /** Seeded values in [−1, 1) (a linear congruential generator: enough for test data). */
@@ -30,11 +31,30 @@ describe("wasm kernels", () => {
     await initBackend();
   });
 
-  it("loads the SIMD build here, and the scalar build on request", () => {
+  it("loads the relaxed-SIMD build here (Node 20: by setting V8's flag), and the SIMD and scalar builds on request", () => {
+    assert.equal(loadKernels().build, "relaxed");
     assert.equal(loadKernels().simd, true);
     assert.equal(loadKernels().exports.simd(), 1);
+    assert.equal(loadKernels("simd").build, "simd");
+    assert.equal(loadKernels("simd").exports.simd(), 1);
     assert.equal(loadKernels("scalar").simd, false);
     assert.equal(loadKernels("scalar").exports.simd(), 0);
+  });
+
+  it("SEQLAB_RELAXED_SIMD=0 keeps V8's flags as they are: the SIMD build where relaxed SIMD is not on by default", () => {
+    const script = `
+      const fs = require("fs");
+      const wasm = require("seqlab/dist/kernels/wasm");
+      const bytes = fs.readFileSync(require.resolve("seqlab/dist/kernels/seqlab-relaxed.wasm"));
+      const native = WebAssembly.validate(bytes);
+      console.log(JSON.stringify({ native, build: wasm.kernelBuild(), after: WebAssembly.validate(bytes) }));`;
+    for (const env of ["0", ""]) {
+      const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", env: { ...process.env, SEQLAB_RELAXED_SIMD: env } });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout.trim());
+      if (env === "0") assert.deepEqual(got, { native: got.native, build: got.native ? "relaxed" : "simd", after: got.native });
+      else assert.deepEqual(got, { native: got.native, build: "relaxed", after: true });
+    }
   });
 
   const shapes: [number, number, number][] = [
@@ -46,7 +66,7 @@ describe("wasm kernels", () => {
     [33, 17, 130],
     [8, 1, 16],
   ];
-  for (const variant of ["simd", "scalar"] as const) {
+  for (const variant of ["relaxed", "simd", "scalar"] as const) {
     for (const [M, K, N] of shapes) {
       it(`${variant} gemm matches tf.matMul for [${M}, ${K}]·[${K}, ${N}]`, () => {
         const rng = new Lcg(M * 1000 + K * 10 + N);

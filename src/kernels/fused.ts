@@ -1,7 +1,9 @@
 /**
  * The fused recurrent kernels, seen from tfjs: one WebAssembly call runs a whole
  * sequence forward (src/kernels/assembly/{rnn,lstm,gru,gru-pytorch}.ts), one call runs
- * BPTT over it, and `tf.customGrad` makes the pair one differentiable tfjs op. This is
+ * BPTT over it, and tfjs's custom-gradient op makes the pair one differentiable tfjs op
+ * (the engine's runKernelFunc, which tf.customGrad builds on, so that ∂L/∂x is computed
+ * only when backprop asks for it). This is
  * what {@link unroll} runs by default for seqlab's four cells; the tfjs-op unroll stays
  * the readable reference (`unroll(…, {fused: false})`, or SEQLAB_FUSED=0).
  *
@@ -30,12 +32,12 @@ import { rnnCell } from "../cells/rnn";
 import { lstmCell } from "../cells/lstm";
 import { gruCell } from "../cells/gru";
 import { gruPytorchCell } from "../cells/gru-pytorch";
-import { instantiateKernels, instantiateSharedKernels, type KernelExports, type WasmKernels } from "./wasm";
+import { instantiateKernels, instantiateSharedKernels, kernelBuild, type KernelBuild, type KernelExports, type WasmKernels } from "./wasm";
 import { WasmHeap } from "./heap";
 import { SecondThread, parallelMinWork, requestedThreads, AUTO_MIN_STEP_WORK } from "./threads";
 
-/** Which build of the kernels: with 128-bit SIMD, or the scalar fallback. */
-export type FusedVariant = "simd" | "scalar";
+/** Which build of the kernels: SIMD with relaxed-SIMD FMA, SIMD, or the scalar fallback (see wasm.ts). */
+export type FusedVariant = KernelBuild;
 
 /** Forward blocks that may wait for their backward at once (then the oldest is evicted). */
 export const MAX_LIVE = 32;
@@ -61,29 +63,32 @@ const SPECS = new Map<AnyCell, CellSpec>([
 
 /**
  * The kernel build {@link unroll} should use for `cell`, or null for the tfjs-op
- * reference path. `option` is UnrollOptions.fused: false → reference; "simd" / "scalar"
- * → that build; true or undefined → SEQLAB_FUSED decides ("0", "false", "off": reference;
- * "scalar": scalar build; anything else or unset: SIMD where the runtime validates it).
+ * reference path. `option` is UnrollOptions.fused: false → reference; "relaxed" /
+ * "simd" / "scalar" → that build (or the next slower one the runtime validates); true or
+ * undefined → SEQLAB_FUSED decides ("0", "false", "off": reference; "relaxed", "simd",
+ * "scalar": that build; anything else or unset: the fastest build the runtime validates).
  * Only seqlab's own four cells (the objects rnnCell, lstmCell, gruCell, gruPytorchCell)
  * have fused kernels; any other cell runs the reference path.
  */
 export function fusedVariant(cell: AnyCell, option: boolean | FusedVariant | undefined): FusedVariant | null {
   if (!SPECS.has(cell) || option === false) return null;
-  if (option === "simd" || option === "scalar") return option;
+  if (option === "relaxed" || option === "simd" || option === "scalar") return kernelBuild(option);
   if (option === undefined) {
     const env = (process.env.SEQLAB_FUSED ?? "").trim().toLowerCase();
     if (env === "0" || env === "false" || env === "off") return null;
-    if (env === "scalar") return "scalar";
+    if (env === "relaxed" || env === "simd" || env === "scalar") return kernelBuild(env);
   }
-  return "simd";
+  return kernelBuild();
 }
 
 /** Time spent and bytes moved by the fused path since the last {@link resetFusedProfile}. */
 export interface FusedProfile {
   forwardCalls: number;
   backwardCalls: number;
-  /** Forwards run again in a backward because their block had been evicted. */
+  /** Forwards run again in a backward because their block had been evicted, or for a late ∂L/∂x. */
   recomputes: number;
+  /** Backwards that skipped ∂L/∂x because x was data, not on the gradient tape. */
+  dxSkipped: number;
   /** Bytes copied from tfjs tensors into wasm memory, and back out. */
   bytesIn: number;
   bytesOut: number;
@@ -92,7 +97,7 @@ export interface FusedProfile {
   msKernel: number;
 }
 
-const profile: FusedProfile = { forwardCalls: 0, backwardCalls: 0, recomputes: 0, bytesIn: 0, bytesOut: 0, msCopy: 0, msKernel: 0 };
+const profile: FusedProfile = { forwardCalls: 0, backwardCalls: 0, recomputes: 0, dxSkipped: 0, bytesIn: 0, bytesOut: 0, msCopy: 0, msKernel: 0 };
 
 /** A copy of the fused path's counters. */
 export function fusedProfile(): FusedProfile {
@@ -101,7 +106,7 @@ export function fusedProfile(): FusedProfile {
 
 /** Zeroes the counters of {@link fusedProfile}. */
 export function resetFusedProfile(): void {
-  Object.assign(profile, { forwardCalls: 0, backwardCalls: 0, recomputes: 0, bytesIn: 0, bytesOut: 0, msCopy: 0, msKernel: 0 });
+  Object.assign(profile, { forwardCalls: 0, backwardCalls: 0, recomputes: 0, dxSkipped: 0, bytesIn: 0, bytesOut: 0, msCopy: 0, msKernel: 0 });
 }
 
 /** One kernel instance with its own memory, and the blocks in it. */
@@ -131,7 +136,7 @@ class Engine {
     readonly mode: 1 | 2 | "auto",
   ) {
     const threads = mode;
-    const shared = variant === "simd" && threads !== 1 ? instantiateSharedKernels() : null;
+    const shared = variant !== "scalar" && threads !== 1 ? instantiateSharedKernels(variant) : null;
     this.kernels = shared ? shared.kernels : instantiateKernels(variant);
     this.heap = new WasmHeap(this.kernels.exports.memory, this.kernels.exports.heapBase());
     if (shared) {
@@ -219,12 +224,12 @@ class Engine {
   }
 }
 
-/** Engines by build and thread setting ("simd/1", "simd/2", "simd/auto", "scalar/1"). */
+/** Engines by build and thread setting ("relaxed/1", "relaxed/auto", "simd/2", "scalar/1", …). */
 const engines = new Map<string, Engine>();
 
 /** The engine for a problem of sizes `sz`: "auto" uses the worker only for problems big enough to gain from it. */
 function engine(variant: FusedVariant, sz: Sizes): Engine {
-  let mode = variant === "simd" ? requestedThreads() : 1;
+  let mode = variant !== "scalar" ? requestedThreads() : 1;
   if (mode === "auto" && sz.B * sz.G * sz.Hp < AUTO_MIN_STEP_WORK) mode = 1;
   const key = `${variant}/${mode}`;
   let e = engines.get(key);
@@ -238,7 +243,7 @@ function engine(variant: FusedVariant, sz: Sizes): Engine {
  * the most threads an engine runs on (0 before the first call) and the chunks of
  * products the second thread has computed.
  */
-export function fusedMemory(variant: FusedVariant = "simd"): { bytes: number; usedBytes: number; liveBlocks: number; threads: number; workerChunks: number } {
+export function fusedMemory(variant: FusedVariant = kernelBuild()): { bytes: number; usedBytes: number; liveBlocks: number; threads: number; workerChunks: number } {
   const r = { bytes: 0, usedBytes: 0, liveBlocks: 0, threads: 0, workerChunks: 0 };
   for (const [key, e] of engines) {
     if (!key.startsWith(`${variant}/`)) continue;
@@ -418,10 +423,11 @@ class Workspace {
   }
 
   /**
-   * BPTT from dy = ∂L/∂(flat output of {@link readOutputs}); returns ∂L/∂x, ∂L/∂(each
-   * parameter, as the cell stores it), ∂L/∂(h0, s0). Overwrites the gates (call once).
+   * BPTT from dy = ∂L/∂(flat output of {@link readOutputs}); returns ∂L/∂x (null unless
+   * `wantDx`), ∂L/∂(each parameter, as the cell stores it), ∂L/∂(h0, s0). Overwrites the
+   * gates (call once).
    */
-  backward(dy: Float32Array, returnSequences: boolean): { dx: Float32Array; params: Record<string, Float32Array>; state: Record<string, Float32Array> } {
+  backward(dy: Float32Array, returnSequences: boolean, wantDx: boolean): { dx: Float32Array | null; params: Record<string, Float32Array>; state: Record<string, Float32Array> } {
     const { B, T, I, H, Hp, nG, G } = this.sz;
     const e = this.engine;
     const ex = e.ex;
@@ -453,23 +459,24 @@ class Workspace {
       const rev = this.reverse ? 1 : 0;
       const mask = this.hasMask ? p.mask : 0;
       const dOut = returnSequences ? q.dOut : 0;
+      const dx = wantDx ? q.dx : 0;
       switch (this.spec.name) {
         case "rnn":
-          ex.rnnBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, dOut, q.dhT, q.dH, q.dHn, q.dx, q.dU, q.dW, q.db, q.dh0);
+          ex.rnnBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, dOut, q.dhT, q.dH, q.dHn, dx, q.dU, q.dW, q.db, q.dh0);
           break;
         case "lstm": {
           const [wci, wcf, wco] = this.peep ? [p.peep, p.peep + 4 * Hp, p.peep + 8 * Hp] : [0, 0, 0];
           ex.lstmBackward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.Wp, p.Up, wci, wcf, wco, mask,
             p.act, p.HP, p.SP, p.SN, p.TS, dOut, q.dhT, q.dsT, q.dH, q.dHn, q.dS,
-            q.dx, q.dU, q.dW, q.db, q.dw, q.dw + 4 * Hp, q.dw + 8 * Hp, q.dh0, q.ds0);
+            dx, q.dU, q.dW, q.db, q.dw, q.dw + 4 * Hp, q.dw + 8 * Hp, q.dh0, q.ds0);
           break;
         }
         case "gru":
-          ex.gruBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.RH, dOut, q.dhT, q.dH, q.dHn, q.dS, q.dx, q.dU, q.dW, q.db, q.dh0);
+          ex.gruBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.RH, dOut, q.dhT, q.dH, q.dHn, q.dS, dx, q.dU, q.dW, q.db, q.dh0);
           break;
         case "gru-pytorch":
           ex.gruPytorchBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.HN, q.DGH, dOut, q.dhT, q.dH, q.dHn,
-            q.dx, q.dU, q.dW, q.db, q.dbh, q.dh0);
+            dx, q.dU, q.dW, q.db, q.dbh, q.dh0);
           break;
       }
       const t2 = now();
@@ -487,17 +494,18 @@ class Workspace {
         params.wco = dw.slice(2 * H);
       }
       if (this.spec.name === "gru-pytorch") params.bh = gateRows(m, q.dbh, nG, H, Hp, 1, 1);
-      const dx = m.slice(q.dx >> 2, (q.dx >> 2) + B * T * I);
+      const dxOut = wantDx ? m.slice(q.dx >> 2, (q.dx >> 2) + B * T * I) : null;
       const state: Record<string, Float32Array> = { h: unpad(m, q.dh0, B, H, Hp) };
       if (lstm) state.s = unpad(m, q.ds0, B, H, Hp);
-      let out = dx.length;
+      let out = dxOut?.length ?? 0;
       for (const v of Object.values(params)) out += v.length;
       for (const v of Object.values(state)) out += v.length;
       profile.bytesOut += 4 * out;
       profile.backwardCalls++;
+      if (!wantDx) profile.dxSkipped++;
       profile.msKernel += t2 - t1;
       profile.msCopy += t1 - t0 + (now() - t2);
-      return { dx, params, state };
+      return { dx: dxOut, params, state };
     } finally {
       e.heap.release(block);
     }
@@ -572,6 +580,33 @@ function recording(): boolean {
   return state.gradientDepth > 0 && (state.kernelDepth ?? 0) === 0;
 }
 
+/**
+ * Whether `t` is on the gradient tape being recorded: a trainable variable, or the output
+ * of an op recorded on the tape. (True when tfjs's internals are not as expected.)
+ */
+function onTape(t: Tensor): boolean {
+  if (t instanceof tf.Variable) return t.trainable;
+  const tape = (tf.engine() as unknown as { state?: { activeTape?: { outputs?: Tensor[] }[] } }).state?.activeTape;
+  if (!Array.isArray(tape)) return true;
+  return tape.some((node) => !Array.isArray(node.outputs) || node.outputs.some((o) => o.id === t.id));
+}
+
+type LazyGradientOp = (invocation: {
+  inputs: Record<string, Tensor>;
+  forwardFunc: (backend: unknown, save: (ts: Tensor[]) => void) => Tensor;
+  backwardsFunc: (dy: Tensor, saved: Tensor[]) => Record<string, () => Tensor>;
+}) => Tensor;
+
+/**
+ * tfjs's Engine.runKernelFunc, the op that tf.customGrad builds on, whose gradient map
+ * computes each input's gradient only when backprop needs it; null if this tfjs has none
+ * (then tf.customGrad, which computes every gradient).
+ */
+function lazyGradientOp(): LazyGradientOp | null {
+  const engine = tf.engine() as unknown as { runKernelFunc?: LazyGradientOp };
+  return typeof engine.runKernelFunc === "function" ? engine.runKernelFunc.bind(engine) : null;
+}
+
 /** What {@link fusedUnroll} needs besides the cell, parameters and x. */
 export interface FusedUnrollOptions {
   initialState?: { readonly [key: string]: Tensor2D | undefined };
@@ -587,7 +622,7 @@ function f32Of(t: Tensor): Float32Array {
 }
 
 /**
- * {@link unroll} on the fused kernels, differentiable through `tf.customGrad` with respect
+ * {@link unroll} on the fused kernels, differentiable (a custom-gradient op) with respect
  * to x, every parameter and every given initial state (the mask is a constant). The caller
  * (unroll) has checked the shapes: I, H come from the cell's `sizes`. Returns the outputs
  * [B, T, H] (if `returnSequences`) and the final state; call it inside `tf.tidy`.
@@ -637,39 +672,74 @@ export function fusedUnroll(
     return ws;
   };
 
-  const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const ts = args as Tensor[];
-    save(ts); // kept by tfjs only while recording; used if the block was evicted
-    let ws = run(readInputs(ts));
+  // Whether x needs ∂L/∂x: it does if it is a trainable variable or the output of an op
+  // on the tape (an embedding, a layer below). Data fed from outside does not; then the
+  // backward skips the ∂x product, and if a caller asks for ∂x anyway (tf.grads with x
+  // among its xs), the lazy gradient below recomputes forward and backward with it.
+  const wantDx = !record || onTape(x);
+  const forward = (ts: readonly Tensor[]): Tensor => {
+    const ws = run(readInputs(ts));
     const flat = ws.readOutputs(returnSequences);
-    if (record) ws.engine.keep(ws);
-    else ws.release();
-    return {
-      value: tf.tensor1d(flat),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        if (!ws.alive) {
-          profile.recomputes++;
-          ws = run(readInputs(saved));
-        }
-        let g: ReturnType<Workspace["backward"]>;
-        try {
-          g = ws.backward(f32Of(dy), returnSequences);
-        } finally {
-          ws.release();
-        }
-        const t0 = now();
-        const grads = [
-          tf.tensor(g.dx, shapes[0]),
-          ...pNames.map((k, j) => tf.tensor(g.params[k], shapes[1 + j])),
-          ...sNames.map((k, j) => tf.tensor(g.state[k], shapes[1 + pNames.length + j])),
-        ];
-        profile.msCopy += now() - t0;
-        return grads;
+    if (record) {
+      ws.engine.keep(ws);
+      live = ws;
+    } else ws.release();
+    return tf.tensor1d(flat);
+  };
+  let live: Workspace | null = null;
+  const backward = (dy: Tensor, saved: Tensor[], withDx: boolean) => {
+    let ws = live;
+    live = null;
+    if (!ws?.alive) {
+      profile.recomputes++;
+      ws = run(readInputs(saved));
+    }
+    let g: ReturnType<Workspace["backward"]>;
+    try {
+      g = ws.backward(f32Of(dy), returnSequences, withDx);
+    } finally {
+      ws.release();
+    }
+    const t0 = now();
+    const grads = [
+      g.dx ? tf.tensor(g.dx, shapes[0]) : null,
+      ...pNames.map((k, j) => tf.tensor(g.params[k], shapes[1 + j])),
+      ...sNames.map((k, j) => tf.tensor(g.state[k], shapes[1 + pNames.length + j])),
+    ];
+    profile.msCopy += now() - t0;
+    return grads;
+  };
+
+  let flat: tf.Tensor1D;
+  const runKernelFunc = lazyGradientOp();
+  if (runKernelFunc) {
+    // tfjs's own route for tf.customGrad, which asks for each input's gradient lazily
+    let saved: Tensor[] = [];
+    flat = runKernelFunc({
+      inputs: Object.fromEntries(inputs.map((t, i) => [String(i), t])),
+      forwardFunc: (_backend: unknown, save: (ts: Tensor[]) => void) => {
+        save(inputs); // kept by tfjs only while recording; used if the block was evicted
+        return forward(inputs);
       },
-    };
-  });
-  const flat = op(...inputs) as tf.Tensor1D;
+      backwardsFunc: (dy: Tensor, kept: Tensor[]) => {
+        saved = kept;
+        const grads = backward(dy, kept, wantDx);
+        const map: Record<string, () => Tensor> = {};
+        grads.forEach((g, i) => {
+          map[String(i)] = g ? () => g : () => backward(dy, saved, true)[0]!;
+        });
+        return map;
+      },
+    }) as tf.Tensor1D;
+  } else {
+    const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
+      const save = args.pop() as tf.GradSaveFunc;
+      const ts = args as Tensor[];
+      save(ts);
+      return { value: forward(ts), gradFunc: (dy: Tensor, kept: Tensor[]) => backward(dy, kept, true) as Tensor[] };
+    });
+    flat = op(...inputs) as tf.Tensor1D;
+  }
   let k = 0;
   let outputs: Tensor3D | undefined;
   if (returnSequences) {

@@ -1,8 +1,17 @@
 /**
  * The WebAssembly module of seqlab's fused kernels (sources: src/kernels/assembly,
- * AssemblyScript), built by `npm run build` into dist/kernels/ in two variants:
- * with 128-bit SIMD (seqlab-simd.wasm) and without (seqlab-scalar.wasm), for
- * runtimes that do not validate SIMD.
+ * AssemblyScript), built by `npm run build` (scripts/build-kernels.js) into dist/kernels/
+ * in three builds, each also in a threads variant (see threads.ts):
+ *
+ * - "relaxed" (seqlab-relaxed.wasm): 128-bit SIMD, and the products' multiply-adds as
+ *   relaxed-SIMD fused multiply-adds (1.4× the gemm throughput of "simd", measured);
+ * - "simd" (seqlab-simd.wasm): 128-bit SIMD;
+ * - "scalar" (seqlab-scalar.wasm): for runtimes without wasm SIMD.
+ *
+ * The default is the best build the runtime validates. Relaxed SIMD is standard and on by
+ * default from V8 11.4 (Node 22); Node 20's V8 has it behind the flag
+ * --experimental-wasm-relaxed-simd, which {@link relaxedSimd} sets at run time (only
+ * the validation of wasm modules reads it) unless SEQLAB_RELAXED_SIMD=0.
  *
  * The kernels address float32 arrays by byte offset in the module's memory; a
  * {@link WasmArena} hands out those offsets and grows the memory when needed.
@@ -53,82 +62,126 @@ export interface KernelExports {
   gruPytorchBackward(...args: number[]): void;
 }
 
+/** A build of the kernels, fastest first: relaxed-SIMD FMA, SIMD, scalar. */
+export type KernelBuild = "relaxed" | "simd" | "scalar";
+
 /** A loaded kernel module. */
 export interface WasmKernels {
   exports: KernelExports;
-  /** Whether this is the SIMD build. */
+  /** Which build this is. */
+  build: KernelBuild;
+  /** Whether the build uses SIMD ("relaxed" or "simd"). */
   simd: boolean;
 }
 
-const cache = new Map<string, WasmKernels>();
-const compiled = new Map<string, { module: object; variant: "simd" | "scalar" }>();
+const cache = new Map<KernelBuild, WasmKernels>();
+const compiled = new Map<KernelBuild, object>();
 
 /** Where the built modules are: dist/kernels/ (this file is dist/kernels/wasm.js). */
-function modulePath(variant: "simd" | "scalar" | "simd-threads"): string {
-  return path.join(__dirname, `seqlab-${variant}.wasm`);
+function modulePath(build: KernelBuild | "simd-threads" | "relaxed-threads"): string {
+  return path.join(__dirname, `seqlab-${build}.wasm`);
+}
+
+let relaxed: boolean | undefined;
+
+/**
+ * Whether this runtime runs the relaxed-SIMD build. If it does not validate it as it is
+ * (Node 20) and SEQLAB_RELAXED_SIMD is not "0", sets V8's --experimental-wasm-relaxed-simd
+ * (v8.setFlagsFromString) and validates again. Only WebAssembly validation reads that flag.
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed !== undefined) return relaxed;
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(modulePath("relaxed"));
+  } catch {
+    return (relaxed = false);
+  }
+  relaxed = WebAssembly.validate(bytes);
+  const env = (process.env.SEQLAB_RELAXED_SIMD ?? "").trim().toLowerCase();
+  if (!relaxed && env !== "0" && env !== "off" && env !== "false") {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require("v8") as typeof import("v8")).setFlagsFromString("--experimental-wasm-relaxed-simd");
+      relaxed = WebAssembly.validate(bytes);
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
+
+/** The fastest build, no faster than `prefer`, that this runtime validates. */
+export function kernelBuild(prefer: KernelBuild = "relaxed"): KernelBuild {
+  if (prefer === "relaxed" && relaxedSimd()) return "relaxed";
+  if (prefer !== "scalar" && WebAssembly.validate(read(modulePath("simd")))) return "simd";
+  return "scalar";
 }
 
 /**
- * Loads the kernel module: the SIMD build where the runtime validates it, else the
- * scalar build (same results, slower). One shared instance per variant.
+ * Loads the kernel module: the fastest build, no faster than `prefer`, that the runtime
+ * validates (see {@link kernelBuild}; all give the same results within float32 rounding).
+ * One shared instance per build.
  *
- * @param prefer "simd" (default) or "scalar" to force the fallback (tests, benchmarks).
+ * @param prefer "relaxed" (default), or "simd" / "scalar" to force a slower build (tests, benchmarks).
  * @throws if the module file is missing (run `npm run build`).
  */
-export function loadKernels(prefer: "simd" | "scalar" = "simd"): WasmKernels {
-  const hit = cache.get(prefer);
+export function loadKernels(prefer: KernelBuild = "relaxed"): WasmKernels {
+  const build = kernelBuild(prefer);
+  const hit = cache.get(build);
   if (hit) return hit;
-  const kernels = instantiateKernels(prefer);
-  cache.set(prefer, kernels);
+  const kernels = instantiateKernels(build);
+  cache.set(build, kernels);
   return kernels;
 }
 
 /**
- * A fresh instance of the kernel module, with its own memory (the module is compiled
- * once). Dropping every reference to the instance releases its memory, which a wasm
- * memory cannot otherwise give back; the fused recurrent kernels use this.
+ * A fresh instance of the kernel module (the fastest build no faster than `prefer`), with
+ * its own memory (the module is compiled once). Dropping every reference to the instance
+ * releases its memory, which a wasm memory cannot otherwise give back; the fused
+ * recurrent kernels use this.
  */
-export function instantiateKernels(prefer: "simd" | "scalar" = "simd"): WasmKernels {
-  let entry = compiled.get(prefer);
-  if (!entry) {
-    let variant = prefer;
-    let bytes = read(modulePath(variant));
-    if (variant === "simd" && !WebAssembly.validate(bytes)) {
-      variant = "scalar";
-      bytes = read(modulePath(variant));
-    }
-    entry = { module: new WebAssembly.Module(bytes), variant };
-    compiled.set(prefer, entry);
+export function instantiateKernels(prefer: KernelBuild = "relaxed"): WasmKernels {
+  const build = kernelBuild(prefer);
+  let module = compiled.get(build);
+  if (!module) {
+    module = new WebAssembly.Module(read(modulePath(build)));
+    compiled.set(build, module);
   }
-  const instance = new WebAssembly.Instance(entry.module, {
+  const instance = new WebAssembly.Instance(module, {
     env: {
       abort(_msg: number, _file: number, line: number, column: number) {
         throw new Error(`seqlab wasm kernel aborted at ${line}:${column}`);
       },
     },
   });
-  return { exports: instance.exports as unknown as KernelExports, simd: entry.variant === "simd" };
+  return { exports: instance.exports as unknown as KernelExports, build, simd: build !== "scalar" };
 }
 
 /** Memory pages (64 KiB) a shared memory may grow to: all of wasm32's 4 GiB (address space is only reserved). */
 const SHARED_MAX_PAGES = 65536;
 
-let sharedModule: object | null | undefined;
+const sharedModules = new Map<KernelBuild, object | null>();
 
 /**
- * A fresh instance of the threads build (SIMD + atomics, memory imported and shared), with
- * a new shared memory, and the compiled module (for the worker that shares the memory);
- * null if the runtime cannot (no shared wasm memory, no SIMD, or the build is missing).
+ * A fresh instance of the threads variant (atomics, memory imported and shared) of the
+ * fastest SIMD build no faster than `prefer`, with a new shared memory, and the compiled
+ * module (for the worker that shares the memory); null if the runtime cannot (no shared
+ * wasm memory, no SIMD, or the build is missing).
  */
-export function instantiateSharedKernels(): { kernels: WasmKernels; module: object; memory: WasmMemory } | null {
+export function instantiateSharedKernels(prefer: KernelBuild = "relaxed"): { kernels: WasmKernels; module: object; memory: WasmMemory } | null {
+  const build = kernelBuild(prefer);
+  if (build === "scalar") return null;
+  let sharedModule = sharedModules.get(build);
   if (sharedModule === undefined) {
     sharedModule = null;
     try {
-      const bytes = fs.readFileSync(modulePath("simd-threads"));
+      const bytes = fs.readFileSync(modulePath(build === "relaxed" ? "relaxed-threads" : "simd-threads"));
       if (WebAssembly.validate(bytes)) sharedModule = new WebAssembly.Module(bytes);
     } catch {
       sharedModule = null;
     }
+    sharedModules.set(build, sharedModule);
   }
   if (!sharedModule) return null;
   try {
@@ -143,7 +196,7 @@ export function instantiateSharedKernels(): { kernels: WasmKernels; module: obje
       },
     });
     const exports = { ...(instance.exports as object), memory } as unknown as KernelExports;
-    return { kernels: { exports, simd: true }, module: sharedModule, memory };
+    return { kernels: { exports, build, simd: true }, module: sharedModule, memory };
   } catch {
     return null;
   }

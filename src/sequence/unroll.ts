@@ -42,9 +42,10 @@ export interface UnrollOptions<S extends HiddenState> {
   /**
    * Run the whole sequence in seqlab's fused WebAssembly kernels (src/kernels/fused.ts):
    * one call forward, one call for BPTT, differentiable through `tf.customGrad`. Default
-   * true for seqlab's four cells (the environment variable SEQLAB_FUSED=0 turns the default
-   * off, SEQLAB_FUSED=scalar picks the build without SIMD); `false` runs the tfjs-op
-   * reference below, step by step; "simd" / "scalar" force a build. Other cells, and
+   * true for seqlab's four cells, on the fastest build the runtime validates (the
+   * environment variable SEQLAB_FUSED=0 turns the default off, SEQLAB_FUSED=simd or
+   * =scalar picks a slower build); `false` runs the tfjs-op reference below, step by
+   * step; "relaxed" / "simd" / "scalar" ask for a build. Other cells, and
    * `checkFinite: true` (which inspects every step), always take the reference path.
    * Both paths compute the same function (tested to float32 rounding).
    */

@@ -1,9 +1,24 @@
-// AssemblyScript, compiled to WebAssembly by `npm run build` (twice: with and without SIMD).
+// AssemblyScript, compiled to WebAssembly by `npm run build` (scripts/build-kernels.js:
+// without SIMD, with SIMD, and with SIMD plus relaxed-SIMD fused multiply-add).
 //
 // C[M, N] (+)= A[M, K] · B[K, N], all row-major float32, addressed by byte offsets
 // into the module's memory. With SIMD, a 4 × 8 register tile: 4 rows of A are
 // broadcast against two 4-lane vectors of one row of B, so each loaded vector of B
 // is used 4 times and each loaded element of A 8 times. Edges fall back to scalars.
+// Larger tiles (4 × 12, 6 × 8) measured slower: wasm engines on x86-64 give SIMD code
+// 16 vector registers, and those tiles spill.
+
+/**
+ * c + a ⊙ b on 4 lanes: one fused multiply-add in the relaxed-SIMD build (1.4× the gemm
+ * throughput of a multiply and an add, measured), else a multiply and an add. Every
+ * product of a build goes through the same instruction, so its results do not depend on
+ * how a product is split between threads.
+ */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
 
 /**
  * C = A·B (accumulate = 0) or C += A·B (accumulate = 1).
@@ -40,14 +55,16 @@ export function gemm(
           const ko = <usize>k << 2;
           const b0 = v128.load(bp);
           const b1 = v128.load(bp, 16);
-          const x0 = f32x4.splat(load<f32>(a0 + ko));
-          const x1 = f32x4.splat(load<f32>(a1 + ko));
-          const x2 = f32x4.splat(load<f32>(a2 + ko));
-          const x3 = f32x4.splat(load<f32>(a3 + ko));
-          s00 = f32x4.add(s00, f32x4.mul(x0, b0)); s01 = f32x4.add(s01, f32x4.mul(x0, b1));
-          s10 = f32x4.add(s10, f32x4.mul(x1, b0)); s11 = f32x4.add(s11, f32x4.mul(x1, b1));
-          s20 = f32x4.add(s20, f32x4.mul(x2, b0)); s21 = f32x4.add(s21, f32x4.mul(x2, b1));
-          s30 = f32x4.add(s30, f32x4.mul(x3, b0)); s31 = f32x4.add(s31, f32x4.mul(x3, b1));
+          // load32_splat: one broadcasting load each (a load and a shuffle would
+          // compete with the multiplies and adds for the FP pipes)
+          const x0 = v128.load32_splat(a0 + ko);
+          const x1 = v128.load32_splat(a1 + ko);
+          const x2 = v128.load32_splat(a2 + ko);
+          const x3 = v128.load32_splat(a3 + ko);
+          s00 = madd(x0, b0, s00); s01 = madd(x0, b1, s01);
+          s10 = madd(x1, b0, s10); s11 = madd(x1, b1, s11);
+          s20 = madd(x2, b0, s20); s21 = madd(x2, b1, s21);
+          s30 = madd(x3, b0, s30); s31 = madd(x3, b1, s31);
           bp += bstep;
         }
         if (accumulate) {
@@ -62,7 +79,7 @@ export function gemm(
         v128.store(c3 + jo, s30); v128.store(c3 + jo, s31, 16);
       }
       // Columns N8..N of these 4 rows.
-      gemmScalar(4, N - N8, K, a0, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
+      if (N8 < N) gemmScalar(4, N - N8, K, a0, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
     }
   }
   // Remaining rows (all rows without SIMD).
@@ -110,7 +127,7 @@ export function gemmTN(
 ): void {
   // K (= B·T rows in BPTT) in blocks of KC, so that the block of B stays in cache
   // while every tile of C passes over it.
-  const KC = 128;
+  const KC = TN_KC;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     gemmTNBlock(M, N, kc, a + (<usize>(k0 * lda) << 2), lda, b + (<usize>(k0 * ldb) << 2), ldb, c, ldc, k0 > 0 ? 1 : accumulate);
@@ -118,6 +135,23 @@ export function gemmTN(
   if (K == 0 && !accumulate) {
     for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
   }
+}
+
+/** Rows of K per block in gemmTN (the packed panel of A holds TN_KC × 4 values). */
+const TN_KC = 256;
+/**
+ * Per thread (see {@link setThreadIndex}), a panel of A for gemmTN: 4 columns of a block of
+ * A, copied to be contiguous. Read in place, those 4 values sit one row of A apart (2 KB
+ * for the LSTM at H = 128, 4 KB at 256), so a block's rows all fall in the same few L1
+ * cache sets and evict each other (measured: 26 GFLOP/s in place, 48 packed).
+ */
+const PANELS = memory.data(2 * TN_KC * 16, 16);
+/** 0 on the thread that calls the kernels, 1 in the worker (globals are per instance). */
+let threadIndex: i32 = 0;
+
+/** Which per-thread scratch this instance uses (the worker's instance calls it with 1). */
+export function setThreadIndex(i: i32): void {
+  threadIndex = i;
 }
 
 function gemmTNBlock(
@@ -138,6 +172,14 @@ function gemmTNBlock(
       const c1 = c0 + (<usize>ldc << 2);
       const c2 = c1 + (<usize>ldc << 2);
       const c3 = c2 + (<usize>ldc << 2);
+      const panel = PANELS + (<usize>threadIndex) * (TN_KC * 16);
+      if (N8 > 0) {
+        let src = ai;
+        for (let k = 0; k < K; k++) {
+          v128.store(panel + (<usize>k << 4), v128.load(src));
+          src += astep;
+        }
+      }
       for (let j = 0; j < N8; j += 8) {
         const jo = <usize>j << 2;
         let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
@@ -145,21 +187,20 @@ function gemmTNBlock(
         let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
         let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
         let bp = b + jo;
-        let ap = ai;
+        let ap = panel;
         for (let k = 0; k < K; k++) {
           const b0 = v128.load(bp);
           const b1 = v128.load(bp, 16);
-          const av = v128.load(ap);
-          const x0 = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
-          const x1 = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
-          const x2 = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
-          const x3 = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
-          s00 = f32x4.add(s00, f32x4.mul(x0, b0)); s01 = f32x4.add(s01, f32x4.mul(x0, b1));
-          s10 = f32x4.add(s10, f32x4.mul(x1, b0)); s11 = f32x4.add(s11, f32x4.mul(x1, b1));
-          s20 = f32x4.add(s20, f32x4.mul(x2, b0)); s21 = f32x4.add(s21, f32x4.mul(x2, b1));
-          s30 = f32x4.add(s30, f32x4.mul(x3, b0)); s31 = f32x4.add(s31, f32x4.mul(x3, b1));
+          const x0 = v128.load32_splat(ap);
+          const x1 = v128.load32_splat(ap, 4);
+          const x2 = v128.load32_splat(ap, 8);
+          const x3 = v128.load32_splat(ap, 12);
+          s00 = madd(x0, b0, s00); s01 = madd(x0, b1, s01);
+          s10 = madd(x1, b0, s10); s11 = madd(x1, b1, s11);
+          s20 = madd(x2, b0, s20); s21 = madd(x2, b1, s21);
+          s30 = madd(x3, b0, s30); s31 = madd(x3, b1, s31);
           bp += bstep;
-          ap += astep;
+          ap += 16;
         }
         if (accumulate) {
           s00 = f32x4.add(s00, v128.load(c0 + jo)); s01 = f32x4.add(s01, v128.load(c0 + jo, 16));

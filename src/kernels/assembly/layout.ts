@@ -91,12 +91,13 @@ export function inputProjection(BT: i32, I: i32, G: i32, x: usize, UT: usize, bi
 
 /**
  * The backward's last part, for all steps at once, from ∇_a L of every step (dA [B·T, G],
- * row stride G): ∇U = dAᵀ x, ∇b = Σ dA, ∇x = dA · U (Up is U padded, [G, I]).
+ * row stride G): ∇U = dAᵀ x, ∇b = Σ dA, ∇x = dA · U (Up is U padded, [G, I]); dx = 0
+ * skips ∇x (x is data that needs no gradient: a ninth of an LSTM's training FLOPs).
  */
 export function inputGradients(BT: i32, I: i32, G: i32, dA: usize, x: usize, Up: usize, dU: usize, db: usize, dx: usize): void {
   pgemmTN(G, I, BT, dA, G, x, I, dU, I, 0);
   columnSums(dA, BT, G, G, db);
-  pgemm(BT, I, G, dA, G, Up, I, dx, I, 0);
+  if (dx) pgemm(BT, I, G, dA, G, Up, I, dx, I, 0);
 }
 
 /** Copies the state before step 0 (h0 [B, Hp]) into the [B, T, Hp] array at time t0. */

@@ -9,13 +9,14 @@
 //
 // How a product is split, so that every element of C is computed by exactly the same
 // operations as on one thread (the results are bit-identical):
-//   gemm   C[M, N] (+)= A·B: tall products (M ≥ 64, e.g. the B·T rows of x·Uᵀ and ∇x)
-//          by rows in multiples of 4; per-step products (M = B) by columns in multiples
-//          of 8 (the gate units), so each chunk keeps whole 4 × 8 SIMD tiles;
+//   gemm   C[M, N] (+)= A·B: by rows in multiples of 4 when M ≥ 8 (the B·T rows of x·Uᵀ
+//          and ∇x, and the B rows of a step), else by columns in multiples of 8, so each
+//          chunk keeps whole 4 × 8 SIMD tiles. Rows first: a chunk of 4 rows runs at the
+//          full gemm speed, while a chunk of 16 columns of B at K = 512 ran at half of it;
 //   gemmTN C[M, N] (+)= Aᵀ·B (∇U, ∇W): by rows of C in multiples of 4.
 // Builds without threads (the default SIMD and the scalar builds) call gemm directly.
 
-import { gemm, gemmTN } from "./gemm";
+import { gemm, gemmTN, setThreadIndex } from "./gemm";
 
 // Byte offsets in the control block (128 bytes, allocated by JavaScript).
 const SEQ = 0; // number of the last job posted (the worker sleeps on it)
@@ -135,7 +136,7 @@ function parallel(kind: i32, n: i32, step: i32, M: i32, N: i32, K: i32, a: usize
 export function pgemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
   if (!workerReady() || <i64>M * <i64>N * <i64>K < minWork || (M < 8 && N < 16)) {
     gemm(M, N, K, a, lda, b, ldb, c, ldc, accumulate);
-  } else if (M >= 64 || N < 16) {
+  } else if (M >= 8 || N < 16) {
     const step = chunking(M, 4);
     parallel(JOB_GEMM_ROWS, (M + step - 1) / step, step, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
   } else {
@@ -160,6 +161,7 @@ export function pgemmTN(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ld
  */
 export function workerLoop(c: usize): i32 {
   if (!ASC_FEATURE_THREADS) return -1;
+  setThreadIndex(1);
   let seen = atomic.load<i32>(c + SEQ);
   atomic.store<i32>(c + READY, 1);
   atomic.notify(c + READY, 1);
