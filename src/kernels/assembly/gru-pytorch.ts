@@ -6,9 +6,18 @@
 //
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
-import { pgemm, pgemmTN } from "./parallel";
+import { gemm } from "./gemm";
+import { forRows, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, broadcastRows, columnSums, flush, flushV } from "./layout";
+
+/** The arguments of the running kernel, for its step rows on either thread (see lstm.ts). */
+@unmanaged class Args {
+  T: i32; Hp: i32; reverse: i32;
+  WT: usize; Wp: usize; bh: usize; mask: usize; act: usize; HP: usize; HN: usize; GH: usize; DGH: usize; out: usize; hT: usize;
+  dOut: usize; dH: usize; dHn: usize;
+}
+const A = changetype<Args>(memory.data(offsetof<Args>(), 16));
 
 /**
  * Forward. Inputs: x [B, T, I], UT [I, 3Hp], WT [Hp, 3Hp], bias, bh [3Hp], h0 [B, Hp], mask
@@ -21,49 +30,56 @@ export function gruPytorchForward(
   act: usize, HP: usize, HN: usize, GH: usize, out: usize, hT: usize,
 ): void {
   const G = 3 * Hp;
+  A.T = T; A.Hp = Hp; A.reverse = reverse;
+  A.WT = WT; A.bh = bh; A.mask = mask; A.act = act; A.HP = HP; A.HN = HN; A.GH = GH; A.out = out; A.hT = hT;
   inputProjection(B * T, I, G, x, UT, bias, act);
   scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
-  for (let k = 0; k < T; k++) {
-    const t = timeOf(k, T, reverse);
-    broadcastRows(GH, B, G, bh);
-    pgemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, GH, G, 1); // gh = h(t−1) Wᵀ + bh
-    for (let b = 0; b < B; b++) {
-      const a = rowBT(act, b, t, T, G);
-      const gh = at(GH, b * G);
-      if (ASC_FEATURE_SIMD) {
-        // the same equations as the scalar code below, 4 units at a time (Hp is a multiple of 8)
-        forwardRowV(Hp, a, gh, rowBT(HN, b, t, T, Hp), rowBT(HP, b, t, T, Hp), rowBT(out, b, t, T, Hp),
-          nextStateRow(HP, hT, b, k, T, Hp, reverse), maskAt(mask, b, t, T));
-        continue;
-      }
-      for (let j = 0; j < 2 * Hp; j++) store<f32>(at(a, j), load<f32>(at(a, j)) + load<f32>(at(gh, j)));
-      sigmoidArray(a, 2 * Hp); // r, z
-      const hn = rowBT(HN, b, t, T, Hp);
-      for (let j = 0; j < Hp; j++) {
-        const g = load<f32>(at(gh, 2 * Hp + j));
-        store<f32>(at(hn, j), g);
-        store<f32>(at(a, 2 * Hp + j), load<f32>(at(a, 2 * Hp + j)) + load<f32>(at(a, j)) * g);
-      }
-      tanhArray(at(a, 2 * Hp), Hp); // n
-      const hp = rowBT(HP, b, t, T, Hp);
-      const o = rowBT(out, b, t, T, Hp);
-      const nx = nextStateRow(HP, hT, b, k, T, Hp, reverse);
-      const m = maskAt(mask, b, t, T);
-      for (let j = 0; j < Hp; j++) {
-        const z = load<f32>(at(a, Hp + j));
-        const hpj = load<f32>(at(hp, j));
-        const h = (<f32>1.0 - z) * load<f32>(at(a, 2 * Hp + j)) + z * hpj;
-        store<f32>(at(o, j), m * h);
-        store<f32>(at(nx, j), m * h + (<f32>1.0 - m) * hpj);
-      }
+  for (let k = 0; k < T; k++) forRows(forwardRows, k, B, <i64>B * G * Hp);
+}
+
+/** Step k of the forward, rows r0 … r1−1: gh = h(t−1) Wᵀ + bh, then r, z, n, h(t). */
+function forwardRows(k: i32, r0: i32, r1: i32): void {
+  const T = A.T, Hp = A.Hp, G = 3 * Hp, reverse = A.reverse;
+  const act = A.act, HP = A.HP, HN = A.HN, GH = A.GH, out = A.out, hT = A.hT, mask = A.mask;
+  const t = timeOf(k, T, reverse);
+  broadcastRows(at(GH, r0 * G), r1 - r0, G, A.bh);
+  gemm(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, G, at(GH, r0 * G), G, 1); // gh = h(t−1) Wᵀ + bh
+  for (let b = r0; b < r1; b++) {
+    const a = rowBT(act, b, t, T, G);
+    const gh = at(GH, b * G);
+    if (ASC_FEATURE_SIMD) {
+      // the same equations as the scalar code below, 4 units at a time (Hp is a multiple of 8)
+      forwardRowV(Hp, a, gh, rowBT(HN, b, t, T, Hp), rowBT(HP, b, t, T, Hp), rowBT(out, b, t, T, Hp),
+        nextStateRow(HP, hT, b, k, T, Hp, reverse), maskAt(mask, b, t, T));
+      continue;
+    }
+    for (let j = 0; j < 2 * Hp; j++) store<f32>(at(a, j), load<f32>(at(a, j)) + load<f32>(at(gh, j)));
+    sigmoidArray(a, 2 * Hp); // r, z
+    const hn = rowBT(HN, b, t, T, Hp);
+    for (let j = 0; j < Hp; j++) {
+      const g = load<f32>(at(gh, 2 * Hp + j));
+      store<f32>(at(hn, j), g);
+      store<f32>(at(a, 2 * Hp + j), load<f32>(at(a, 2 * Hp + j)) + load<f32>(at(a, j)) * g);
+    }
+    tanhArray(at(a, 2 * Hp), Hp); // n
+    const hp = rowBT(HP, b, t, T, Hp);
+    const o = rowBT(out, b, t, T, Hp);
+    const nx = nextStateRow(HP, hT, b, k, T, Hp, reverse);
+    const m = maskAt(mask, b, t, T);
+    for (let j = 0; j < Hp; j++) {
+      const z = load<f32>(at(a, Hp + j));
+      const hpj = load<f32>(at(hp, j));
+      const h = (<f32>1.0 - z) * load<f32>(at(a, 2 * Hp + j)) + z * hpj;
+      store<f32>(at(o, j), m * h);
+      store<f32>(at(nx, j), m * h + (<f32>1.0 - m) * hpj);
     }
   }
 }
 
 /**
  * BPTT (see gruPytorchStepBackward). act is overwritten with ∇_gi L; DGH [B, T, 3Hp]
- * receives ∇_gh L. Wp [3Hp, Hp], Up [3Hp, I]. Scratch: dH, dHn [B, Hp]. Writes dx,
- * dU [3Hp, I], dW [3Hp, Hp], db, dbh [3Hp], dh0 [B, Hp].
+ * receives ∇_gh L. Wp [3Hp, Hp], Up [3Hp, I]. Scratch: dH, dHn [B, Hp]. Writes dx (or
+ * dx = 0: none), dU [3Hp, I], dW [3Hp, Hp], db, dbh [3Hp], dh0 [B, Hp].
  */
 export function gruPytorchBackward(
   B: i32, T: i32, I: i32, Hp: i32, reverse: i32,
@@ -75,47 +91,58 @@ export function gruPytorchBackward(
   const G = 3 * Hp;
   const bytes = <usize>(B * Hp) << 2;
   if (dhT) memory.copy(dH, dhT, bytes); else memory.fill(dH, 0, bytes);
+  A.T = T; A.Hp = Hp; A.reverse = reverse;
+  A.Wp = Wp; A.mask = mask; A.act = act; A.HP = HP; A.HN = HN; A.DGH = DGH; A.dOut = dOut;
   for (let k = T - 1; k >= 0; k--) {
-    const t = timeOf(k, T, reverse);
-    for (let b = 0; b < B; b++) {
-      const a = rowBT(act, b, t, T, G);
-      const dg = rowBT(DGH, b, t, T, G);
-      const hn = rowBT(HN, b, t, T, Hp);
-      const hp = rowBT(HP, b, t, T, Hp);
-      const dh = at(dH, b * Hp);
-      const dn = at(dHn, b * Hp);
-      const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
-      const m = maskAt(mask, b, t, T);
-      if (ASC_FEATURE_SIMD) {
-        backwardRowV(Hp, a, dg, hn, hp, dh, dn, dO, m);
-        continue;
-      }
-      for (let j = 0; j < Hp; j++) {
-        const carried = flush(load<f32>(at(dh, j)));
-        const gh = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L
-        const r = load<f32>(at(a, j));
-        const z = load<f32>(at(a, Hp + j));
-        const n = load<f32>(at(a, 2 * Hp + j));
-        const hpj = load<f32>(at(hp, j));
-        const dan = flush(gh * (<f32>1.0 - z) * (<f32>1.0 - n * n));
-        const daz = flush(gh * (hpj - n) * z * (<f32>1.0 - z));
-        const dar = flush(dan * load<f32>(at(hn, j)) * r * (<f32>1.0 - r));
-        store<f32>(at(a, j), dar);
-        store<f32>(at(a, Hp + j), daz);
-        store<f32>(at(a, 2 * Hp + j), dan);
-        store<f32>(at(dg, j), dar);
-        store<f32>(at(dg, Hp + j), daz);
-        store<f32>(at(dg, 2 * Hp + j), flush(dan * r));
-        store<f32>(at(dn, j), (<f32>1.0 - m) * carried + gh * z);
-      }
-    }
-    pgemm(B, Hp, G, rowBT(DGH, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_gh L · W
+    A.dH = dH;
+    A.dHn = dHn;
+    forRows(backwardRows, k, B, <i64>B * G * Hp);
     const swap = dH; dH = dHn; dHn = swap;
   }
   memory.copy(dh0, dH, bytes);
   pgemmTN(G, Hp, B * T, DGH, G, HP, Hp, dW, Hp, 0); // ∇W = Σ ∇_ghᵀ h(t−1)
   columnSums(DGH, B * T, G, G, dbh);
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
+}
+
+/** Step k of BPTT, rows r0 … r1−1: ∇_gi L, ∇_gh L, then ∇_h(t−1) L += ∇_gh L · W. */
+function backwardRows(k: i32, r0: i32, r1: i32): void {
+  const T = A.T, Hp = A.Hp, G = 3 * Hp;
+  const act = A.act, HP = A.HP, HN = A.HN, DGH = A.DGH, dOut = A.dOut, dH = A.dH, dHn = A.dHn, mask = A.mask;
+  const t = timeOf(k, T, A.reverse);
+  for (let b = r0; b < r1; b++) {
+    const a = rowBT(act, b, t, T, G);
+    const dg = rowBT(DGH, b, t, T, G);
+    const hn = rowBT(HN, b, t, T, Hp);
+    const hp = rowBT(HP, b, t, T, Hp);
+    const dh = at(dH, b * Hp);
+    const dn = at(dHn, b * Hp);
+    const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
+    const m = maskAt(mask, b, t, T);
+    if (ASC_FEATURE_SIMD) {
+      backwardRowV(Hp, a, dg, hn, hp, dh, dn, dO, m);
+      continue;
+    }
+    for (let j = 0; j < Hp; j++) {
+      const carried = flush(load<f32>(at(dh, j)));
+      const gh = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L
+      const r = load<f32>(at(a, j));
+      const z = load<f32>(at(a, Hp + j));
+      const n = load<f32>(at(a, 2 * Hp + j));
+      const hpj = load<f32>(at(hp, j));
+      const dan = flush(gh * (<f32>1.0 - z) * (<f32>1.0 - n * n));
+      const daz = flush(gh * (hpj - n) * z * (<f32>1.0 - z));
+      const dar = flush(dan * load<f32>(at(hn, j)) * r * (<f32>1.0 - r));
+      store<f32>(at(a, j), dar);
+      store<f32>(at(a, Hp + j), daz);
+      store<f32>(at(a, 2 * Hp + j), dan);
+      store<f32>(at(dg, j), dar);
+      store<f32>(at(dg, Hp + j), daz);
+      store<f32>(at(dg, 2 * Hp + j), flush(dan * r));
+      store<f32>(at(dn, j), (<f32>1.0 - m) * carried + gh * z);
+    }
+  }
+  gemm(r1 - r0, Hp, G, rowBT(DGH, r0, t, T, G), T * G, A.Wp, Hp, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_gh L · W
 }
 
 // One row (b, t) of the forward, 4 units per iteration: r, z, n, h(t).

@@ -29,6 +29,7 @@ const ARGS = 28;
 const JOB_GEMM_ROWS = 1;
 const JOB_GEMM_COLS = 2;
 const JOB_GEMM_TN = 3;
+const JOB_ROWS = 4;
 /** Chunks per product: both threads claim chunks until none is left, so a worker that the OS has descheduled costs at most the chunk it holds. */
 const CHUNKS = 8;
 /** Iterations the worker spins on SEQ before it sleeps in atomic.wait (keeps per-step latency low). */
@@ -61,6 +62,14 @@ export function setThreads(c: usize, work: i32): void {
  * through the same scalar code as on one thread.
  */
 function runChunk(c: usize, kind: i32, k: i32, n: i32): void {
+  if (kind == JOB_ROWS) {
+    const fn = changetype<StepRows>(<usize>load<u32>(c + ARGS));
+    const B = load<i32>(c + ARGS + 8);
+    const size = load<i32>(c + ARGS + 40);
+    const lo = k * size;
+    fn(load<i32>(c + ARGS + 4), lo, k == n - 1 ? B : lo + size);
+    return;
+  }
   const M = load<i32>(c + ARGS), N = load<i32>(c + ARGS + 4), K = load<i32>(c + ARGS + 8);
   const a = <usize>load<u32>(c + ARGS + 12), lda = load<i32>(c + ARGS + 16);
   const b = <usize>load<u32>(c + ARGS + 20), ldb = load<i32>(c + ARGS + 24);
@@ -100,7 +109,7 @@ function work(c: usize, job: i32): i32 {
   return ran;
 }
 
-/** Posts a job of n chunks, works on it with the worker, and returns when all chunks are done. */
+/** Posts a product of n chunks, works on it with the worker, and returns when all chunks are done. */
 function parallel(kind: i32, n: i32, step: i32, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   const w = ctrl;
@@ -115,6 +124,11 @@ function parallel(kind: i32, n: i32, step: i32, M: i32, N: i32, K: i32, a: usize
   store<i32>(w + ARGS + 32, ldc);
   store<i32>(w + ARGS + 36, accumulate);
   store<i32>(w + ARGS + 40, step);
+  run(w, kind, n);
+}
+
+/** Posts the job whose arguments are in the control block `w`, works on it, and waits for the worker's last chunk. */
+function run(w: usize, kind: i32, n: i32): void {
   store<i32>(w + KIND, kind);
   const job = atomic.load<i32>(w + SEQ) + 1;
   atomic.store<i32>(w + FIN, 0);
@@ -130,6 +144,35 @@ function parallel(kind: i32, n: i32, step: i32, M: i32, N: i32, K: i32, a: usize
 @inline function chunking(len: i32, unit: i32): i32 {
   const units = (len + unit - 1) / unit;
   return ((units + CHUNKS - 1) / CHUNKS) * unit; // size of a chunk; count = ceil(len / size)
+}
+
+/**
+ * Rows [r0, r1) of step k of a fused kernel (its other arguments are in the kernel's
+ * static block, which both threads read). Rows of a batch are independent within a step:
+ * every product and gate of row b reads only row b and the weights.
+ */
+export type StepRows = (k: i32, r0: i32, r1: i32) => void;
+
+/**
+ * Runs rows 0 … B−1 of step k: on this thread, or on both in chunks of whole 4-row tiles
+ * when the worker is there, B ≥ 8 and the step has at least minWork multiply-adds (`madds`).
+ * The chunks start where the one-thread gemm's 4-row tiles start, and only the last holds
+ * the ragged rows, so every row takes the same code path either way: the results are
+ * bit-identical. One barrier per step: products and gates of a chunk run back to back.
+ */
+export function forRows(fn: StepRows, k: i32, B: i32, madds: i64): void {
+  if (!workerReady() || B < 8 || madds < minWork) {
+    fn(k, 0, B);
+    return;
+  }
+  if (!ASC_FEATURE_THREADS) return;
+  const size = chunking(B, 4);
+  const w = ctrl;
+  store<u32>(w + ARGS, <u32>changetype<usize>(fn));
+  store<i32>(w + ARGS + 4, k);
+  store<i32>(w + ARGS + 8, B);
+  store<i32>(w + ARGS + 40, size);
+  run(w, JOB_ROWS, (B + size - 1) / size);
 }
 
 /** {@link gemm}, on two threads when the worker is there and the product is large enough. */

@@ -5,9 +5,18 @@
 // with masks (state carried at padded steps, output 0) and either direction, as
 // src/sequence/unroll.ts defines them. Layout: see layout.ts (G = Hp here).
 
-import { pgemm, pgemmTN } from "./parallel";
+import { gemm } from "./gemm";
+import { forRows, pgemmTN } from "./parallel";
 import { tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
+
+/** The arguments of the running RNN kernel, for its step rows on either thread (see lstm.ts). */
+@unmanaged class Args {
+  T: i32; Hp: i32; reverse: i32;
+  WT: usize; Wp: usize; mask: usize; act: usize; HP: usize; out: usize; hT: usize;
+  dOut: usize; dH: usize; dHn: usize;
+}
+const A = changetype<Args>(memory.data(offsetof<Args>(), 16));
 
 /**
  * Forward. Inputs: x [B, T, I], UT [I, Hp], WT [Hp, Hp], bias [Hp], h0 [B, Hp], mask [B, T]
@@ -19,24 +28,30 @@ export function rnnForward(
   x: usize, UT: usize, WT: usize, bias: usize, h0: usize, mask: usize,
   act: usize, HP: usize, out: usize, hT: usize,
 ): void {
-  const G = Hp;
-  inputProjection(B * T, I, G, x, UT, bias, act);
+  A.T = T; A.Hp = Hp; A.reverse = reverse;
+  A.WT = WT; A.mask = mask; A.act = act; A.HP = HP; A.out = out; A.hT = hT;
+  inputProjection(B * T, I, Hp, x, UT, bias, act);
   scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
-  for (let k = 0; k < T; k++) {
-    const t = timeOf(k, T, reverse);
-    pgemm(B, G, Hp, rowBT(HP, 0, t, T, Hp), T * Hp, WT, G, rowBT(act, 0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
-    for (let b = 0; b < B; b++) {
-      const a = rowBT(act, b, t, T, G);
-      tanhArray(a, Hp); // h(t) = tanh(a(t))
-      const hp = rowBT(HP, b, t, T, Hp);
-      const o = rowBT(out, b, t, T, Hp);
-      const nx = nextStateRow(HP, hT, b, k, T, Hp, reverse);
-      const m = maskAt(mask, b, t, T);
-      for (let j = 0; j < Hp; j++) {
-        const h = load<f32>(at(a, j));
-        store<f32>(at(o, j), m * h);
-        store<f32>(at(nx, j), m * h + (<f32>1.0 - m) * load<f32>(at(hp, j)));
-      }
+  for (let k = 0; k < T; k++) forRows(forwardRows, k, B, <i64>B * Hp * Hp);
+}
+
+/** Step k of the forward, rows r0 … r1−1: a += h(t−1) Wᵀ, h(t) = tanh(a). */
+function forwardRows(k: i32, r0: i32, r1: i32): void {
+  const T = A.T, Hp = A.Hp, G = Hp, reverse = A.reverse;
+  const act = A.act, HP = A.HP, out = A.out, hT = A.hT, mask = A.mask;
+  const t = timeOf(k, T, reverse);
+  gemm(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, G, rowBT(act, r0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
+  for (let b = r0; b < r1; b++) {
+    const a = rowBT(act, b, t, T, G);
+    tanhArray(a, Hp); // h(t) = tanh(a(t))
+    const hp = rowBT(HP, b, t, T, Hp);
+    const o = rowBT(out, b, t, T, Hp);
+    const nx = nextStateRow(HP, hT, b, k, T, Hp, reverse);
+    const m = maskAt(mask, b, t, T);
+    for (let j = 0; j < Hp; j++) {
+      const h = load<f32>(at(a, j));
+      store<f32>(at(o, j), m * h);
+      store<f32>(at(nx, j), m * h + (<f32>1.0 - m) * load<f32>(at(hp, j)));
     }
   }
 }
@@ -44,7 +59,8 @@ export function rnnForward(
 /**
  * BPTT. dOut [B, T, Hp] (∂L/∂outputs) or 0, dhT [B, Hp] (∂L/∂final h) or 0; act, HP from
  * the forward (act is overwritten with ∇_a L). Wp [Hp, Hp] and Up [Hp, I] are W, U padded.
- * Scratch: dH, dHn [B, Hp]. Writes dx [B, T, I], dU [Hp, I], dW [Hp, Hp], db [Hp], dh0 [B, Hp].
+ * Scratch: dH, dHn [B, Hp]. Writes dx [B, T, I] (or dx = 0: none), dU [Hp, I], dW [Hp, Hp],
+ * db [Hp], dh0 [B, Hp].
  */
 export function rnnBackward(
   B: i32, T: i32, I: i32, Hp: i32, reverse: i32,
@@ -56,26 +72,37 @@ export function rnnBackward(
   const G = Hp;
   if (dhT) memory.copy(dH, dhT, <usize>(B * Hp) << 2);
   else memory.fill(dH, 0, <usize>(B * Hp) << 2);
+  A.T = T; A.Hp = Hp; A.reverse = reverse;
+  A.Wp = Wp; A.mask = mask; A.act = act; A.dOut = dOut;
   for (let k = T - 1; k >= 0; k--) {
-    const t = timeOf(k, T, reverse);
-    for (let b = 0; b < B; b++) {
-      const a = rowBT(act, b, t, T, G);
-      const dh = at(dH, b * Hp);
-      const dn = at(dHn, b * Hp);
-      const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
-      const m = maskAt(mask, b, t, T);
-      for (let j = 0; j < Hp; j++) {
-        const carried = flush(load<f32>(at(dh, j)));
-        const dhNew = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L of the cell's output
-        const h = load<f32>(at(a, j));
-        store<f32>(at(a, j), flush(dhNew * (<f32>1.0 - h * h))); // ∇_a(t) L = (1 − h²) ⊙ ∇_h(t) L
-        store<f32>(at(dn, j), (<f32>1.0 - m) * carried); // the carried part at padded steps
-      }
-    }
-    pgemm(B, Hp, G, rowBT(act, 0, t, T, G), T * G, Wp, Hp, dHn, Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+    A.dH = dH;
+    A.dHn = dHn;
+    forRows(backwardRows, k, B, <i64>B * Hp * Hp);
     const swap = dH; dH = dHn; dHn = swap;
   }
   memory.copy(dh0, dH, <usize>(B * Hp) << 2);
   pgemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇W = Σ_t ∇_a(t)ᵀ h(t−1)
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
+}
+
+/** Step k of BPTT, rows r0 … r1−1: ∇_a L = (1 − h²) ⊙ ∇_h(t) L, then ∇_h(t−1) L += ∇_a L · W. */
+function backwardRows(k: i32, r0: i32, r1: i32): void {
+  const T = A.T, Hp = A.Hp, G = Hp;
+  const act = A.act, dOut = A.dOut, dH = A.dH, dHn = A.dHn, mask = A.mask;
+  const t = timeOf(k, T, A.reverse);
+  for (let b = r0; b < r1; b++) {
+    const a = rowBT(act, b, t, T, G);
+    const dh = at(dH, b * Hp);
+    const dn = at(dHn, b * Hp);
+    const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
+    const m = maskAt(mask, b, t, T);
+    for (let j = 0; j < Hp; j++) {
+      const carried = flush(load<f32>(at(dh, j)));
+      const dhNew = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L of the cell's output
+      const h = load<f32>(at(a, j));
+      store<f32>(at(a, j), flush(dhNew * (<f32>1.0 - h * h))); // ∇_a(t) L = (1 − h²) ⊙ ∇_h(t) L
+      store<f32>(at(dn, j), (<f32>1.0 - m) * carried); // the carried part at padded steps
+    }
+  }
+  gemm(r1 - r0, Hp, G, rowBT(act, r0, t, T, G), T * G, A.Wp, Hp, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_a L · W
 }
