@@ -1,7 +1,7 @@
 /**
  * The fused recurrent kernels (src/kernels/fused.ts, src/kernels/assembly): `unroll` on
  * the fused path computes the same outputs, final states and gradients (∂L/∂x, ∂L/∂every
- * parameter, ∂L/∂initial state, through tf.customGrad) as the tfjs-op reference path
+ * parameter, ∂L/∂initial state, through the custom-gradient op) as the tfjs-op reference path
  * (`fused: false`, tfjs autodiff), for every cell, with masks, reverse and initial
  * states, at sizes that do not fill the SIMD tiles; finite differences agree; the scalar
  * build agrees with the SIMD build; neither tensors nor wasm memory grow over training.

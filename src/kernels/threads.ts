@@ -1,21 +1,21 @@
 /**
  * The second thread of the fused kernels: a worker_threads Worker running the threads
- * build of the kernel module (seqlab-simd-threads.wasm) over the same shared
- * WebAssembly.Memory as the main thread. The worker only ever runs `workerLoop`
- * (src/kernels/assembly/parallel.ts): the main thread's kernels post each large product,
- * cut into 8 chunks, to a 128-byte control block in the shared memory, and both threads
- * claim chunks until none is left (results are bit-identical to one thread). No
- * JavaScript runs per timestep and no message is posted per product.
+ * variant of the kernel module (seqlab-relaxed-threads.wasm, or seqlab-simd-threads.wasm
+ * where relaxed SIMD is not available) over the same shared WebAssembly.Memory as the main
+ * thread. The worker only ever runs `workerLoop` (src/kernels/assembly/parallel.ts): the
+ * main thread's kernels post each timestep (its batch rows in chunks of 4) and each large
+ * product over all steps to a 128-byte control block in the shared memory, and both
+ * threads claim chunks until none is left (results are bit-identical to one thread). No
+ * JavaScript runs per timestep and no message is posted per job.
  *
  * How many threads: {@link setFusedThreads} (1, 2 or "auto"), else the environment
  * variable SEQLAB_THREADS ("1" one thread, "2" two), else "auto". With "auto", a problem
  * whose per-step product has at least {@link AUTO_MIN_STEP_WORK} multiply-adds (B·G·H;
  * e.g. the LSTM at B = 32, H = 128) runs on an engine with a worker that times each
  * kernel (per cell, sizes and direction) on one and on two threads and keeps the faster,
- * trying the other once every 16 to 256 calls: the results are bit-identical either way, and on
- * the shared 2-core machines the faster choice changes with the load (two threads were
- * 1.2× faster with one other job running and 1.5× slower with two). Smaller problems
- * stay on one thread without a worker. On two threads, products with fewer than
+ * trying the other once every 16 to 256 calls: the results are bit-identical either way,
+ * and on a shared 2-core machine whose other core is busy one thread can win. Smaller
+ * problems stay on one thread without a worker. On two threads, jobs with fewer than
  * {@link MIN_PARALLEL_WORK} multiply-adds stay on the main thread (the barrier costs a
  * few µs).
  */

@@ -50,6 +50,10 @@ export interface KernelExports {
   tanhArray(a: number, n: number): void;
   packGates(src: number, nG: number, H: number, cols: number, Hp: number, colsP: number, dst: number, dstT: number): void;
   columnSums(a: number, rows: number, width: number, lda: number, dst: number): void;
+  /** B [K, N] (N a multiple of 8) → panels of 8 columns for gemmPanels. */
+  packPanels(b: number, K: number, N: number, ldb: number, dst: number): void;
+  /** C (+)= A·B with B in panels (packPanels; panel stride ldp values). */
+  gemmPanels(M: number, N: number, K: number, a: number, lda: number, bp: number, ldp: number, c: number, ldc: number, accumulate: number): void;
   // The fused recurrent kernels (src/kernels/assembly/{rnn,lstm,gru,gru-pytorch}.ts); every
   // argument is a size, a flag or a byte offset, in the order the AssemblyScript declares them.
   rnnForward(...args: number[]): void;

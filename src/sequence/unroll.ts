@@ -41,7 +41,7 @@ export interface UnrollOptions<S extends HiddenState> {
   checkFinite?: boolean;
   /**
    * Run the whole sequence in seqlab's fused WebAssembly kernels (src/kernels/fused.ts):
-   * one call forward, one call for BPTT, differentiable through `tf.customGrad`. Default
+   * one call forward, one call for BPTT, differentiable as one tfjs op. Default
    * true for seqlab's four cells, on the fastest build the runtime validates (the
    * environment variable SEQLAB_FUSED=0 turns the default off, SEQLAB_FUSED=simd or
    * =scalar picks a slower build); `false` runs the tfjs-op reference below, step by

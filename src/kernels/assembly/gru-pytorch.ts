@@ -6,7 +6,7 @@
 //
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
-import { gemm } from "./gemm";
+import { gemmPanels } from "./gemm";
 import { forRows, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, broadcastRows, columnSums, flush, flushV } from "./layout";
@@ -43,7 +43,7 @@ function forwardRows(k: i32, r0: i32, r1: i32): void {
   const act = A.act, HP = A.HP, HN = A.HN, GH = A.GH, out = A.out, hT = A.hT, mask = A.mask;
   const t = timeOf(k, T, reverse);
   broadcastRows(at(GH, r0 * G), r1 - r0, G, A.bh);
-  gemm(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, G, at(GH, r0 * G), G, 1); // gh = h(t−1) Wᵀ + bh
+  gemmPanels(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, Hp * 8, at(GH, r0 * G), G, 1); // gh = h(t−1) Wᵀ + bh
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
     const gh = at(GH, b * G);
@@ -142,7 +142,7 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
       store<f32>(at(dn, j), (<f32>1.0 - m) * carried + gh * z);
     }
   }
-  gemm(r1 - r0, Hp, G, rowBT(DGH, r0, t, T, G), T * G, A.Wp, Hp, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_gh L · W
+  gemmPanels(r1 - r0, Hp, G, rowBT(DGH, r0, t, T, G), T * G, A.Wp, G * 8, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_gh L · W
 }
 
 // One row (b, t) of the forward, 4 units per iteration: r, z, n, h(t).

@@ -6,7 +6,7 @@
 //
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
-import { gemm } from "./gemm";
+import { gemmPanels } from "./gemm";
 import { forRows, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
@@ -43,7 +43,7 @@ function forwardRows(k: i32, r0: i32, r1: i32): void {
   const act = A.act, HP = A.HP, RH = A.RH, out = A.out, hT = A.hT, WT = A.WT, mask = A.mask;
   const t = timeOf(k, T, reverse);
   const a0 = rowBT(act, r0, t, T, G);
-  gemm(r1 - r0, 2 * Hp, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, WT, G, a0, T * G, 1); // a_r, a_z += h(t−1) [W_r; W_z]ᵀ
+  gemmPanels(r1 - r0, 2 * Hp, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, WT, Hp * 8, a0, T * G, 1); // a_r, a_z += h(t−1) [W_r; W_z]ᵀ
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
     sigmoidArray(a, 2 * Hp); // r, z
@@ -51,7 +51,7 @@ function forwardRows(k: i32, r0: i32, r1: i32): void {
     const rh = rowBT(RH, b, t, T, Hp);
     for (let j = 0; j < Hp; j++) store<f32>(at(rh, j), load<f32>(at(a, j)) * load<f32>(at(hp, j)));
   }
-  gemm(r1 - r0, Hp, Hp, rowBT(RH, r0, t, T, Hp), T * Hp, at(WT, 2 * Hp), G, at(a0, 2 * Hp), T * G, 1); // a_n += (r ⊙ h) W_nᵀ
+  gemmPanels(r1 - r0, Hp, Hp, rowBT(RH, r0, t, T, Hp), T * Hp, at(WT, 2 * Hp * Hp), Hp * 8, at(a0, 2 * Hp), T * G, 1); // a_n += (r ⊙ h) W_nᵀ
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
     tanhArray(at(a, 2 * Hp), Hp); // n
@@ -123,7 +123,7 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
       store<f32>(at(dn, j), (<f32>1.0 - m) * carried + gh * (<f32>1.0 - z));
     }
   }
-  gemm(r1 - r0, Hp, Hp, at(a0, 2 * Hp), T * G, at(Wp, 2 * Hp * Hp), Hp, at(dRH, r0 * Hp), Hp, 0); // ∇_(r⊙h) L = ∇_a_n L · W_n
+  gemmPanels(r1 - r0, Hp, Hp, at(a0, 2 * Hp), T * G, at(Wp, 2 * Hp * 8), G * 8, at(dRH, r0 * Hp), Hp, 0); // ∇_(r⊙h) L = ∇_a_n L · W_n
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
     const hp = rowBT(HP, b, t, T, Hp);
@@ -136,5 +136,5 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
       store<f32>(at(dn, j), load<f32>(at(dn, j)) + d * r);
     }
   }
-  gemm(r1 - r0, Hp, 2 * Hp, a0, T * G, Wp, Hp, at(dHn, r0 * Hp), Hp, 1); // += [∇_a_r, ∇_a_z] · [W_r; W_z]
+  gemmPanels(r1 - r0, Hp, 2 * Hp, a0, T * G, Wp, G * 8, at(dHn, r0 * Hp), Hp, 1); // += [∇_a_r, ∇_a_z] · [W_r; W_z]
 }

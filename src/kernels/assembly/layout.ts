@@ -8,9 +8,12 @@
 //
 // Per-sequence arrays are batch-major like x [B, T, I]: row (b, t) = b·T + t, so one
 // step t is B rows with stride T·width, and a whole sequence is one [B·T, width] matrix
-// (one gemm for x·Uᵀ forward and for ∇U, ∇W, ∇x backward).
+// (one gemm for x·Uᵀ forward and for ∇U, ∇W, ∇x backward). The weights the products read
+// as their right operand reach the kernels packed in panels of 8 columns (gemm.ts,
+// packPanels): UT [I, G] for x·Uᵀ, WT [Hp, G] for the forward's h(t−1)·Wᵀ and Wp [G, Hp]
+// for BPTT's ∇_a L·W, each with panel stride (its rows)·8.
 
-import { pgemm, pgemmTN } from "./parallel";
+import { pgemm, pgemmPanels, pgemmTN } from "./parallel";
 
 /** Byte address of element `k` of a float32 array at `base`. */
 // @ts-ignore: decorator
@@ -62,31 +65,33 @@ export function broadcastRows(dst: usize, rows: i32, width: i32, bias: usize): v
   for (let r = 0; r < rows; r++) memory.copy(at(dst, r * width), bias, <usize>width << 2);
 }
 
-/** dst[j] = Σ_r a[r, j] (a is [rows, width] with row stride lda). */
+/**
+ * dst[j] = Σ_r a[r, j] (a is [rows, width] with row stride lda), row by row so that a is
+ * read along its rows (column by column, every load of a 6400 × 1024 ∇_a L was a cache
+ * miss); each column is still summed in the order r = 0, 1, ….
+ */
 export function columnSums(a: usize, rows: i32, width: i32, lda: i32, dst: usize): void {
   memory.fill(dst, 0, <usize>width << 2);
-  let j = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= width; j += 4) {
-      let s = f32x4.splat(0);
-      for (let r = 0; r < rows; r++) s = f32x4.add(s, v128.load(at(a, r * lda + j)));
-      v128.store(at(dst, j), s);
+  for (let r = 0; r < rows; r++) {
+    const ar = at(a, r * lda);
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= width; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(ar + o)));
+      }
     }
-  }
-  for (; j < width; j++) {
-    let s: f32 = 0;
-    for (let r = 0; r < rows; r++) s += load<f32>(at(a, r * lda + j));
-    store<f32>(at(dst, j), s);
+    for (; j < width; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + load<f32>(at(ar, j)));
   }
 }
 
 /**
  * The forward's first part, for all steps at once: act[B·T, G] = x[B·T, I] · Uᵀ + b
- * (UT is Uᵀ padded, [I, G]; bias [G]).
+ * (UT is Uᵀ padded, [I, G], in panels of 8 columns: see packPanels; bias [G]).
  */
 export function inputProjection(BT: i32, I: i32, G: i32, x: usize, UT: usize, bias: usize, act: usize): void {
   broadcastRows(act, BT, G, bias);
-  pgemm(BT, G, I, x, I, UT, G, act, G, 1);
+  pgemmPanels(BT, G, I, x, I, UT, I * 8, act, G, 1);
 }
 
 /**

@@ -6,7 +6,7 @@
 //
 // with a = U x(t) + W h(t−1) + b stacked i, f, g, o (G = 4·Hp). Layout: see layout.ts.
 
-import { gemm } from "./gemm";
+import { gemmPanels } from "./gemm";
 import { forRows, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush, flushV } from "./layout";
@@ -52,7 +52,7 @@ function forwardRows(k: i32, r0: i32, r1: i32): void {
   const act = A.act, HP = A.HP, SP = A.SP, SN = A.SN, TS = A.TS, out = A.out, hT = A.hT, sT = A.sT;
   const wci = A.wci, wcf = A.wcf, wco = A.wco, mask = A.mask;
   const t = timeOf(k, T, reverse);
-  gemm(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, G, rowBT(act, r0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
+  gemmPanels(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, Hp * 8, rowBT(act, r0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
     const sp = rowBT(SP, b, t, T, Hp);
@@ -175,7 +175,7 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
       store<f32>(at(ds, j), (<f32>1.0 - m) * carriedS + dsp); // ∇_s(t−1) L
     }
   }
-  gemm(r1 - r0, Hp, G, rowBT(act, r0, t, T, G), T * G, A.Wp, Hp, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+  gemmPanels(r1 - r0, Hp, G, rowBT(act, r0, t, T, G), T * G, A.Wp, G * 8, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_a L · W
 }
 
 /**

@@ -1,22 +1,24 @@
-// AssemblyScript: the products of the fused kernels on two threads. The module built with
-// `--enable threads --importMemory --sharedMemory` is instantiated twice over one shared
-// memory: on the main thread, which runs the kernels, and in a worker_threads Worker
-// (src/kernels/threads.ts), which runs workerLoop. For each large enough product the main
-// thread posts it, cut into 8 chunks, through a control block in the shared memory; both
-// threads claim chunks (compare-and-swap on one counter) until none is left, then the main
-// thread waits for the chunk the worker still holds: one barrier per product, one or two
-// per timestep. A worker that the OS has not scheduled costs nothing but that wait.
+// AssemblyScript: the fused kernels on two threads. The module built with `--enable threads
+// --importMemory --sharedMemory` is instantiated twice over one shared memory: on the main
+// thread, which runs the kernels, and in a worker_threads Worker (src/kernels/threads.ts),
+// which runs workerLoop. The main thread posts jobs, cut into up to 8 chunks, through a
+// control block in the shared memory; both threads claim chunks (compare-and-swap on one
+// counter) until none is left, then the main thread waits for the chunk the worker still
+// holds. A worker that the OS has not scheduled costs nothing but that wait.
 //
-// How a product is split, so that every element of C is computed by exactly the same
-// operations as on one thread (the results are bit-identical):
-//   gemm   C[M, N] (+)= A·B: by rows in multiples of 4 when M ≥ 8 (the B·T rows of x·Uᵀ
-//          and ∇x, and the B rows of a step), else by columns in multiples of 8, so each
-//          chunk keeps whole 4 × 8 SIMD tiles. Rows first: a chunk of 4 rows runs at the
-//          full gemm speed, while a chunk of 16 columns of B at K = 512 ran at half of it;
+// The jobs, each split so that every value is computed by exactly the same operations as
+// on one thread (the results are bit-identical):
+//   a timestep (forRows): its batch rows in chunks of whole 4-row tiles; a chunk runs the
+//          step's products and gates for its rows back to back (rows of a batch are
+//          independent within a step), so a step costs one barrier;
+//   gemm   C[M, N] (+)= A·B over all B·T rows (x·Uᵀ with Uᵀ in panels, ∇x): by rows in multiples of 4 when
+//          M ≥ 8, else by columns in multiples of 8, so each chunk keeps whole 4 × 8 SIMD
+//          tiles. Rows first: a chunk of 4 rows runs at the full gemm speed, while a chunk
+//          of 16 columns of B at K = 512 ran at half of it;
 //   gemmTN C[M, N] (+)= Aᵀ·B (∇U, ∇W): by rows of C in multiples of 4.
-// Builds without threads (the default SIMD and the scalar builds) call gemm directly.
+// Builds without threads call the products directly.
 
-import { gemm, gemmTN, setThreadIndex } from "./gemm";
+import { gemm, gemmTN, gemmPanels, setThreadIndex } from "./gemm";
 
 // Byte offsets in the control block (128 bytes, allocated by JavaScript).
 const SEQ = 0; // number of the last job posted (the worker sleeps on it)
@@ -30,6 +32,7 @@ const JOB_GEMM_ROWS = 1;
 const JOB_GEMM_COLS = 2;
 const JOB_GEMM_TN = 3;
 const JOB_ROWS = 4;
+const JOB_PANELS_ROWS = 5;
 /** Chunks per product: both threads claim chunks until none is left, so a worker that the OS has descheduled costs at most the chunk it holds. */
 const CHUNKS = 8;
 /** Iterations the worker spins on SEQ before it sleeps in atomic.wait (keeps per-step latency low). */
@@ -80,6 +83,8 @@ function runChunk(c: usize, kind: i32, k: i32, n: i32): void {
   const len = k == n - 1 ? (kind == JOB_GEMM_COLS ? N : M) - lo : step;
   if (kind == JOB_GEMM_ROWS) {
     gemm(len, N, K, a + (<usize>(lo * lda) << 2), lda, b, ldb, cc + (<usize>(lo * ldc) << 2), ldc, accumulate);
+  } else if (kind == JOB_PANELS_ROWS) {
+    gemmPanels(len, N, K, a + (<usize>(lo * lda) << 2), lda, b, ldb, cc + (<usize>(lo * ldc) << 2), ldc, accumulate);
   } else if (kind == JOB_GEMM_COLS) {
     gemm(M, len, K, a, lda, b + (<usize>lo << 2), ldb, cc + (<usize>lo << 2), ldc, accumulate);
   } else {
@@ -186,6 +191,16 @@ export function pgemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb:
     const step = chunking(N, 8);
     parallel(JOB_GEMM_COLS, (N + step - 1) / step, step, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
   }
+}
+
+/** {@link gemmPanels} (B in panels, panel stride ldp), on two threads like {@link pgemm} (chunks of rows of C). */
+export function pgemmPanels(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, ldp: i32, c: usize, ldc: i32, accumulate: i32): void {
+  if (!workerReady() || M < 8 || <i64>M * <i64>N * <i64>K < minWork) {
+    gemmPanels(M, N, K, a, lda, bp, ldp, c, ldc, accumulate);
+    return;
+  }
+  const step = chunking(M, 4);
+  parallel(JOB_PANELS_ROWS, (M + step - 1) / step, step, M, N, K, a, lda, bp, ldp, c, ldc, accumulate);
 }
 
 /** {@link gemmTN}, on two threads like {@link pgemm} (chunks of rows of C). */

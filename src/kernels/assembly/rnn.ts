@@ -5,7 +5,7 @@
 // with masks (state carried at padded steps, output 0) and either direction, as
 // src/sequence/unroll.ts defines them. Layout: see layout.ts (G = Hp here).
 
-import { gemm } from "./gemm";
+import { gemmPanels } from "./gemm";
 import { forRows, pgemmTN } from "./parallel";
 import { tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
@@ -40,7 +40,7 @@ function forwardRows(k: i32, r0: i32, r1: i32): void {
   const T = A.T, Hp = A.Hp, G = Hp, reverse = A.reverse;
   const act = A.act, HP = A.HP, out = A.out, hT = A.hT, mask = A.mask;
   const t = timeOf(k, T, reverse);
-  gemm(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, G, rowBT(act, r0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
+  gemmPanels(r1 - r0, G, Hp, rowBT(HP, r0, t, T, Hp), T * Hp, A.WT, Hp * 8, rowBT(act, r0, t, T, G), T * G, 1); // a += h(t−1) Wᵀ
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
     tanhArray(a, Hp); // h(t) = tanh(a(t))
@@ -104,5 +104,5 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
       store<f32>(at(dn, j), (<f32>1.0 - m) * carried); // the carried part at padded steps
     }
   }
-  gemm(r1 - r0, Hp, G, rowBT(act, r0, t, T, G), T * G, A.Wp, Hp, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+  gemmPanels(r1 - r0, Hp, G, rowBT(act, r0, t, T, G), T * G, A.Wp, G * 8, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_a L · W
 }
