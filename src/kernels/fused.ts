@@ -125,7 +125,7 @@ class Engine {
   /** The threads' control block in the shared memory (0: none). */
   private ctrl = 0;
   /** Per kernel key: the smoothed kernel ms on 1 and on 2 threads, and the calls so far ("auto"). */
-  private readonly tuning = new Map<string, { ms: [number, number]; calls: number; every: number; probing: boolean }>();
+  private readonly tuning = new Map<string, { ms: [number, number]; runs: [number, number]; calls: number; every: number; probing: boolean }>();
 
   /**
    * threads = 2 or "auto": the threads build with a worker, if the runtime can (else one
@@ -163,19 +163,21 @@ class Engine {
 
   /**
    * Before a kernel call of kind `key`: the thread count to run it on (set in the module).
-   * "auto" runs the first call on 2 threads, the next on 1, then whichever has the lower
-   * smoothed time, and the other one once every 16 calls (so the choice follows the
-   * load); each probe that loses again doubles that interval, up to 256 calls.
+   * "auto" runs the first two calls on 2 threads and the next two on 1 (the first call on
+   * each only warms up: the engine compiles hot wasm code in tiers, and the worker's copy
+   * starts cold), then whichever has the lower smoothed time, and the other one once every
+   * 16 calls (so the choice follows the load); each probe that loses again doubles that
+   * interval, up to 256 calls.
    */
   begin(key: string): 1 | 2 {
     if (!this.second?.ready) return 1;
     let n: 1 | 2 = 2;
     if (this.mode === "auto") {
       let t = this.tuning.get(key);
-      if (!t) this.tuning.set(key, (t = { ms: [NaN, NaN], calls: 0, every: 16, probing: false }));
+      if (!t) this.tuning.set(key, (t = { ms: [NaN, NaN], runs: [0, 0], calls: 0, every: 16, probing: false }));
       t.probing = false;
-      if (Number.isNaN(t.ms[1])) n = 2;
-      else if (Number.isNaN(t.ms[0])) n = 1;
+      if (t.runs[1] < 2) n = 2;
+      else if (t.runs[0] < 2) n = 1;
       else {
         n = t.ms[0] <= t.ms[1] ? 1 : 2;
         if (++t.calls >= t.every) {
@@ -193,6 +195,7 @@ class Engine {
   end(key: string, n: 1 | 2, ms: number): void {
     const t = this.tuning.get(key);
     if (!t) return;
+    if (++t.runs[n - 1] === 1) return; // the warm-up call
     t.ms[n - 1] = Number.isNaN(t.ms[n - 1]) ? ms : 0.7 * t.ms[n - 1] + 0.3 * ms;
     if (t.probing) {
       const other = n === 1 ? t.ms[1] : t.ms[0];

@@ -21,6 +21,48 @@
 }
 
 /**
+ * The 4 × 8 register tile every SIMD product runs: C[0…3, 0…7] (+)= Σ_k x_r(k) · b(k), where
+ * x_r(k), the value of A for row r of the tile, is at ap + r·ra + k·astep (bytes) and b(k),
+ * the 8 values of B, at bp + k·bstep. gemm reads A's rows in place (ra = a row of A,
+ * astep = 4); gemmTN reads a packed panel (ra = 4, astep = 16); B is a row of B (bstep = a
+ * row) or a row of a panel (bstep = 32). c is C[0, 0] of the tile, ldc4 a row of C in bytes.
+ */
+// @ts-ignore: decorator
+@inline function tile4x8(ap: usize, ra: usize, astep: usize, bp: usize, bstep: usize, K: i32, c: usize, ldc4: usize, accumulate: i32): void {
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+  let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+  let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    // load32_splat: one broadcasting load each (a load and a shuffle would compete with
+    // the multiplies and adds for the FP pipes)
+    const x0 = v128.load32_splat(ap);
+    const x1 = v128.load32_splat(ap + ra);
+    const x2 = v128.load32_splat(ap + 2 * ra);
+    const x3 = v128.load32_splat(ap + 3 * ra);
+    s00 = madd(x0, b0, s00); s01 = madd(x0, b1, s01);
+    s10 = madd(x1, b0, s10); s11 = madd(x1, b1, s11);
+    s20 = madd(x2, b0, s20); s21 = madd(x2, b1, s21);
+    s30 = madd(x3, b0, s30); s31 = madd(x3, b1, s31);
+    ap += astep;
+    bp += bstep;
+  }
+  const c1 = c + ldc4, c2 = c1 + ldc4, c3 = c2 + ldc4;
+  if (accumulate) {
+    s00 = f32x4.add(s00, v128.load(c)); s01 = f32x4.add(s01, v128.load(c, 16));
+    s10 = f32x4.add(s10, v128.load(c1)); s11 = f32x4.add(s11, v128.load(c1, 16));
+    s20 = f32x4.add(s20, v128.load(c2)); s21 = f32x4.add(s21, v128.load(c2, 16));
+    s30 = f32x4.add(s30, v128.load(c3)); s31 = f32x4.add(s31, v128.load(c3, 16));
+  }
+  v128.store(c, s00); v128.store(c, s01, 16);
+  v128.store(c1, s10); v128.store(c1, s11, 16);
+  v128.store(c2, s20); v128.store(c2, s21, 16);
+  v128.store(c3, s30); v128.store(c3, s31, 16);
+}
+
+/**
  * C = A·B (accumulate = 0) or C += A·B (accumulate = 1).
  * Strides are in elements: lda ≥ K, ldb ≥ N, ldc ≥ N (for sub-matrices).
  */
@@ -34,52 +76,17 @@ export function gemm(
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const N8 = N & ~7;
+    const ra = <usize>lda << 2;
+    const ldc4 = <usize>ldc << 2;
     for (; i + 4 <= M; i += 4) {
-      const a0 = a + (<usize>(i * lda) << 2);
-      const a1 = a0 + (<usize>lda << 2);
-      const a2 = a1 + (<usize>lda << 2);
-      const a3 = a2 + (<usize>lda << 2);
-      const c0 = c + (<usize>(i * ldc) << 2);
-      const c1 = c0 + (<usize>ldc << 2);
-      const c2 = c1 + (<usize>ldc << 2);
-      const c3 = c2 + (<usize>ldc << 2);
+      const ai = a + (<usize>(i * lda) << 2);
+      const ci = c + (<usize>(i * ldc) << 2);
       for (let j = 0; j < N8; j += 8) {
         const jo = <usize>j << 2;
-        let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
-        let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-        let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
-        let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-        let bp = b + jo;
-        const bstep = <usize>ldb << 2;
-        for (let k = 0; k < K; k++) {
-          const ko = <usize>k << 2;
-          const b0 = v128.load(bp);
-          const b1 = v128.load(bp, 16);
-          // load32_splat: one broadcasting load each (a load and a shuffle would
-          // compete with the multiplies and adds for the FP pipes)
-          const x0 = v128.load32_splat(a0 + ko);
-          const x1 = v128.load32_splat(a1 + ko);
-          const x2 = v128.load32_splat(a2 + ko);
-          const x3 = v128.load32_splat(a3 + ko);
-          s00 = madd(x0, b0, s00); s01 = madd(x0, b1, s01);
-          s10 = madd(x1, b0, s10); s11 = madd(x1, b1, s11);
-          s20 = madd(x2, b0, s20); s21 = madd(x2, b1, s21);
-          s30 = madd(x3, b0, s30); s31 = madd(x3, b1, s31);
-          bp += bstep;
-        }
-        if (accumulate) {
-          s00 = f32x4.add(s00, v128.load(c0 + jo)); s01 = f32x4.add(s01, v128.load(c0 + jo, 16));
-          s10 = f32x4.add(s10, v128.load(c1 + jo)); s11 = f32x4.add(s11, v128.load(c1 + jo, 16));
-          s20 = f32x4.add(s20, v128.load(c2 + jo)); s21 = f32x4.add(s21, v128.load(c2 + jo, 16));
-          s30 = f32x4.add(s30, v128.load(c3 + jo)); s31 = f32x4.add(s31, v128.load(c3 + jo, 16));
-        }
-        v128.store(c0 + jo, s00); v128.store(c0 + jo, s01, 16);
-        v128.store(c1 + jo, s10); v128.store(c1 + jo, s11, 16);
-        v128.store(c2 + jo, s20); v128.store(c2 + jo, s21, 16);
-        v128.store(c3 + jo, s30); v128.store(c3 + jo, s31, 16);
+        tile4x8(ai, ra, 4, b + jo, <usize>ldb << 2, K, ci + jo, ldc4, accumulate);
       }
       // Columns N8..N of these 4 rows.
-      if (N8 < N) gemmScalar(4, N - N8, K, a0, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
+      if (N8 < N) gemmScalar(4, N - N8, K, ai, lda, b + (<usize>N8 << 2), ldb, ci + (<usize>N8 << 2), ldc, accumulate);
     }
   }
   // Remaining rows (all rows without SIMD).
@@ -169,9 +176,6 @@ function gemmTNBlock(
     for (; i + 4 <= M; i += 4) {
       const ai = a + (<usize>i << 2);
       const c0 = c + (<usize>(i * ldc) << 2);
-      const c1 = c0 + (<usize>ldc << 2);
-      const c2 = c1 + (<usize>ldc << 2);
-      const c3 = c2 + (<usize>ldc << 2);
       const panel = PANELS + (<usize>threadIndex) * (TN_KC * 16);
       if (N8 > 0) {
         let src = ai;
@@ -182,36 +186,7 @@ function gemmTNBlock(
       }
       for (let j = 0; j < N8; j += 8) {
         const jo = <usize>j << 2;
-        let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
-        let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-        let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
-        let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-        let bp = b + jo;
-        let ap = panel;
-        for (let k = 0; k < K; k++) {
-          const b0 = v128.load(bp);
-          const b1 = v128.load(bp, 16);
-          const x0 = v128.load32_splat(ap);
-          const x1 = v128.load32_splat(ap, 4);
-          const x2 = v128.load32_splat(ap, 8);
-          const x3 = v128.load32_splat(ap, 12);
-          s00 = madd(x0, b0, s00); s01 = madd(x0, b1, s01);
-          s10 = madd(x1, b0, s10); s11 = madd(x1, b1, s11);
-          s20 = madd(x2, b0, s20); s21 = madd(x2, b1, s21);
-          s30 = madd(x3, b0, s30); s31 = madd(x3, b1, s31);
-          bp += bstep;
-          ap += 16;
-        }
-        if (accumulate) {
-          s00 = f32x4.add(s00, v128.load(c0 + jo)); s01 = f32x4.add(s01, v128.load(c0 + jo, 16));
-          s10 = f32x4.add(s10, v128.load(c1 + jo)); s11 = f32x4.add(s11, v128.load(c1 + jo, 16));
-          s20 = f32x4.add(s20, v128.load(c2 + jo)); s21 = f32x4.add(s21, v128.load(c2 + jo, 16));
-          s30 = f32x4.add(s30, v128.load(c3 + jo)); s31 = f32x4.add(s31, v128.load(c3 + jo, 16));
-        }
-        v128.store(c0 + jo, s00); v128.store(c0 + jo, s01, 16);
-        v128.store(c1 + jo, s10); v128.store(c1 + jo, s11, 16);
-        v128.store(c2 + jo, s20); v128.store(c2 + jo, s21, 16);
-        v128.store(c3 + jo, s30); v128.store(c3 + jo, s31, 16);
+        tile4x8(panel, 4, 16, b + jo, bstep, K, c0 + jo, <usize>ldc << 2, accumulate);
       }
       if (N8 < N) gemmTNScalar(4, N - N8, K, ai, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
     }
@@ -281,46 +256,11 @@ export function gemmPanels(
   const pstep = <usize>ldp << 2;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= M; i += 4) {
-      const a0 = a + (<usize>(i * lda) << 2);
-      const a1 = a0 + (<usize>lda << 2);
-      const a2 = a1 + (<usize>lda << 2);
-      const a3 = a2 + (<usize>lda << 2);
-      const c0 = c + (<usize>(i * ldc) << 2);
-      const c1 = c0 + (<usize>ldc << 2);
-      const c2 = c1 + (<usize>ldc << 2);
-      const c3 = c2 + (<usize>ldc << 2);
+      const ai = a + (<usize>(i * lda) << 2);
+      const ci = c + (<usize>(i * ldc) << 2);
       let panel = bp;
       for (let j = 0; j < N; j += 8) {
-        const jo = <usize>j << 2;
-        let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
-        let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-        let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
-        let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-        let q = panel;
-        for (let k = 0; k < K; k++) {
-          const ko = <usize>k << 2;
-          const b0 = v128.load(q);
-          const b1 = v128.load(q, 16);
-          const x0 = v128.load32_splat(a0 + ko);
-          const x1 = v128.load32_splat(a1 + ko);
-          const x2 = v128.load32_splat(a2 + ko);
-          const x3 = v128.load32_splat(a3 + ko);
-          s00 = madd(x0, b0, s00); s01 = madd(x0, b1, s01);
-          s10 = madd(x1, b0, s10); s11 = madd(x1, b1, s11);
-          s20 = madd(x2, b0, s20); s21 = madd(x2, b1, s21);
-          s30 = madd(x3, b0, s30); s31 = madd(x3, b1, s31);
-          q += 32;
-        }
-        if (accumulate) {
-          s00 = f32x4.add(s00, v128.load(c0 + jo)); s01 = f32x4.add(s01, v128.load(c0 + jo, 16));
-          s10 = f32x4.add(s10, v128.load(c1 + jo)); s11 = f32x4.add(s11, v128.load(c1 + jo, 16));
-          s20 = f32x4.add(s20, v128.load(c2 + jo)); s21 = f32x4.add(s21, v128.load(c2 + jo, 16));
-          s30 = f32x4.add(s30, v128.load(c3 + jo)); s31 = f32x4.add(s31, v128.load(c3 + jo, 16));
-        }
-        v128.store(c0 + jo, s00); v128.store(c0 + jo, s01, 16);
-        v128.store(c1 + jo, s10); v128.store(c1 + jo, s11, 16);
-        v128.store(c2 + jo, s20); v128.store(c2 + jo, s21, 16);
-        v128.store(c3 + jo, s30); v128.store(c3 + jo, s31, 16);
+        tile4x8(ai, <usize>lda << 2, 4, panel, 32, K, ci + (<usize>j << 2), <usize>ldc << 2, accumulate);
         panel += pstep;
       }
     }
