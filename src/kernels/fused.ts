@@ -124,8 +124,8 @@ class Engine {
 
   /** The threads' control block in the shared memory (0: none). */
   private ctrl = 0;
-  /** Per kernel key: the smoothed kernel ms on 1 and on 2 threads, and the calls so far ("auto"). */
-  private readonly tuning = new Map<string, { ms: [number, number]; runs: [number, number]; calls: number; every: number; probing: boolean }>();
+  /** Per kernel key ("auto"): the last kernel times on 1 and on 2 threads, the calls on each, and the probing state. */
+  private readonly tuning = new Map<string, { ms: [number[], number[]]; runs: [number, number]; calls: number; every: number; probing: boolean }>();
 
   /**
    * threads = 2 or "auto": the threads build with a worker, if the runtime can (else one
@@ -163,23 +163,23 @@ class Engine {
 
   /**
    * Before a kernel call of kind `key`: the thread count to run it on (set in the module).
-   * "auto" runs the first two calls on 2 threads and the next two on 1 (the first call on
-   * each only warms up: the engine compiles hot wasm code in tiers, and the worker's copy
-   * starts cold), then whichever has the lower smoothed time, and the other one once every
-   * 16 calls (so the choice follows the load); each probe that loses again doubles that
-   * interval, up to 256 calls.
+   * "auto" alternates 2 and 1 threads for the first six calls (the first call on each only
+   * warms up: the engine compiles hot wasm code in tiers, and the worker's copy starts
+   * cold), then runs whichever has the lower best time among its last {@link WINDOW} calls
+   * (a spike from the OS or the garbage collector never makes a setting look faster), and
+   * the other one once every 16 calls, so that the choice follows the load; each probe that
+   * loses again doubles that interval, up to 256 calls.
    */
   begin(key: string): 1 | 2 {
     if (!this.second?.ready) return 1;
     let n: 1 | 2 = 2;
     if (this.mode === "auto") {
       let t = this.tuning.get(key);
-      if (!t) this.tuning.set(key, (t = { ms: [NaN, NaN], runs: [0, 0], calls: 0, every: 16, probing: false }));
+      if (!t) this.tuning.set(key, (t = { ms: [[], []], runs: [0, 0], calls: 0, every: 16, probing: false }));
       t.probing = false;
-      if (t.runs[1] < 2) n = 2;
-      else if (t.runs[0] < 2) n = 1;
+      if (t.runs[0] < 3 || t.runs[1] < 3) n = t.runs[1] <= t.runs[0] ? 2 : 1;
       else {
-        n = t.ms[0] <= t.ms[1] ? 1 : 2;
+        n = best(t.ms[0]) <= best(t.ms[1]) ? 1 : 2;
         if (++t.calls >= t.every) {
           t.calls = 0;
           t.probing = true;
@@ -196,11 +196,10 @@ class Engine {
     const t = this.tuning.get(key);
     if (!t) return;
     if (++t.runs[n - 1] === 1) return; // the warm-up call
-    t.ms[n - 1] = Number.isNaN(t.ms[n - 1]) ? ms : 0.7 * t.ms[n - 1] + 0.3 * ms;
-    if (t.probing) {
-      const other = n === 1 ? t.ms[1] : t.ms[0];
-      t.every = ms < other ? 16 : Math.min(2 * t.every, 256);
-    }
+    const times = t.ms[n - 1];
+    times.push(ms);
+    if (times.length > WINDOW) times.shift();
+    if (t.probing) t.every = ms < best(t.ms[2 - n]) ? 16 : Math.min(2 * t.every, 256);
   }
 
   /** Stops the worker (the engine must not be used afterwards). */
@@ -225,6 +224,13 @@ class Engine {
       if (old !== ws) old.release();
     }
   }
+}
+
+/** Kernel calls per thread count whose times "auto" compares (the best of them). */
+const WINDOW = 4;
+
+function best(times: number[]): number {
+  return times.length ? Math.min(...times) : Infinity;
 }
 
 /** Engines by build and thread setting ("relaxed/1", "relaxed/auto", "simd/2", "scalar/1", …). */

@@ -3,7 +3,7 @@
  * noisy, so the implementations are interleaved A B A B … after a warm-up and
  * medians are reported). Writes out/bench.json.
  *
- * - gemm: the wasm kernel's SIMD gemm against tfjs's matMul on the same backend,
+ * - gemm: the wasm kernel's gemm (fastest build) against tfjs's matMul on the same backend,
  *   for the LSTM's main product [B, H]·[H, 4H] at B = 32, H = 128;
  * - training steps (forward + BPTT + Adam, 10-class softmax on the last state):
  *   tf.layers on this tfjs backend, and PyTorch on the CPU with one thread when
@@ -14,7 +14,8 @@
  *   setting ("auto" unless SEQLAB_THREADS is set), forced to one thread and forced to
  *   two (src/kernels/threads.ts). These three, the reference and tf.layers run
  *   interleaved A B C D E A B C D E …;
- *   PyTorch runs in its own process afterwards.
+ *   PyTorch runs in its own process afterwards, on one thread (the targets' reference)
+ *   and, for comparison with seqlab's two threads, on two.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -144,11 +145,11 @@ function seqlabStep(model: Model, T: number, B: number, I: number, H: number, fu
   };
 }
 
-function torchStep(model: Model, T: number, B: number, I: number, H: number, reps: number): { ms: number; torch: string } | { skipped: string } {
+function torchStep(model: Model, T: number, B: number, I: number, H: number, reps: number, threads = 1): { ms: number; torch: string } | { skipped: string } {
   const python = "/usr/bin/python3";
-  const r = spawnSync(python, [path.join(__dirname, "torch_step.py"), model, ...[T, B, I, H, reps].map(String)], {
+  const r = spawnSync(python, [path.join(__dirname, "torch_step.py"), model, ...[T, B, I, H, reps, threads].map(String)], {
     encoding: "utf-8",
-    env: { ...process.env, OMP_NUM_THREADS: "1" },
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
   });
   if (r.error || r.status !== 0) {
     const why = r.error ? String(r.error) : r.stderr.includes("No module named 'torch'") ? "PyTorch is not installed (apt-get install python3-torch)" : r.stderr.trim().split("\n").pop();
@@ -213,12 +214,16 @@ async function main() {
       layers.dispose();
       const torch = torchStep(model, T, B, I, H, 20);
       const torchMs = "ms" in torch ? torch.ms : null;
+      // PyTorch on both cores too, for comparison with seqlab's two threads (the targets are against one)
+      const torch2 = torchMs === null ? null : torchStep(model, T, B, I, H, 20, 2);
+      const torch2Ms = torch2 && "ms" in torch2 ? torch2.ms : null;
       const row = {
         model, T, B, I, H,
-        ms: { seqlab: ms.seqlab, seqlab_1thread: ms.seqlab_1thread, seqlab_2threads: ms.seqlab_2threads, seqlab_reference: ms.seqlab_reference, tf_layers: ms.tf_layers, torch: torchMs },
+        ms: { seqlab: ms.seqlab, seqlab_1thread: ms.seqlab_1thread, seqlab_2threads: ms.seqlab_2threads, seqlab_reference: ms.seqlab_reference, tf_layers: ms.tf_layers, torch: torchMs, torch_2threads: torch2Ms },
         ratio_vs_torch: torchMs ? ms.seqlab / torchMs : null,
         ratio_1thread_vs_torch: torchMs ? ms.seqlab_1thread / torchMs : null,
         ratio_2threads_vs_torch: torchMs ? ms.seqlab_2threads / torchMs : null,
+        ratio_vs_torch_2threads: torch2Ms ? ms.seqlab / torch2Ms : null,
         threads_2_ran_on: threads2,
         speedup_vs_tf_layers: ms.tf_layers / ms.seqlab,
         speedup_vs_reference: ms.seqlab_reference / ms.seqlab,
@@ -227,19 +232,18 @@ async function main() {
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
       };
       cases.push(row);
+      const f = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
       const line =
-        `| ${model} | ${T} | ${B} | ${I} | ${H} | ${ms.seqlab.toFixed(1)} | ${ms.seqlab_1thread.toFixed(1)} | ${ms.seqlab_2threads.toFixed(1)} | ${ms.seqlab_reference.toFixed(0)} | ${ms.tf_layers.toFixed(0)} | ` +
-        `${torchMs === null ? "—" : torchMs.toFixed(1)} | ${row.ratio_vs_torch === null ? "—" : row.ratio_vs_torch.toFixed(2)} | ` +
-        `${row.ratio_1thread_vs_torch === null ? "—" : row.ratio_1thread_vs_torch.toFixed(2)} | ` +
-        `${row.ratio_2threads_vs_torch === null ? "—" : row.ratio_2threads_vs_torch.toFixed(2)} | ` +
-        `${row.speedup_vs_tf_layers.toFixed(1)} | ${row.fused_ms_per_step.kernels.toFixed(1)} / ${row.fused_ms_per_step.copies.toFixed(2)} |`;
+        `| ${model} | ${T} | ${B} | ${I} | ${H} | ${f(ms.seqlab, 1)} | ${f(ms.seqlab_1thread, 1)} | ${f(ms.seqlab_2threads, 1)} | ` +
+        `${f(ms.seqlab_reference, 0)} | ${f(ms.tf_layers, 0)} | ${f(torchMs, 1)} | ${f(torch2Ms, 1)} | ` +
+        `**${f(row.ratio_vs_torch, 2)}** | **${f(row.speedup_vs_tf_layers, 1)}×** |`;
       table.push(line);
       console.log(line + ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : ""));
     }
   }
   console.log("\nms per training step (median; forward + BPTT + Adam):");
-  console.log("| model | T | B | I | H | seqlab (fused, default threads) | fused, 1 thread | fused, 2 threads | seqlab reference | tf.layers | torch 1 thread | seqlab / torch | 1 thread / torch | 2 threads / torch | tf.layers / seqlab | fused: kernels / copies ms |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| model | T | B | I | H | seqlab | fused, 1 thread | fused, 2 threads | seqlab reference (tfjs ops) | tf.layers | PyTorch, 1 thread | PyTorch, 2 threads | seqlab / PyTorch 1 thread | tf.layers / seqlab |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const line of table) console.log(line);
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const result = {

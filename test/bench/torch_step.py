@@ -1,8 +1,8 @@
 """PyTorch reference for `npm run bench`: median ms of one training step
-(forward + backward through time + Adam) on the CPU with one thread.
+(forward + backward through time + Adam) on the CPU with THREADS threads (default 1).
 
-usage: /usr/bin/python3 test/bench/torch_step.py MODEL T B I H REPS
-prints one JSON line: {"ms": median, "torch": version}
+usage: /usr/bin/python3 test/bench/torch_step.py MODEL T B I H REPS [THREADS]
+prints one JSON line: {"ms": median, "torch": version, "threads": THREADS}
 """
 import json
 import statistics
@@ -12,7 +12,8 @@ import time
 import torch
 
 model, T, B, I, H, reps = sys.argv[1], *map(int, sys.argv[2:7])
-torch.set_num_threads(1)
+threads = int(sys.argv[7]) if len(sys.argv) > 7 else 1
+torch.set_num_threads(threads)
 torch.manual_seed(0)
 K = 10
 layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[model](I, H, batch_first=True)
@@ -37,4 +38,4 @@ for _ in range(reps):
     t0 = time.perf_counter()
     step()
     times.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"ms": statistics.median(times), "torch": torch.__version__}))
+print(json.dumps({"ms": statistics.median(times), "torch": torch.__version__, "threads": threads}))
