@@ -177,6 +177,12 @@ async function main() {
       const inner = 5;
       // the fused kernels' counters, for the runs with the default thread setting only
       const fusedCounters = { msKernel: 0, msCopy: 0, bytes: 0 };
+      // warm-up of the fused path on each thread setting: the engine tiers up hot wasm code
+      // (the worker's copy too), and "auto" tries both thread counts on its first calls
+      for (const threads of [undefined, 1, 2] as const) {
+        seqlab.setFusedThreads(threads);
+        for (let i = 0; i < (H > 128 ? 4 : 12); i++) fusedImpl.step();
+      }
       const ms = await interleaved(
         {
           seqlab: () => {
