@@ -4,7 +4,8 @@
  * parameter, ∂L/∂initial state, through the custom-gradient op) as the tfjs-op reference path
  * (`fused: false`, tfjs autodiff), for every cell, with masks, reverse and initial
  * states, at sizes that do not fill the SIMD tiles; finite differences agree; the scalar
- * build agrees with the SIMD build; neither tensors nor wasm memory grow over training.
+ * and the relaxed-SIMD (fused multiply-add) builds agree with the SIMD build; ∂L/∂x is
+ * computed only when backprop needs it; neither tensors nor wasm memory grow over training.
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";

@@ -690,6 +690,8 @@ export function fusedUnroll(
   // backward skips the ∂x product, and if a caller asks for ∂x anyway (tf.grads with x
   // among its xs), the lazy gradient below recomputes forward and backward with it.
   const wantDx = !record || onTape(x);
+  /** The recorded forward's block, until its backward takes it. */
+  let live: Workspace | null = null;
   const forward = (ts: readonly Tensor[]): Tensor => {
     const ws = run(readInputs(ts));
     const flat = ws.readOutputs(returnSequences);
@@ -699,7 +701,6 @@ export function fusedUnroll(
     } else ws.release();
     return tf.tensor1d(flat);
   };
-  let live: Workspace | null = null;
   const backward = (dy: Tensor, saved: Tensor[], withDx: boolean) => {
     let ws = live;
     live = null;
@@ -727,7 +728,6 @@ export function fusedUnroll(
   const runKernelFunc = lazyGradientOp();
   if (runKernelFunc) {
     // tfjs's own route for tf.customGrad, which asks for each input's gradient lazily
-    let saved: Tensor[] = [];
     flat = runKernelFunc({
       inputs: Object.fromEntries(inputs.map((t, i) => [String(i), t])),
       forwardFunc: (_backend: unknown, save: (ts: Tensor[]) => void) => {
@@ -735,11 +735,10 @@ export function fusedUnroll(
         return forward(inputs);
       },
       backwardsFunc: (dy: Tensor, kept: Tensor[]) => {
-        saved = kept;
         const grads = backward(dy, kept, wantDx);
         const map: Record<string, () => Tensor> = {};
         grads.forEach((g, i) => {
-          map[String(i)] = g ? () => g : () => backward(dy, saved, true)[0]!;
+          map[String(i)] = g ? () => g : () => backward(dy, kept, true)[0]!;
         });
         return map;
       },
