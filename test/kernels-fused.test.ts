@@ -124,6 +124,40 @@ function assertSame(got: ReturnType<typeof run>, want: ReturnType<typeof run>, t
   }
 }
 
+/**
+ * Minimizes `loss` with `opt` for 10 warm-up steps, then `steps` more, asserting every
+ * `every` steps and at the end that tf.memory().numTensors and the fused path's wasm
+ * memory stay flat and that no block outlives its step; `afterWarmUp` runs in between.
+ * Returns the first and the last loss.
+ */
+function trainFlat(opt: seqlab.tf.Optimizer, loss: () => seqlab.tf.Scalar, steps: number, every: number, afterWarmUp = () => {}): { first: number; last: number } {
+  const step = () => {
+    const L = opt.minimize(loss, true)!;
+    const v = L.dataSync()[0];
+    L.dispose();
+    return v;
+  };
+  const first = step();
+  for (let i = 0; i < 9; i++) step();
+  afterWarmUp();
+  const tensors = tf.memory().numTensors;
+  const bytes = seqlab.fusedMemory().bytes;
+  assert.ok(bytes > 0);
+  let last = first;
+  for (let i = 0; i < steps; i++) {
+    last = step();
+    if (i % every === 0) {
+      assert.equal(tf.memory().numTensors, tensors, `tensors grew by step ${i}`);
+      assert.equal(seqlab.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
+      assert.equal(seqlab.fusedMemory().liveBlocks, 0);
+      assert.equal(seqlab.fusedMemory().usedBytes, 0);
+    }
+  }
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(seqlab.fusedMemory().bytes, bytes);
+  return { first, last };
+}
+
 describe("fused recurrent kernels (wasm)", function () {
   this.timeout(60_000);
   before(async () => {
@@ -301,33 +335,12 @@ describe("fused recurrent kernels (wasm)", function () {
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1], "int32"), K));
     const mask = tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [B, T]);
     const opt = tf.train.adam(1e-2);
-    const step = () => {
-      const L = opt.minimize(() => {
-        const r = seqlab.unroll(seqlab.lstmCell, vars, x, { mask, returnSequences: false });
-        return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
-      }, true)!;
-      const v = L.dataSync()[0];
-      L.dispose();
-      return v;
+    const loss = () => {
+      const r = seqlab.unroll(seqlab.lstmCell, vars, x, { mask, returnSequences: false });
+      return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
     };
     try {
-      const first = step();
-      for (let i = 0; i < 9; i++) step();
-      const tensors = tf.memory().numTensors;
-      const bytes = seqlab.fusedMemory().bytes;
-      assert.ok(bytes > 0);
-      let last = first;
-      for (let i = 0; i < 1000; i++) {
-        last = step();
-        if (i % 100 === 0) {
-          assert.equal(tf.memory().numTensors, tensors, `tensors grew by step ${i}`);
-          assert.equal(seqlab.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
-          assert.equal(seqlab.fusedMemory().liveBlocks, 0);
-          assert.equal(seqlab.fusedMemory().usedBytes, 0);
-        }
-      }
-      assert.equal(tf.memory().numTensors, tensors);
-      assert.equal(seqlab.fusedMemory().bytes, bytes);
+      const { first, last } = trainFlat(opt, loss, 1000, 100);
       assert.ok(last < first * 0.5, `the loss did not fall: ${first} → ${last}`);
     } finally {
       opt.dispose();
@@ -499,32 +512,12 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
     const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(6)) as T3;
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 1, 2, 1], "int32"), K));
     const opt = tf.train.adam(1e-2);
-    const step = () => {
-      const L = opt.minimize(() => {
-        const r = seqlab.unroll(seqlab.gruPytorchCell, vars, x, { returnSequences: false });
-        return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
-      }, true)!;
-      const v = L.dataSync()[0];
-      L.dispose();
-      return v;
+    const loss = () => {
+      const r = seqlab.unroll(seqlab.gruPytorchCell, vars, x, { returnSequences: false });
+      return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
     };
     try {
-      const first = step();
-      for (let i = 0; i < 9; i++) step();
-      assert.equal(seqlab.fusedMemory().threads, 2);
-      const tensors = tf.memory().numTensors;
-      const bytes = seqlab.fusedMemory().bytes;
-      let last = first;
-      for (let i = 0; i < 300; i++) {
-        last = step();
-        if (i % 50 === 0) {
-          assert.equal(tf.memory().numTensors, tensors, `tensors grew by step ${i}`);
-          assert.equal(seqlab.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
-          assert.equal(seqlab.fusedMemory().usedBytes, 0);
-        }
-      }
-      assert.equal(tf.memory().numTensors, tensors);
-      assert.equal(seqlab.fusedMemory().bytes, bytes);
+      const { first, last } = trainFlat(opt, loss, 300, 50, () => assert.equal(seqlab.fusedMemory().threads, 2));
       assert.ok(last < first * 0.5, `the loss did not fall: ${first} → ${last}`);
       assert.ok(seqlab.fusedMemory().workerChunks > 0, "the worker computed no chunk");
       seqlab.releaseFusedMemory();

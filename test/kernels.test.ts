@@ -81,6 +81,39 @@ describe("wasm kernels", () => {
     }
   }
 
+  for (const variant of ["relaxed", "simd", "scalar"] as const) {
+    for (const [M, K, N] of [[1, 1, 8], [4, 5, 16], [7, 33, 24], [13, 64, 40]]) {
+      it(`${variant} gemmPanels (B packed in panels of 8 columns) = tf.matMul, accumulating, for [${M}, ${K}]·[${K}, ${N}] and its sub-blocks`, () => {
+        const k = loadKernels(variant);
+        const arena = new WasmArena(k);
+        const rng = new Lcg(M * 7919 + K * 31 + N);
+        const a = random(M * K, rng);
+        const b = random(K * N, rng);
+        const c0 = random(M * N, rng);
+        const pa = arena.put(a);
+        const pb = arena.put(b);
+        const panels = arena.alloc(K * N);
+        k.exports.packPanels(pb, K, N, N, panels);
+        const pc = arena.put(c0);
+        k.exports.gemmPanels(M, N, K, pa, K, panels, K * 8, pc, N, 1);
+        const ab = reference(a, b, M, K, N);
+        const got = arena.f32(pc, M * N);
+        let worst = 0;
+        for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(got[i] - (c0[i] + ab[i])) / (1 + Math.abs(ab[i])));
+        assert.ok(worst < 1e-5, `worst error ${worst}`);
+        // the last 8 columns (a panel offset) times the last K − k0 rows of B (a row offset in every panel)
+        const k0 = K >> 1;
+        const sub = arena.alloc(M * 8);
+        k.exports.gemmPanels(M, 8, K - k0, pa + 4 * k0, K, panels + 4 * ((N / 8 - 1) * K * 8 + k0 * 8), K * 8, sub, 8, 0);
+        const want = tf.tidy(() =>
+          tf.matMul(tf.slice(tf.tensor2d(a, [M, K]), [0, k0], [M, K - k0]), tf.slice(tf.tensor2d(b, [K, N]), [k0, N - 8], [K - k0, 8])).dataSync(),
+        );
+        const gotSub = arena.f32(sub, M * 8);
+        for (let i = 0; i < M * 8; i++) assert.ok(Math.abs(gotSub[i] - want[i]) < 1e-5 * (1 + Math.abs(want[i])), `sub-block entry ${i}: ${gotSub[i]} vs ${want[i]}`);
+      });
+    }
+  }
+
   it("accumulates into C and respects strides (a sub-matrix of a wider array)", () => {
     const k = loadKernels();
     const arena = new WasmArena(k);

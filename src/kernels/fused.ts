@@ -334,7 +334,7 @@ class Workspace {
     const name = spec.name;
     const arrays: [string, number][] = [
       ["x", B * T * I], ["Uraw", G0 * I], ["Wraw", G0 * H], ["braw", G0],
-      ["UT", I * G], ["WT", Hp * G], ["Up", G * I], ["Wp", G * Hp], ["UTp", I * G], ["WTp", Hp * G], ["Wpp", G * Hp], ["bias", G],
+      ["UT", I * G], ["WT", Hp * G], ["Up", G * I], ["Wp", G * Hp], ["bias", G],
       ["h0", B * Hp], ["act", B * T * G], ["HP", B * T * Hp], ["out", B * T * Hp], ["hT", B * Hp],
     ];
     if (hasMask) arrays.push(["mask", B * T]);
@@ -352,7 +352,7 @@ class Workspace {
 
   /** Copies the inputs in and runs the forward kernel. */
   forward(inputs: ForwardInputs): void {
-    const { B, T, I, H, Hp, nG, G } = this.sz;
+    const { B, T, I, H, Hp, nG } = this.sz;
     const e = this.engine;
     const ex = e.ex;
     const p = this.p;
@@ -370,23 +370,20 @@ class Workspace {
       mem.set(inputs.mask!, p.mask >> 2);
       bytes += 4 * B * T;
     }
-    ex.packGates(p.Uraw, nG, H, I, Hp, I, p.Up, p.UT);
-    ex.packGates(p.Wraw, nG, H, H, Hp, Hp, p.Wp, p.WT);
-    // the products read Uᵀ, Wᵀ and W in panels of 8 columns (see packPanels)
-    ex.packPanels(p.UT, I, G, G, p.UTp);
-    ex.packPanels(p.WT, Hp, G, G, p.WTp);
-    ex.packPanels(p.Wp, G, Hp, Hp, p.Wpp);
-    ex.packGates(p.braw, nG, H, 1, Hp, 1, p.bias, 0);
+    // Up row-major; UT, WT, Wp in panels of 8 columns for the products that read them
+    ex.packGates(p.Uraw, nG, H, I, Hp, I, p.Up, 0, p.UT);
+    ex.packGates(p.Wraw, nG, H, H, Hp, Hp, p.Wp, 1, p.WT);
+    ex.packGates(p.braw, nG, H, 1, Hp, 1, p.bias, 0, 0);
     if (this.peep) {
       mem.set(inputs.params.wci, p.peepRaw >> 2);
       mem.set(inputs.params.wcf, (p.peepRaw >> 2) + H);
       mem.set(inputs.params.wco, (p.peepRaw >> 2) + 2 * H);
-      ex.packGates(p.peepRaw, 3, H, 1, Hp, 1, p.peep, 0);
+      ex.packGates(p.peepRaw, 3, H, 1, Hp, 1, p.peep, 0, 0);
       bytes += 12 * H;
     }
     if (this.spec.name === "gru-pytorch") {
       mem.set(inputs.params.bh, p.bhRaw >> 2);
-      ex.packGates(p.bhRaw, nG, H, 1, Hp, 1, p.bh, 0);
+      ex.packGates(p.bhRaw, nG, H, 1, Hp, 1, p.bh, 0, 0);
       bytes += 4 * inputs.params.bh.length;
     }
     const key = `${this.spec.name} fwd ${B} ${T} ${I} ${Hp}`;
@@ -396,19 +393,19 @@ class Workspace {
     const mask = this.hasMask ? p.mask : 0;
     switch (this.spec.name) {
       case "rnn":
-        ex.rnnForward(B, T, I, Hp, rev, p.x, p.UTp, p.WTp, p.bias, p.h0, mask, p.act, p.HP, p.out, p.hT);
+        ex.rnnForward(B, T, I, Hp, rev, p.x, p.UT, p.WT, p.bias, p.h0, mask, p.act, p.HP, p.out, p.hT);
         break;
       case "lstm": {
         const [wci, wcf, wco] = this.peep ? [p.peep, p.peep + 4 * Hp, p.peep + 8 * Hp] : [0, 0, 0];
-        ex.lstmForward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.UTp, p.WTp, p.bias, wci, wcf, wco, p.h0, p.s0, mask,
+        ex.lstmForward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.UT, p.WT, p.bias, wci, wcf, wco, p.h0, p.s0, mask,
           p.act, p.HP, p.SP, p.SN, p.TS, p.out, p.hT, p.sT);
         break;
       }
       case "gru":
-        ex.gruForward(B, T, I, Hp, rev, p.x, p.UTp, p.WTp, p.bias, p.h0, mask, p.act, p.HP, p.RH, p.out, p.hT);
+        ex.gruForward(B, T, I, Hp, rev, p.x, p.UT, p.WT, p.bias, p.h0, mask, p.act, p.HP, p.RH, p.out, p.hT);
         break;
       case "gru-pytorch":
-        ex.gruPytorchForward(B, T, I, Hp, rev, p.x, p.UTp, p.WTp, p.bias, p.bh, p.h0, mask, p.act, p.HP, p.HN, p.GH, p.out, p.hT);
+        ex.gruPytorchForward(B, T, I, Hp, rev, p.x, p.UT, p.WT, p.bias, p.bh, p.h0, mask, p.act, p.HP, p.HN, p.GH, p.out, p.hT);
         break;
     }
     const t2 = now();
@@ -475,20 +472,20 @@ class Workspace {
       const dx = wantDx ? q.dx : 0;
       switch (this.spec.name) {
         case "rnn":
-          ex.rnnBackward(B, T, I, Hp, rev, p.x, p.Wpp, p.Up, mask, p.act, p.HP, dOut, q.dhT, q.dH, q.dHn, dx, q.dU, q.dW, q.db, q.dh0);
+          ex.rnnBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, dOut, q.dhT, q.dH, q.dHn, dx, q.dU, q.dW, q.db, q.dh0);
           break;
         case "lstm": {
           const [wci, wcf, wco] = this.peep ? [p.peep, p.peep + 4 * Hp, p.peep + 8 * Hp] : [0, 0, 0];
-          ex.lstmBackward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.Wpp, p.Up, wci, wcf, wco, mask,
+          ex.lstmBackward(B, T, I, Hp, rev, this.peep ? 1 : 0, p.x, p.Wp, p.Up, wci, wcf, wco, mask,
             p.act, p.HP, p.SP, p.SN, p.TS, dOut, q.dhT, q.dsT, q.dH, q.dHn, q.dS,
             dx, q.dU, q.dW, q.db, q.dw, q.dw + 4 * Hp, q.dw + 8 * Hp, q.dh0, q.ds0);
           break;
         }
         case "gru":
-          ex.gruBackward(B, T, I, Hp, rev, p.x, p.Wpp, p.Up, mask, p.act, p.HP, p.RH, dOut, q.dhT, q.dH, q.dHn, q.dS, dx, q.dU, q.dW, q.db, q.dh0);
+          ex.gruBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.RH, dOut, q.dhT, q.dH, q.dHn, q.dS, dx, q.dU, q.dW, q.db, q.dh0);
           break;
         case "gru-pytorch":
-          ex.gruPytorchBackward(B, T, I, Hp, rev, p.x, p.Wpp, p.Up, mask, p.act, p.HP, p.HN, q.DGH, dOut, q.dhT, q.dH, q.dHn,
+          ex.gruPytorchBackward(B, T, I, Hp, rev, p.x, p.Wp, p.Up, mask, p.act, p.HP, p.HN, q.DGH, dOut, q.dhT, q.dH, q.dHn,
             dx, q.dU, q.dW, q.db, q.dbh, q.dh0);
           break;
       }

@@ -48,7 +48,8 @@ export interface KernelExports {
   stopWorker(ctrl: number): void;
   sigmoidArray(a: number, n: number): void;
   tanhArray(a: number, n: number): void;
-  packGates(src: number, nG: number, H: number, cols: number, Hp: number, colsP: number, dst: number, dstT: number): void;
+  /** Pads gate-stacked weights (dst row-major or, with dstPanels, in panels; dstT, its transpose, in panels). */
+  packGates(src: number, nG: number, H: number, cols: number, Hp: number, colsP: number, dst: number, dstPanels: number, dstT: number): void;
   columnSums(a: number, rows: number, width: number, lda: number, dst: number): void;
   /** B [K, N] (N a multiple of 8) → panels of 8 columns for gemmPanels. */
   packPanels(b: number, K: number, N: number, ldb: number, dst: number): void;
@@ -115,10 +116,16 @@ export function relaxedSimd(): boolean {
   return relaxed;
 }
 
-/** The fastest build, no faster than `prefer`, that this runtime validates. */
+let simd: boolean | undefined;
+
+/**
+ * The fastest build, no faster than `prefer`, that this runtime validates (checked once:
+ * `unroll` asks on every call).
+ */
 export function kernelBuild(prefer: KernelBuild = "relaxed"): KernelBuild {
   if (prefer === "relaxed" && relaxedSimd()) return "relaxed";
-  if (prefer !== "scalar" && WebAssembly.validate(read(modulePath("simd")))) return "simd";
+  simd ??= WebAssembly.validate(read(modulePath("simd")));
+  if (prefer !== "scalar" && simd) return "simd";
   return "scalar";
 }
 

@@ -222,11 +222,17 @@ function gemmTNScalar(
 /**
  * Copies B [K, N] (row stride ldb, N a multiple of 8) into panels of 8 columns for
  * {@link gemmPanels}: panel p = columns 8p … 8p+7, stored [K, 8] contiguous, panel after
- * panel (dst holds K·N values; panel stride K·8). The recurrent weights are packed once per
- * kernel call and read at every step: read in place, the rows of a column strip lie a row
+ * panel (dst holds K·N values; panel stride K·8). The kernels' weights come packed this
+ * way (layout.ts, packGates) and are read at every step: read in place, the rows of a column strip lie a row
  * of B apart (4 KB for the LSTM at H = 256), fall in the same few cache sets and evict
  * each other (measured: 30 GFLOP/s in place at H = 256, 46 at H = 128).
  */
+/** Byte address of element (k, n) of a [K, N] matrix stored in panels of 8 columns (see {@link packPanels}). */
+// @ts-ignore: decorator
+@inline export function panelAt(base: usize, K: i32, k: i32, n: i32): usize {
+  return base + (<usize>((((n >> 3) * K + k) << 3) + (n & 7)) << 2);
+}
+
 export function packPanels(b: usize, K: i32, N: i32, ldb: i32, dst: usize): void {
   for (let p = 0; p < N; p += 8) {
     let d = dst + (<usize>(p * K) << 2);

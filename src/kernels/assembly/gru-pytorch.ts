@@ -7,7 +7,7 @@
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
 import { gemmPanels } from "./gemm";
-import { forRows, pgemmTN } from "./parallel";
+import { forwardSteps, backwardSteps, carry, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, broadcastRows, columnSums, flush, flushV } from "./layout";
 
@@ -15,7 +15,7 @@ import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterStat
 @unmanaged class Args {
   T: i32; Hp: i32; reverse: i32;
   WT: usize; Wp: usize; bh: usize; mask: usize; act: usize; HP: usize; HN: usize; GH: usize; DGH: usize; out: usize; hT: usize;
-  dOut: usize; dH: usize; dHn: usize;
+  dOut: usize;
 }
 const A = changetype<Args>(memory.data(offsetof<Args>(), 16));
 
@@ -34,7 +34,7 @@ export function gruPytorchForward(
   A.WT = WT; A.bh = bh; A.mask = mask; A.act = act; A.HP = HP; A.HN = HN; A.GH = GH; A.out = out; A.hT = hT;
   inputProjection(B * T, I, G, x, UT, bias, act);
   scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
-  for (let k = 0; k < T; k++) forRows(forwardRows, k, B, <i64>B * G * Hp);
+  forwardSteps(forwardRows, T, B, <i64>B * G * Hp);
 }
 
 /** Step k of the forward, rows r0 … r1−1: gh = h(t−1) Wᵀ + bh, then r, z, n, h(t). */
@@ -89,17 +89,9 @@ export function gruPytorchBackward(
   dx: usize, dU: usize, dW: usize, db: usize, dbh: usize, dh0: usize,
 ): void {
   const G = 3 * Hp;
-  const bytes = <usize>(B * Hp) << 2;
-  if (dhT) memory.copy(dH, dhT, bytes); else memory.fill(dH, 0, bytes);
   A.T = T; A.Hp = Hp; A.reverse = reverse;
   A.Wp = Wp; A.mask = mask; A.act = act; A.HP = HP; A.HN = HN; A.DGH = DGH; A.dOut = dOut;
-  for (let k = T - 1; k >= 0; k--) {
-    A.dH = dH;
-    A.dHn = dHn;
-    forRows(backwardRows, k, B, <i64>B * G * Hp);
-    const swap = dH; dH = dHn; dHn = swap;
-  }
-  memory.copy(dh0, dH, bytes);
+  backwardSteps(backwardRows, T, B, Hp, <i64>B * G * Hp, dhT, dH, dHn, dh0);
   pgemmTN(G, Hp, B * T, DGH, G, HP, Hp, dW, Hp, 0); // ∇W = Σ ∇_ghᵀ h(t−1)
   columnSums(DGH, B * T, G, G, dbh);
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
@@ -108,7 +100,7 @@ export function gruPytorchBackward(
 /** Step k of BPTT, rows r0 … r1−1: ∇_gi L, ∇_gh L, then ∇_h(t−1) L += ∇_gh L · W. */
 function backwardRows(k: i32, r0: i32, r1: i32): void {
   const T = A.T, Hp = A.Hp, G = 3 * Hp;
-  const act = A.act, HP = A.HP, HN = A.HN, DGH = A.DGH, dOut = A.dOut, dH = A.dH, dHn = A.dHn, mask = A.mask;
+  const act = A.act, HP = A.HP, HN = A.HN, DGH = A.DGH, dOut = A.dOut, dH = carry.dH, dHn = carry.dHn, mask = A.mask;
   const t = timeOf(k, T, A.reverse);
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);

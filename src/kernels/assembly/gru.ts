@@ -7,7 +7,7 @@
 // Gates stacked r, z, n (G = 3·Hp). Layout: see layout.ts.
 
 import { gemmPanels } from "./gemm";
-import { forRows, pgemmTN } from "./parallel";
+import { forwardSteps, backwardSteps, carry, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
 
@@ -15,7 +15,7 @@ import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterStat
 @unmanaged class Args {
   T: i32; Hp: i32; reverse: i32;
   WT: usize; Wp: usize; mask: usize; act: usize; HP: usize; RH: usize; out: usize; hT: usize;
-  dOut: usize; dH: usize; dHn: usize; dRH: usize;
+  dOut: usize; dRH: usize;
 }
 const A = changetype<Args>(memory.data(offsetof<Args>(), 16));
 
@@ -34,7 +34,7 @@ export function gruForward(
   A.WT = WT; A.mask = mask; A.act = act; A.HP = HP; A.RH = RH; A.out = out; A.hT = hT;
   inputProjection(B * T, I, G, x, UT, bias, act);
   scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
-  for (let k = 0; k < T; k++) forRows(forwardRows, k, B, <i64>B * G * Hp);
+  forwardSteps(forwardRows, T, B, <i64>B * G * Hp);
 }
 
 /** Step k of the forward, rows r0 … r1−1: r, z; then n from r ⊙ h(t−1); then h(t). */
@@ -82,17 +82,9 @@ export function gruBackward(
   dx: usize, dU: usize, dW: usize, db: usize, dh0: usize,
 ): void {
   const G = 3 * Hp;
-  const bytes = <usize>(B * Hp) << 2;
-  if (dhT) memory.copy(dH, dhT, bytes); else memory.fill(dH, 0, bytes);
   A.T = T; A.Hp = Hp; A.reverse = reverse;
   A.Wp = Wp; A.mask = mask; A.act = act; A.HP = HP; A.dOut = dOut; A.dRH = dRH;
-  for (let k = T - 1; k >= 0; k--) {
-    A.dH = dH;
-    A.dHn = dHn;
-    forRows(backwardRows, k, B, <i64>B * G * Hp);
-    const swap = dH; dH = dHn; dHn = swap;
-  }
-  memory.copy(dh0, dH, bytes);
+  backwardSteps(backwardRows, T, B, Hp, <i64>B * G * Hp, dhT, dH, dHn, dh0);
   pgemmTN(2 * Hp, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇[W_r; W_z] = Σ ∇_a_{r,z}ᵀ h(t−1)
   pgemmTN(Hp, Hp, B * T, at(act, 2 * Hp), G, RH, Hp, at(dW, 2 * Hp * Hp), Hp, 0); // ∇W_n = Σ ∇_a_nᵀ (r ⊙ h(t−1))
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
@@ -101,7 +93,7 @@ export function gruBackward(
 /** Step k of BPTT, rows r0 … r1−1: ∇_a_z, ∇_a_n; ∇(r ⊙ h) through W_n; ∇_a_r; then ∇_h(t−1) L. */
 function backwardRows(k: i32, r0: i32, r1: i32): void {
   const T = A.T, Hp = A.Hp, G = 3 * Hp;
-  const act = A.act, HP = A.HP, dOut = A.dOut, dH = A.dH, dHn = A.dHn, dRH = A.dRH, Wp = A.Wp, mask = A.mask;
+  const act = A.act, HP = A.HP, dOut = A.dOut, dH = carry.dH, dHn = carry.dHn, dRH = A.dRH, Wp = A.Wp, mask = A.mask;
   const t = timeOf(k, T, A.reverse);
   const a0 = rowBT(act, r0, t, T, G);
   for (let b = r0; b < r1; b++) {

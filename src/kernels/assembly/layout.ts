@@ -9,10 +9,12 @@
 // Per-sequence arrays are batch-major like x [B, T, I]: row (b, t) = b·T + t, so one
 // step t is B rows with stride T·width, and a whole sequence is one [B·T, width] matrix
 // (one gemm for x·Uᵀ forward and for ∇U, ∇W, ∇x backward). The weights the products read
-// as their right operand reach the kernels packed in panels of 8 columns (gemm.ts,
-// packPanels): UT [I, G] for x·Uᵀ, WT [Hp, G] for the forward's h(t−1)·Wᵀ and Wp [G, Hp]
-// for BPTT's ∇_a L·W, each with panel stride (its rows)·8.
+// as their right operand reach the kernels in panels of 8 columns (gemm.ts, packPanels;
+// written so by packGates): UT [I, G] for x·Uᵀ, WT [Hp, G] for the forward's h(t−1)·Wᵀ and
+// Wp [G, Hp] for BPTT's ∇_a L·W, each with panel stride (its rows)·8. Up [G, I], read by
+// ∇x = ∇_a L·U, stays row-major (I need not be a multiple of 8).
 
+import { panelAt } from "./gemm";
 import { pgemm, pgemmPanels, pgemmTN } from "./parallel";
 
 /** Byte address of element `k` of a float32 array at `base`. */
@@ -40,11 +42,12 @@ import { pgemm, pgemmPanels, pgemmTN } from "./parallel";
 }
 
 /**
- * Pads a gate-stacked weight [nG·H, cols] into [nG·Hp, colsP] (dst, zeroed first) and,
- * if dstT ≠ 0, also writes its transpose [colsP, nG·Hp] (zeroed first). With cols = 1 it
- * pads a stacked bias [nG·H] to [nG·Hp].
+ * Pads a gate-stacked weight [nG·H, cols] into [nG·Hp, colsP] (dst, zeroed first), stored
+ * row-major or, if dstPanels ≠ 0, in panels of 8 columns (colsP a multiple of 8); and, if
+ * dstT ≠ 0, its transpose [colsP, nG·Hp] in panels (zeroed first). With cols = 1 it pads a
+ * stacked bias [nG·H] to [nG·Hp].
  */
-export function packGates(src: usize, nG: i32, H: i32, cols: i32, Hp: i32, colsP: i32, dst: usize, dstT: usize): void {
+export function packGates(src: usize, nG: i32, H: i32, cols: i32, Hp: i32, colsP: i32, dst: usize, dstPanels: i32, dstT: usize): void {
   const G = nG * Hp;
   memory.fill(dst, 0, <usize>(G * colsP) << 2);
   if (dstT) memory.fill(dstT, 0, <usize>(G * colsP) << 2);
@@ -52,9 +55,11 @@ export function packGates(src: usize, nG: i32, H: i32, cols: i32, Hp: i32, colsP
     for (let c = 0; c < H; c++) {
       const s = at(src, (g * H + c) * cols);
       const r = g * Hp + c;
-      memory.copy(at(dst, r * colsP), s, <usize>cols << 2);
+      if (dstPanels) {
+        for (let j = 0; j < cols; j++) store<f32>(panelAt(dst, G, r, j), load<f32>(at(s, j)));
+      } else memory.copy(at(dst, r * colsP), s, <usize>cols << 2);
       if (dstT) {
-        for (let j = 0; j < cols; j++) store<f32>(at(dstT, j * G + r), load<f32>(at(s, j)));
+        for (let j = 0; j < cols; j++) store<f32>(panelAt(dstT, colsP, j, r), load<f32>(at(s, j)));
       }
     }
   }

@@ -7,7 +7,7 @@
 // with a = U x(t) + W h(t−1) + b stacked i, f, g, o (G = 4·Hp). Layout: see layout.ts.
 
 import { gemmPanels } from "./gemm";
-import { forRows, pgemmTN } from "./parallel";
+import { forwardSteps, backwardSteps, carry, pgemmTN } from "./parallel";
 import { sigmoidArray, tanhArray, sigmoidV, tanhV } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush, flushV } from "./layout";
 
@@ -16,10 +16,10 @@ import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterStat
  * either thread (a static block: the worker's instance sees the same address).
  */
 @unmanaged class Args {
-  B: i32; T: i32; Hp: i32; reverse: i32; peep: i32;
+  T: i32; Hp: i32; reverse: i32; peep: i32;
   WT: usize; Wp: usize; wci: usize; wcf: usize; wco: usize; mask: usize;
   act: usize; HP: usize; SP: usize; SN: usize; TS: usize; out: usize; hT: usize; sT: usize;
-  dOut: usize; dH: usize; dHn: usize; dS: usize;
+  dOut: usize; dS: usize;
 }
 const A = changetype<Args>(memory.data(offsetof<Args>(), 16));
 
@@ -36,14 +36,14 @@ export function lstmForward(
   act: usize, HP: usize, SP: usize, SN: usize, TS: usize, out: usize, hT: usize, sT: usize,
 ): void {
   const G = 4 * Hp;
-  A.B = B; A.T = T; A.Hp = Hp; A.reverse = reverse; A.peep = peep;
+  A.T = T; A.Hp = Hp; A.reverse = reverse; A.peep = peep;
   A.WT = WT; A.wci = wci; A.wcf = wcf; A.wco = wco; A.mask = mask;
   A.act = act; A.HP = HP; A.SP = SP; A.SN = SN; A.TS = TS; A.out = out; A.hT = hT; A.sT = sT;
   inputProjection(B * T, I, G, x, UT, bias, act);
   const t0 = timeOf(0, T, reverse);
   scatterState(h0, B, T, Hp, t0, HP);
   scatterState(s0, B, T, Hp, t0, SP);
-  for (let k = 0; k < T; k++) forRows(forwardRows, k, B, <i64>B * G * Hp);
+  forwardSteps(forwardRows, T, B, <i64>B * G * Hp);
 }
 
 /** Step k of the forward, rows r0 … r1−1: a += h(t−1) Wᵀ, then the gates and states. */
@@ -111,18 +111,11 @@ export function lstmBackward(
 ): void {
   const G = 4 * Hp;
   const bytes = <usize>(B * Hp) << 2;
-  if (dhT) memory.copy(dH, dhT, bytes); else memory.fill(dH, 0, bytes);
   if (dsT) memory.copy(dS, dsT, bytes); else memory.fill(dS, 0, bytes);
-  A.B = B; A.T = T; A.Hp = Hp; A.reverse = reverse; A.peep = peep;
+  A.T = T; A.Hp = Hp; A.reverse = reverse; A.peep = peep;
   A.Wp = Wp; A.wci = wci; A.wcf = wcf; A.wco = wco; A.mask = mask;
   A.act = act; A.SP = SP; A.SN = SN; A.TS = TS; A.dOut = dOut; A.dS = dS;
-  for (let k = T - 1; k >= 0; k--) {
-    A.dH = dH;
-    A.dHn = dHn;
-    forRows(backwardRows, k, B, <i64>B * G * Hp);
-    const swap = dH; dH = dHn; dHn = swap;
-  }
-  memory.copy(dh0, dH, bytes);
+  backwardSteps(backwardRows, T, B, Hp, <i64>B * G * Hp, dhT, dH, dHn, dh0);
   memory.copy(ds0, dS, bytes);
   if (peep) peepholeGradients(B * T, Hp, act, SP, SN, dwci, dwcf, dwco);
   pgemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0);
@@ -132,7 +125,7 @@ export function lstmBackward(
 /** Step k of BPTT, rows r0 … r1−1: ∇_a L from ∇_h(t) L and ∇_s(t) L, then ∇_h(t−1) L += ∇_a L · W. */
 function backwardRows(k: i32, r0: i32, r1: i32): void {
   const T = A.T, Hp = A.Hp, G = 4 * Hp, peep = A.peep;
-  const act = A.act, SP = A.SP, SN = A.SN, TS = A.TS, dOut = A.dOut, dH = A.dH, dHn = A.dHn, dS = A.dS;
+  const act = A.act, SP = A.SP, SN = A.SN, TS = A.TS, dOut = A.dOut, dH = carry.dH, dHn = carry.dHn, dS = A.dS;
   const wci = A.wci, wcf = A.wcf, wco = A.wco, mask = A.mask;
   const t = timeOf(k, T, A.reverse);
   for (let b = r0; b < r1; b++) {

@@ -180,6 +180,42 @@ export function forRows(fn: StepRows, k: i32, B: i32, madds: i64): void {
   run(w, JOB_ROWS, (B + size - 1) / size);
 }
 
+/** A forward's steps 0 … T−1, each one job of rows (see {@link forRows}). */
+export function forwardSteps(fn: StepRows, T: i32, B: i32, madds: i64): void {
+  for (let k = 0; k < T; k++) forRows(fn, k, B, madds);
+}
+
+/**
+ * ∇_h L as BPTT carries it between steps, for the step rows on either thread: dH holds
+ * ∇_h(t) L of the step being run ([B, Hp]), dHn receives ∇_h(t−1) L.
+ */
+@unmanaged export class Carry {
+  dH: usize;
+  dHn: usize;
+}
+export const carry = changetype<Carry>(memory.data(offsetof<Carry>(), 16));
+
+/**
+ * BPTT's steps T−1 … 0, each one job of rows (see {@link forRows}), carrying ∇_h L in
+ * the scratch buffers dH, dHn [B, Hp], which swap roles after every step (see
+ * {@link carry}). Starts from dhT (∂L/∂h(T); 0: zeros) and writes ∇_h L before the
+ * first step to dh0.
+ */
+export function backwardSteps(fn: StepRows, T: i32, B: i32, Hp: i32, madds: i64, dhT: usize, dH: usize, dHn: usize, dh0: usize): void {
+  const bytes = <usize>(B * Hp) << 2;
+  if (dhT) memory.copy(dH, dhT, bytes);
+  else memory.fill(dH, 0, bytes);
+  for (let k = T - 1; k >= 0; k--) {
+    carry.dH = dH;
+    carry.dHn = dHn;
+    forRows(fn, k, B, madds);
+    const swap = dH;
+    dH = dHn;
+    dHn = swap;
+  }
+  memory.copy(dh0, dH, bytes);
+}
+
 /** {@link gemm}, on two threads when the worker is there and the product is large enough. */
 export function pgemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
   if (!workerReady() || <i64>M * <i64>N * <i64>K < minWork || (M < 8 && N < 16)) {

@@ -6,7 +6,7 @@
 // src/sequence/unroll.ts defines them. Layout: see layout.ts (G = Hp here).
 
 import { gemmPanels } from "./gemm";
-import { forRows, pgemmTN } from "./parallel";
+import { forwardSteps, backwardSteps, carry, pgemmTN } from "./parallel";
 import { tanhArray } from "./activations";
 import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
 
@@ -14,7 +14,7 @@ import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterStat
 @unmanaged class Args {
   T: i32; Hp: i32; reverse: i32;
   WT: usize; Wp: usize; mask: usize; act: usize; HP: usize; out: usize; hT: usize;
-  dOut: usize; dH: usize; dHn: usize;
+  dOut: usize;
 }
 const A = changetype<Args>(memory.data(offsetof<Args>(), 16));
 
@@ -32,7 +32,7 @@ export function rnnForward(
   A.WT = WT; A.mask = mask; A.act = act; A.HP = HP; A.out = out; A.hT = hT;
   inputProjection(B * T, I, Hp, x, UT, bias, act);
   scatterState(h0, B, T, Hp, timeOf(0, T, reverse), HP);
-  for (let k = 0; k < T; k++) forRows(forwardRows, k, B, <i64>B * Hp * Hp);
+  forwardSteps(forwardRows, T, B, <i64>B * Hp * Hp);
 }
 
 /** Step k of the forward, rows r0 … r1−1: a += h(t−1) Wᵀ, h(t) = tanh(a). */
@@ -70,17 +70,9 @@ export function rnnBackward(
   dx: usize, dU: usize, dW: usize, db: usize, dh0: usize,
 ): void {
   const G = Hp;
-  if (dhT) memory.copy(dH, dhT, <usize>(B * Hp) << 2);
-  else memory.fill(dH, 0, <usize>(B * Hp) << 2);
   A.T = T; A.Hp = Hp; A.reverse = reverse;
   A.Wp = Wp; A.mask = mask; A.act = act; A.dOut = dOut;
-  for (let k = T - 1; k >= 0; k--) {
-    A.dH = dH;
-    A.dHn = dHn;
-    forRows(backwardRows, k, B, <i64>B * Hp * Hp);
-    const swap = dH; dH = dHn; dHn = swap;
-  }
-  memory.copy(dh0, dH, <usize>(B * Hp) << 2);
+  backwardSteps(backwardRows, T, B, Hp, <i64>B * Hp * Hp, dhT, dH, dHn, dh0);
   pgemmTN(G, Hp, B * T, act, G, HP, Hp, dW, Hp, 0); // ∇W = Σ_t ∇_a(t)ᵀ h(t−1)
   inputGradients(B * T, I, G, act, x, Up, dU, db, dx);
 }
@@ -88,7 +80,7 @@ export function rnnBackward(
 /** Step k of BPTT, rows r0 … r1−1: ∇_a L = (1 − h²) ⊙ ∇_h(t) L, then ∇_h(t−1) L += ∇_a L · W. */
 function backwardRows(k: i32, r0: i32, r1: i32): void {
   const T = A.T, Hp = A.Hp, G = Hp;
-  const act = A.act, dOut = A.dOut, dH = A.dH, dHn = A.dHn, mask = A.mask;
+  const act = A.act, dOut = A.dOut, dH = carry.dH, dHn = carry.dHn, mask = A.mask;
   const t = timeOf(k, T, A.reverse);
   for (let b = r0; b < r1; b++) {
     const a = rowBT(act, b, t, T, G);
