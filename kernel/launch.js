@@ -17,7 +17,7 @@
  *   requests get proper replies; `execute_input` is broadcast;
  * - `import … from "seqlab"` works and type-checks from a notebook in any folder;
  * - SIGINT (Interrupt) sets a flag that seqlab's training loops poll, so training
- *   stops at the end of a step and keeps its weights (see src/kernel.ts).
+ *   stops at the end of a step and keeps its weights (see src/notebook.ts).
  */
 const fs = require("fs");
 const path = require("path");
@@ -33,7 +33,7 @@ const seqlabPackage = require("../package.json");
 const kernelLog = (/** @type {string} */ text) => realStderrWrite(`seqlab kernel: ${text}\n`);
 const realStderrWrite = process.stderr.write.bind(process.stderr);
 
-/** The handle that library code reaches through `globalThis` (src/kernel.ts reads it). */
+/** The handle that library code reaches through `globalThis` (src/notebook.ts reads it). */
 const BRIDGE = Symbol.for("seqlab.kernel");
 
 /**
@@ -378,7 +378,7 @@ class Kernel {
     this.iopub.push(parent.reply("stream", { name, text }));
   }
 
-  /** The object src/kernel.ts finds on globalThis. */
+  /** The object src/notebook.ts finds on globalThis. */
   bridge() {
     return /** @type {any} */ (globalThis)[BRIDGE];
   }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run build:kernels`: compiles the fused kernels (src/kernels/assembly, AssemblyScript)
- * into dist/kernels/, one module per build, two compilers at a time:
+ * `npm run build:kernels`: compiles the fused kernels (src/fused/assembly, AssemblyScript)
+ * into dist/fused/, one module per build, two compilers at a time:
  *
  *   seqlab-scalar.wasm          no SIMD (runtimes without wasm SIMD)
  *   seqlab-simd.wasm            128-bit SIMD
@@ -10,7 +10,7 @@
  *   seqlab-simd-threads.wasm    SIMD, atomics, imported shared memory (two threads)
  *   seqlab-relaxed-threads.wasm the same with relaxed SIMD
  *
- * src/kernels/wasm.ts picks the best build the running engine validates.
+ * src/fused/wasm.ts picks the best build the running engine validates.
  */
 const { spawn } = require("child_process");
 const fs = require("fs");
@@ -18,8 +18,8 @@ const path = require("path");
 
 const root = path.join(__dirname, "..");
 const asc = require.resolve("assemblyscript/bin/asc.js", { paths: [root] });
-const entry = path.join(root, "src", "kernels", "assembly", "index.ts");
-const out = path.join(root, "dist", "kernels");
+const entry = path.join(root, "src", "fused", "assembly", "index.ts");
+const out = path.join(root, "dist", "fused");
 const common = ["-O3", "--runtime", "stub", "--noAssert"];
 const threads = ["--enable", "threads", "--importMemory", "--sharedMemory", "--maximumMemory", "65536"];
 

@@ -1,5 +1,5 @@
 /**
- * The fused recurrent kernels (src/kernels/fused.ts, src/kernels/assembly): `unroll` on
+ * The fused recurrent kernels (src/fused/fused.ts, src/fused/assembly): `unroll` on
  * the fused path computes the same outputs, final states and gradients (∂L/∂x, ∂L/∂every
  * parameter, ∂L/∂initial state, through the custom-gradient op) as the tfjs-op reference path
  * (`fused: false`, tfjs autodiff), for every cell, with masks, reverse and initial
@@ -9,6 +9,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { spawnSync } from "node:child_process";
 import { CELLS, assertNoTensorLeaks } from "./recurrent-helpers";
 
@@ -46,9 +47,9 @@ function label(c: Case): string {
 /** Deterministic inputs for one case: x, h0, s0, a mask with padding, weights for a loss on every output and state. */
 function inputs(c: Case, seed: number) {
   const rng = new seqlab.Rng(seed);
-  const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([c.B, c.T, c.I], 1, rng) as T3;
-  const h0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 0.5, rng) as T2;
-  const s0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 0.5, rng) as T2;
+  const x = internal.normalTensor<seqlab.tf.Rank.R3>([c.B, c.T, c.I], 1, rng) as T3;
+  const h0 = internal.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 0.5, rng) as T2;
+  const s0 = internal.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 0.5, rng) as T2;
   // sequence b has length T − (b mod 3), padded at the end; and one hole in the middle for b = 1
   const m = Array.from({ length: c.B * c.T }, (_, k) => {
     const b = Math.floor(k / c.T);
@@ -56,13 +57,13 @@ function inputs(c: Case, seed: number) {
     return t < c.T - (b % 3) && !(b === 1 && t === 1) ? 1 : 0;
   });
   const mask = c.mask ? tf.tensor2d(m, [c.B, c.T]) : undefined;
-  const wOut = seqlab.normalTensor<seqlab.tf.Rank.R3>([c.B, c.T, c.H], 1, rng) as T3;
-  const wh = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 1, rng) as T2;
-  const ws = seqlab.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 1, rng) as T2;
+  const wOut = internal.normalTensor<seqlab.tf.Rank.R3>([c.B, c.T, c.H], 1, rng) as T3;
+  const wh = internal.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 1, rng) as T2;
+  const ws = internal.normalTensor<seqlab.tf.Rank.R2>([c.B, c.H], 1, rng) as T2;
   return { x, h0, s0, mask, wOut, wh, ws, dispose: () => tf.dispose([x, h0, s0, wOut, wh, ws, ...(mask ? [mask] : [])]) };
 }
 
-type Fused = boolean | seqlab.FusedVariant;
+type Fused = boolean | internal.FusedVariant;
 
 /**
  * L = Σ wOut ⊙ outputs + Σ wh ⊙ h(T) [+ Σ ws ⊙ s(T)], its value, the outputs, the final
@@ -118,7 +119,7 @@ function assertSame(got: ReturnType<typeof run>, want: ReturnType<typeof run>, t
   assert.deepEqual(Object.keys(got.grads).sort(), Object.keys(want.grads).sort());
   for (const part of ["forward", "grads"] as const) {
     for (const [k, v] of Object.entries(want[part])) {
-      const e = seqlab.scaledError(got[part][k], v);
+      const e = internal.scaledError(got[part][k], v);
       assert.ok(e < tol, `${what}: ${part} ${k} differs, scaled error ${e.toExponential(2)}`);
     }
   }
@@ -141,20 +142,20 @@ function trainFlat(opt: seqlab.tf.Optimizer, loss: () => seqlab.tf.Scalar, steps
   for (let i = 0; i < 9; i++) step();
   afterWarmUp();
   const tensors = tf.memory().numTensors;
-  const bytes = seqlab.fusedMemory().bytes;
+  const bytes = internal.fusedMemory().bytes;
   assert.ok(bytes > 0);
   let last = first;
   for (let i = 0; i < steps; i++) {
     last = step();
     if (i % every === 0) {
       assert.equal(tf.memory().numTensors, tensors, `tensors grew by step ${i}`);
-      assert.equal(seqlab.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
-      assert.equal(seqlab.fusedMemory().liveBlocks, 0);
-      assert.equal(seqlab.fusedMemory().usedBytes, 0);
+      assert.equal(internal.fusedMemory().bytes, bytes, `wasm memory grew by step ${i}`);
+      assert.equal(internal.fusedMemory().liveBlocks, 0);
+      assert.equal(internal.fusedMemory().usedBytes, 0);
     }
   }
   assert.equal(tf.memory().numTensors, tensors);
-  assert.equal(seqlab.fusedMemory().bytes, bytes);
+  assert.equal(internal.fusedMemory().bytes, bytes);
   return { first, last };
 }
 
@@ -213,7 +214,7 @@ describe("fused recurrent kernels (wasm)", function () {
               t.dispose();
             }
           };
-          const checks = seqlab.sparseGradCheck(f, Float64Array.from(p.dataSync()), analytic.grads[name], 4, { h: 1e-2, seed: ci });
+          const checks = internal.sparseGradCheck(f, Float64Array.from(p.dataSync()), analytic.grads[name], 4, { h: 1e-2, seed: ci });
           for (const chk of checks) {
             const tol = 2e-3 * (1 + Math.abs(chk.analytic));
             assert.ok(Math.abs(chk.numeric - chk.analytic) < tol, `${entry.label} ∂L/∂${name}[${chk.index}]: numeric ${chk.numeric}, fused ${chk.analytic}`);
@@ -230,9 +231,9 @@ describe("fused recurrent kernels (wasm)", function () {
     const p = seqlab.initLstm({ inputSize: 2, hiddenSize: 3, seed: 1 });
     const x = tf.ones([2, 3, 2]) as T3;
     const calls = (f: () => void) => {
-      const before = seqlab.fusedProfile().forwardCalls;
+      const before = internal.fusedProfile().forwardCalls;
       f();
-      return seqlab.fusedProfile().forwardCalls - before;
+      return internal.fusedProfile().forwardCalls - before;
     };
     const once = (options: seqlab.UnrollOptions<seqlab.LstmState>) => () => seqlab.disposeAll(seqlab.unroll(seqlab.lstmCell, p, x, options));
     try {
@@ -263,16 +264,16 @@ describe("fused recurrent kernels (wasm)", function () {
   it("recomputes a forward whose block was evicted (more pending forwards than MAX_LIVE) and still gets the gradient right", () => {
     const p = seqlab.initGru({ inputSize: 2, hiddenSize: 4, seed: 2 });
     const rng = new seqlab.Rng(4);
-    const xs = Array.from({ length: seqlab.MAX_LIVE + 8 }, () => seqlab.normalTensor<seqlab.tf.Rank.R3>([2, 3, 2], 1, rng) as T3);
+    const xs = Array.from({ length: internal.MAX_LIVE + 8 }, () => internal.normalTensor<seqlab.tf.Rank.R3>([2, 3, 2], 1, rng) as T3);
     const loss = (fused: boolean) => (W: Tensor) =>
       tf.addN(xs.map((x) => tf.sum(tf.square(seqlab.unroll(seqlab.gruCell, { ...p, W: W as T2 }, x, { fused }).state.h)))) as seqlab.tf.Scalar;
     try {
-      const before = seqlab.fusedProfile().recomputes;
+      const before = internal.fusedProfile().recomputes;
       const g = tf.grad(loss(true))(p.W);
-      assert.ok(seqlab.fusedProfile().recomputes - before >= 8, "no forward was recomputed");
+      assert.ok(internal.fusedProfile().recomputes - before >= 8, "no forward was recomputed");
       const want = tf.grad(loss(false))(p.W);
-      assert.ok(seqlab.scaledError(g.dataSync(), want.dataSync()) < 2e-6);
-      assert.equal(seqlab.fusedMemory().liveBlocks, 0);
+      assert.ok(internal.scaledError(g.dataSync(), want.dataSync()) < 2e-6);
+      assert.equal(internal.fusedMemory().liveBlocks, 0);
       tf.dispose([g, want]);
     } finally {
       tf.dispose([...xs, ...Object.values(p)]);
@@ -283,41 +284,41 @@ describe("fused recurrent kernels (wasm)", function () {
     const [B, T, V, I, H] = [3, 5, 7, 4, 8];
     const p = seqlab.initLstm({ inputSize: I, hiddenSize: H, seed: 3 });
     const vars = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.LstmParams;
-    const E0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([V, I], 1, new seqlab.Rng(8));
+    const E0 = internal.normalTensor<seqlab.tf.Rank.R2>([V, I], 1, new seqlab.Rng(8));
     const E = tf.variable(E0);
     const ids = tf.tensor2d([[1, 2, 3, 4, 5], [6, 0, 1, 2, 3], [4, 4, 5, 6, 0]], [B, T], "int32");
-    const data = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(9)) as T3;
+    const data = internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(9)) as T3;
     const loss = (x: T3, fused: boolean) => tf.sum(tf.square(seqlab.unroll(seqlab.lstmCell, vars, x, { fused }).outputs)) as seqlab.tf.Scalar;
     // an embedding as one-hot rows times E (tfjs-wasm has no gradient for tf.gather)
     const embedded = (fused: boolean) => () => loss(tf.reshape(tf.matMul(tf.oneHot(tf.reshape(ids, [-1]), V), E), [B, T, I]) as T3, fused);
     try {
       // data: the backward skips ∂x, nothing is recomputed, the parameter gradients are right
-      let before = seqlab.fusedProfile();
+      let before = internal.fusedProfile();
       const fromData = tf.variableGrads(() => loss(data, true));
-      let after = seqlab.fusedProfile();
+      let after = internal.fusedProfile();
       assert.equal(after.dxSkipped - before.dxSkipped, 1);
       assert.equal(after.recomputes - before.recomputes, 0);
       const wantData = tf.variableGrads(() => loss(data, false));
       for (const k of Object.keys(wantData.grads)) {
-        assert.ok(seqlab.scaledError(fromData.grads[k].dataSync(), wantData.grads[k].dataSync()) < 2e-6, `∂${k}`);
+        assert.ok(internal.scaledError(fromData.grads[k].dataSync(), wantData.grads[k].dataSync()) < 2e-6, `∂${k}`);
       }
       // an embedding: x is an op's output on the tape, so ∂x is computed and reaches E
-      before = seqlab.fusedProfile();
+      before = internal.fusedProfile();
       const fromEmbedding = tf.variableGrads(embedded(true));
-      after = seqlab.fusedProfile();
+      after = internal.fusedProfile();
       assert.equal(after.dxSkipped - before.dxSkipped, 0);
       const wantEmbedding = tf.variableGrads(embedded(false));
       const dE = fromEmbedding.grads[E.name].dataSync();
       assert.ok(dE.some((v) => v !== 0));
-      assert.ok(seqlab.scaledError(dE, wantEmbedding.grads[E.name].dataSync()) < 2e-6, "∂E");
+      assert.ok(internal.scaledError(dE, wantEmbedding.grads[E.name].dataSync()) < 2e-6, "∂E");
       // tf.grads with x among its inputs: x is a leaf, so ∂x comes from a recompute
-      before = seqlab.fusedProfile();
+      before = internal.fusedProfile();
       const [dx] = tf.grads((x: Tensor) => loss(x as T3, true))([data]);
-      after = seqlab.fusedProfile();
+      after = internal.fusedProfile();
       assert.equal(after.recomputes - before.recomputes, 1);
       const [wantDx] = tf.grads((x: Tensor) => loss(x as T3, false))([data]);
-      assert.ok(seqlab.scaledError(dx.dataSync(), wantDx.dataSync()) < 2e-6, "∂x");
-      assert.equal(seqlab.fusedMemory().liveBlocks, 0);
+      assert.ok(internal.scaledError(dx.dataSync(), wantDx.dataSync()) < 2e-6, "∂x");
+      assert.equal(internal.fusedMemory().liveBlocks, 0);
       tf.dispose([dx, wantDx, fromData.value, wantData.value, fromEmbedding.value, wantEmbedding.value]);
       tf.dispose([...Object.values(fromData.grads), ...Object.values(wantData.grads), ...Object.values(fromEmbedding.grads), ...Object.values(wantEmbedding.grads)]);
     } finally {
@@ -331,7 +332,7 @@ describe("fused recurrent kernels (wasm)", function () {
     const vars = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.LstmParams;
     const V = tf.tidy(() => tf.variable(tf.randomNormal([H, K], 0, 0.3, "float32", 1)));
     const rng = new seqlab.Rng(6);
-    const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, rng) as T3;
+    const x = internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, rng) as T3;
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1], "int32"), K));
     const mask = tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [B, T]);
     const opt = tf.train.adam(1e-2);
@@ -353,10 +354,10 @@ describe("fused recurrent kernels (wasm)", function () {
     const x = tf.ones([1, 2, 2]) as T3;
     try {
       const a = seqlab.unroll(seqlab.rnnCell, p, x);
-      seqlab.releaseFusedMemory();
-      assert.equal(seqlab.fusedMemory().bytes, 0);
+      internal.releaseFusedMemory();
+      assert.equal(internal.fusedMemory().bytes, 0);
       const b = seqlab.unroll(seqlab.rnnCell, p, x);
-      assert.ok(seqlab.fusedMemory().bytes > 0);
+      assert.ok(internal.fusedMemory().bytes > 0);
       assert.deepEqual(Array.from(a.outputs.dataSync()), Array.from(b.outputs.dataSync()));
       seqlab.disposeAll(a, b);
     } finally {
@@ -374,8 +375,8 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
     // K = 600: more than one block of K rows (and of the packed panel), with a ragged last block
     for (const [M, N, K] of [[1, 1, 1], [4, 8, 3], [5, 9, 7], [12, 20, 33], [3, 2, 1], [13, 19, 600]]) {
       it(`${variant} gemmTN = tf.matMul(a, b, transposeA) for A [${K}, ${M}], B [${K}, ${N}], accumulating`, () => {
-        const k = seqlab.loadKernels(variant);
-        const arena = new seqlab.WasmArena(k);
+        const k = internal.loadKernels(variant);
+        const arena = new internal.WasmArena(k);
         const rng = new seqlab.Rng(M * 100 + N * 10 + K);
         const a = Float32Array.from({ length: K * M }, () => rng.uniform(-1, 1));
         const b = Float32Array.from({ length: K * N }, () => rng.uniform(-1, 1));
@@ -386,13 +387,13 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
         k.exports.gemmTN(M, N, K, pa, M, pb, N, pc, N, 1);
         const got = arena.f32(pc, M * N);
         const want = tf.tidy(() => tf.add(tf.tensor2d(c0, [M, N]), tf.matMul(tf.tensor2d(a, [K, M]), tf.tensor2d(b, [K, N]), true, false)).dataSync());
-        assert.ok(seqlab.maxAbsError(got, want) < 1e-5 * Math.sqrt(K), `max error ${seqlab.maxAbsError(got, want)}`);
+        assert.ok(internal.maxAbsError(got, want) < 1e-5 * Math.sqrt(K), `max error ${internal.maxAbsError(got, want)}`);
       });
     }
 
     it(`${variant} sigmoid and tanh agree with float64 to ~2e−7 (relative to max(|f|, 1e−3)) on [−100, 100], never NaN/Inf`, () => {
-      const k = seqlab.loadKernels(variant);
-      const arena = new seqlab.WasmArena(k);
+      const k = internal.loadKernels(variant);
+      const arena = new internal.WasmArena(k);
       const n = 20001;
       const xs = Float32Array.from({ length: n }, (_, i) => (i < 20000 ? -20 + (40 * i) / 20000 : 0));
       xs.set([-100, 100, -88.7, 88.7, 1e-6, -1e-6, 0.6249, 0.6251], 0);
@@ -416,8 +417,8 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
   }
 
   it("WasmHeap reuses freed blocks in any order, merges neighbours, and grows only when nothing fits", () => {
-    const k = seqlab.instantiateKernels("simd");
-    const heap = new seqlab.WasmHeap(k.exports.memory, k.exports.heapBase());
+    const k = internal.instantiateKernels("simd");
+    const heap = new internal.WasmHeap(k.exports.memory, k.exports.heapBase());
     const a = heap.alloc(1000);
     const b = heap.alloc(3 << 20);
     const c = heap.alloc(10);
@@ -457,22 +458,22 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
     await seqlab.initBackend();
   });
   after(() => {
-    seqlab.setFusedThreads(undefined);
-    seqlab.releaseFusedMemory();
+    internal.setFusedThreads(undefined);
+    internal.releaseFusedMemory();
   });
   assertNoTensorLeaks();
 
   /** `run` with a SIMD build (args[4]) on n threads, every product split (minParallelWork 0) when n = 2. */
   function onThreads(n: 1 | 2, ...args: Parameters<typeof run>) {
-    seqlab.setFusedThreads(n, 0);
-    seqlab.releaseFusedMemory();
+    internal.setFusedThreads(n, 0);
+    internal.releaseFusedMemory();
     try {
       const r = run(...args);
-      assert.equal(seqlab.fusedMemory(args[4] as seqlab.FusedVariant).threads, n, `the engine runs on ${n} thread(s)`);
+      assert.equal(internal.fusedMemory(args[4] as internal.FusedVariant).threads, n, `the engine runs on ${n} thread(s)`);
       return r;
     } finally {
-      seqlab.setFusedThreads(undefined);
-      seqlab.releaseFusedMemory();
+      internal.setFusedThreads(undefined);
+      internal.releaseFusedMemory();
     }
   }
 
@@ -504,12 +505,12 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
 
   it("trains 300 Adam steps on 2 threads with flat tensors and flat wasm memory; releaseFusedMemory stops the worker", () => {
     const [B, T, I, H, K] = [8, 12, 5, 24, 3];
-    seqlab.setFusedThreads(2, 0);
-    seqlab.releaseFusedMemory();
+    internal.setFusedThreads(2, 0);
+    internal.releaseFusedMemory();
     const params = seqlab.initGruPytorch({ inputSize: I, hiddenSize: H, seed: 5 });
     const vars = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.GruPytorchParams;
     const V = tf.tidy(() => tf.variable(tf.randomNormal([H, K], 0, 0.3, "float32", 1)));
-    const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(6)) as T3;
+    const x = internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(6)) as T3;
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 1, 2, 1], "int32"), K));
     const opt = tf.train.adam(1e-2);
     const loss = () => {
@@ -517,14 +518,14 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
       return tf.losses.softmaxCrossEntropy(y, tf.matMul(r.state.h, V)) as seqlab.tf.Scalar;
     };
     try {
-      const { first, last } = trainFlat(opt, loss, 300, 50, () => assert.equal(seqlab.fusedMemory().threads, 2));
+      const { first, last } = trainFlat(opt, loss, 300, 50, () => assert.equal(internal.fusedMemory().threads, 2));
       assert.ok(last < first * 0.5, `the loss did not fall: ${first} → ${last}`);
-      assert.ok(seqlab.fusedMemory().workerChunks > 0, "the worker computed no chunk");
-      seqlab.releaseFusedMemory();
-      assert.equal(seqlab.fusedMemory().threads, 0);
+      assert.ok(internal.fusedMemory().workerChunks > 0, "the worker computed no chunk");
+      internal.releaseFusedMemory();
+      assert.equal(internal.fusedMemory().threads, 0);
     } finally {
-      seqlab.setFusedThreads(undefined);
-      seqlab.releaseFusedMemory();
+      internal.setFusedThreads(undefined);
+      internal.releaseFusedMemory();
       opt.dispose();
       tf.dispose([x, y, V, ...Object.values(vars), ...Object.values(params)]);
     }
@@ -540,17 +541,17 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
       const data = inputs(c, 77);
       try {
         const one = onThreads(1, ci, params, c, data, "relaxed");
-        seqlab.setFusedThreads("auto");
-        seqlab.releaseFusedMemory();
+        internal.setFusedThreads("auto");
+        internal.releaseFusedMemory();
         for (let i = 0; i < 20; i++) {
           const auto = run(ci, params, c, data, "relaxed"); // each run: 2 forwards and a backward, on 1 or 2 threads
           assert.equal(auto.loss, one.loss);
           for (const [key, v] of Object.entries(one.grads)) assert.deepEqual(Array.from(auto.grads[key]), Array.from(v), `∂${key}`);
         }
-        assert.equal(seqlab.fusedMemory().threads, c === large ? 2 : 1);
+        assert.equal(internal.fusedMemory().threads, c === large ? 2 : 1);
       } finally {
-        seqlab.setFusedThreads(undefined);
-        seqlab.releaseFusedMemory();
+        internal.setFusedThreads(undefined);
+        internal.releaseFusedMemory();
         data.dispose();
         tf.dispose(Object.values(params));
       }
@@ -563,12 +564,12 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
       seqlab.initBackend().then(() => {
         const p = seqlab.initLstm({ inputSize: 16, hiddenSize: 64, seed: 1 });
         const x = seqlab.tf.ones([16, 10, 16]);
-        for (let i = 0; i < 50 && seqlab.fusedMemory().workerChunks === 0; i++) {
+        for (let i = 0; i < 50 && internal.fusedMemory().workerChunks === 0; i++) {
           const r = seqlab.unroll(seqlab.lstmCell, p, x);
           r.outputs.dataSync();
           seqlab.disposeAll(r);
         }
-        console.log(JSON.stringify({ threads: seqlab.fusedMemory().threads, worked: seqlab.fusedMemory().workerChunks > 0 }));
+        console.log(JSON.stringify({ threads: internal.fusedMemory().threads, worked: internal.fusedMemory().workerChunks > 0 }));
       });`;
     const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", timeout: 60_000, env: { ...process.env, SEQLAB_THREADS: "2" } });
     assert.equal(r.error, undefined, `the process did not exit: ${r.error}`);

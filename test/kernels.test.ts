@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { tf, initBackend, loadKernels, WasmArena, wasmMatMul } from "seqlab";
+import { tf, initBackend } from "seqlab";
+import { loadKernels, WasmArena, wasmMatMul } from "seqlab/internal";
 
 /** Seeded values in [−1, 1) (a linear congruential generator: enough for test data). */
 class Lcg {
@@ -44,8 +45,9 @@ describe("wasm kernels", () => {
   it("SEQLAB_RELAXED_SIMD=0 keeps V8's flags as they are: the SIMD build where relaxed SIMD is not on by default", () => {
     const script = `
       const fs = require("fs");
-      const wasm = require("seqlab/dist/kernels/wasm");
-      const bytes = fs.readFileSync(require.resolve("seqlab/dist/kernels/seqlab-relaxed.wasm"));
+      const path = require("path");
+      const wasm = require("seqlab/internal");
+      const bytes = fs.readFileSync(path.join(path.dirname(require.resolve("seqlab/internal")), "fused", "seqlab-relaxed.wasm"));
       const native = WebAssembly.validate(bytes);
       console.log(JSON.stringify({ native, build: wasm.kernelBuild(), after: WebAssembly.validate(bytes) }));`;
     for (const env of ["0", ""]) {

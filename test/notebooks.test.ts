@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runNotebooks } from "../kernel/run-notebooks";
-import { renderedPlots, closeBrowser } from "seqlab";
+import { renderedPlots, closeBrowser } from "seqlab/internal";
 import { jupyterEnv, run, JupyterEnv } from "./helpers/jupyter";
 
 const dir = path.join(__dirname, "..", "notebooks");

@@ -8,24 +8,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  attentionWeights,
-  closeBrowser,
-  gateActivations,
-  gradientFlow,
-  gradientFlowHeatmap,
-  hiddenStates,
-  liveFigure,
-  renderedPlots,
-  savePlot,
-  sequencePrediction,
-  show,
-  textActivation,
-  trainingCurves,
-  unfoldedGraph,
-  type DisplayContent,
-  type Figure,
-} from "seqlab";
+import { attentionWeights, gateActivations, gradientFlow, hiddenStates, liveFigure, savePlot, sequencePrediction, show, textActivation, trainingCurves, unfoldedGraph, type Figure } from "seqlab";
+import { closeBrowser, gradientFlowHeatmap, renderedPlots, type DisplayContent } from "seqlab/internal";
 
 const BRIDGE = Symbol.for("seqlab.kernel");
 

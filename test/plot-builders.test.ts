@@ -4,20 +4,8 @@
  * announces) — never a silently blank plot.
  */
 import { strict as assert } from "assert";
-import {
-  attentionWeights,
-  figureSummary,
-  gateActivations,
-  gradientFlow,
-  gradientFlowHeatmap,
-  heatmap,
-  hiddenStates,
-  sequencePrediction,
-  textActivation,
-  trainingCurves,
-  unfoldedGraph,
-  type Figure,
-} from "seqlab";
+import { attentionWeights, gateActivations, gradientFlow, heatmap, hiddenStates, sequencePrediction, textActivation, trainingCurves, unfoldedGraph, type Figure } from "seqlab";
+import { figureSummary, gradientFlowHeatmap } from "seqlab/internal";
 
 /** A trace as a plain record (plotly's Data is a union; tests read fields by name). */
 function trace(fig: Figure, i: number): Record<string, any> {

@@ -8,7 +8,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { liveFigure, sendPlotlyJs, show, trainingCurves, type Figure } from "seqlab";
+import { liveFigure, show, trainingCurves, type Figure } from "seqlab";
+import { sendPlotlyJs } from "seqlab/internal";
 import { fakeKernel, removeFakeKernel, type Sent } from "./helpers/fake-kernel";
 
 const PLOTLY_JSON = "application/vnd.plotly.v1+json";

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { CELLS, SIZES, assertNoTensorLeaks, expectNoLeak, makeData, maxAbsDiff, stateFor, values } from "./recurrent-helpers";
 
 const { tf } = seqlab;
@@ -26,13 +27,13 @@ describe("recurrent cells", () => {
         const ro = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 6 });
         const initialState = stateFor(cell, data.h0, data.s0);
         const res = expectNoLeak("unroll", () => seqlab.unroll(cell as seqlab.AnyCell, p, data.x, { initialState }));
-        const ref = seqlab.referenceGradients({
-          cell: cell.name,
-          params: seqlab.paramsToF64(p),
-          readout: { V: seqlab.toF64(ro.V), c: seqlab.toF64(ro.c) },
-          x: seqlab.toF64(data.x),
+        const ref = internal.referenceGradients({
+          cell: cell.reference!,
+          params: internal.paramsToF64(p),
+          readout: { V: internal.toF64(ro.V), c: internal.toF64(ro.c) },
+          x: internal.toF64(data.x),
           y: data.y.dataSync(),
-          initialState: seqlab.paramsToF64(initialState),
+          initialState: internal.paramsToF64(initialState),
         });
         assert.deepEqual(res.outputs.shape, [B, T, H]);
         assert.ok(maxAbsDiff(values(res.outputs), ref.outputs.data) < 1e-6);
@@ -118,9 +119,9 @@ describe("recurrent cells", () => {
     const H = 4;
     const I = 2;
     // Bias the update gate to z ≈ 1 (b_z = +30): the lecture takes the candidate, PyTorch keeps h(t−1).
-    function run(convention: seqlab.GruConvention, bz: number) {
-      const { cell, init } = seqlab.gru(convention as "pytorch");
-      const p = init({ inputSize: I, hiddenSize: H, seed: 2 });
+    function run(convention: "lecture" | "pytorch", bz: number) {
+      const cell = convention === "lecture" ? seqlab.CELLS.gru : seqlab.CELLS["gru-pytorch"];
+      const p = cell.init!({ inputSize: I, hiddenSize: H, seed: 2 });
       const b = p.b.arraySync();
       for (let j = H; j < 2 * H; j++) b[j] = bz;
       const p2 = { ...p, b: tf.tensor1d(b) };
@@ -159,8 +160,10 @@ describe("recurrent cells", () => {
       seqlab.disposeAll(p, flipped, a, b);
       data.dispose();
     });
-    it("an unknown convention is an error", () => {
-      assert.throws(() => seqlab.gru("keras" as "lecture"), /gru: convention must be "lecture" or "pytorch", got "keras"/);
+    it("the registry names both conventions: gru (lecture) and gru-pytorch", () => {
+      assert.deepEqual(Object.keys(seqlab.CELLS), ["rnn", "lstm", "gru", "gru-pytorch"]);
+      assert.equal(seqlab.CELLS.gru, seqlab.gruCell);
+      assert.equal(seqlab.CELLS["gru-pytorch"], seqlab.gruPytorchCell);
     });
   });
 

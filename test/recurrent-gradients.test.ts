@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { CELLS, SIZES, assertNoTensorLeaks, expectNoLeak, makeData, stateFor, values } from "./recurrent-helpers";
 
 const { tf } = seqlab;
@@ -19,7 +20,7 @@ const FLOAT32 = { scaled: 1e-5 };
 const FLOAT64 = { rel: 1e-4, scaled: 1e-8 };
 const ok32 = (a: seqlab.Agreement) => a.scaled < FLOAT32.scaled;
 const ok64 = (a: seqlab.Agreement) => a.rel < FLOAT64.rel && a.scaled < FLOAT64.scaled;
-const agree32 = (a: seqlab.tf.Tensor, b: seqlab.tf.Tensor) => seqlab.scaledError(values(a), values(b)) < FLOAT32.scaled;
+const agree32 = (a: seqlab.tf.Tensor, b: seqlab.tf.Tensor) => internal.scaledError(values(a), values(b)) < FLOAT32.scaled;
 
 /** Worst errors seen, printed at the end (for the notes of issue 3). */
 const worst: Record<string, seqlab.GradientReport["worst"]> = {};
@@ -61,7 +62,7 @@ describe("recurrent gradients", () => {
             assert.ok(ok32(row.handVsAutodiff), at);
             assert.ok(ok32(row.handVsNumeric), at);
             assert.ok(ok32(row.autodiffVsNumeric), at);
-            assert.ok(ok64(row.f64HandVsNumeric), at);
+            assert.ok(ok64(row.f64HandVsNumeric!), at);
           }
           assert.ok(Math.abs(report.loss.tfjs - report.loss.f64) < 1e-5 * Math.abs(report.loss.f64));
           assert.ok(seqlab.relError(report.dhNorms.tfjs, report.dhNorms.f64) < 1e-5);
@@ -104,6 +105,28 @@ describe("recurrent gradients", () => {
       });
     });
   }
+
+  describe('"autodiff" means tfjs autodiff on the reference path', () => {
+    for (const name of ["rnn", "lstm", "gru", "gru-pytorch"] as const) {
+      it(`${name}: autodiffGradients and gradientReport run no fused kernel (whose gradient is hand-written), even with fused: true`, () => {
+        const { I, H, K } = SIZES;
+        const data = makeData(SIZES, 31);
+        const cell = seqlab.CELLS[name];
+        const p = cell.init!({ inputSize: I, hiddenSize: H, seed: 1 });
+        const ro = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 2 });
+        internal.resetFusedProfile();
+        const auto = seqlab.autodiffGradients(cell, p, ro, data.x, data.y, { fused: true });
+        assert.equal(internal.fusedProfile().forwardCalls, 0, "autodiffGradients ran the fused kernels");
+        seqlab.gradientReport(cell, p, ro, data.x, data.y);
+        assert.equal(internal.fusedProfile().forwardCalls, 0, "gradientReport's autodiff column ran the fused kernels");
+        // The fused path is what unroll runs by default, so the check above is not vacuous.
+        const fused = seqlab.modelLoss(cell, p, ro, data.x, data.y);
+        assert.equal(internal.fusedProfile().forwardCalls, 1);
+        seqlab.disposeAll(auto, p, ro, fused);
+        data.dispose();
+      });
+    }
+  });
 
   describe("the lecture's RNN BPTT (U, V, W, b, c)", () => {
     it("rnnBptt returns ∇U, ∇V, ∇W, ∇b, ∇c equal to tf.grads, and ‖∇_h(t) L‖ with ∇_h(τ) L = Vᵀ ∇_o(τ) L", () => {
@@ -153,7 +176,7 @@ describe("recurrent gradients", () => {
       const row = report.params.find((r) => r.name === "W")!;
       assert.ok(!ok32(row.handVsAutodiff) && !ok32(row.handVsNumeric), JSON.stringify(row));
       assert.ok(row.handVsAutodiff.rel > 5e-4 && row.handVsNumeric.rel > 5e-4, JSON.stringify(row));
-      assert.ok(ok32(row.autodiffVsNumeric) && ok64(row.f64HandVsNumeric), "the references themselves agree");
+      assert.ok(ok32(row.autodiffVsNumeric) && ok64(row.f64HandVsNumeric!), "the references themselves agree");
       seqlab.disposeAll(p, ro);
       data.dispose();
     });
@@ -176,9 +199,9 @@ describe("recurrent gradients", () => {
 
   describe("gradient checker (CS231n)", () => {
     it("scaledError is max |a−b| / max(1e−8, max|a| + max|b|)", () => {
-      assert.ok(Math.abs(seqlab.scaledError([2, 1e-5], [2, 1.1e-5]) - 1e-6 / 4) < 1e-15);
+      assert.ok(Math.abs(internal.scaledError([2, 1e-5], [2, 1.1e-5]) - 1e-6 / 4) < 1e-15);
       assert.ok(seqlab.relError([2, 1e-5], [2, 1.1e-5]) > 0.04, "while the per-entry error is large");
-      assert.ok(Number.isNaN(seqlab.scaledError([1, NaN], [1, 1])));
+      assert.ok(Number.isNaN(internal.scaledError([1, NaN], [1, 1])));
     });
     it("relError is max |a−b| / max(1e−8, |a|+|b|) elementwise", () => {
       assert.equal(seqlab.relError([1, 2, 3], [1, 2, 3]), 0);
@@ -206,11 +229,11 @@ describe("recurrent gradients", () => {
       const f = (x: Float64Array) => x.reduce((acc, v, k) => acc + (k + 1) * v * v, 0);
       const x = Float64Array.from({ length: 50 }, (_, k) => Math.cos(k));
       const right = x.map((v, k) => 2 * (k + 1) * v);
-      const checks = seqlab.sparseGradCheck(f, x, right, 8, { seed: 1 });
+      const checks = internal.sparseGradCheck(f, x, right, 8, { seed: 1 });
       assert.equal(checks.length, 8);
       assert.ok(checks.every((c) => c.relError < 1e-8));
       const wrong = right.map((v) => v * 1.01);
-      assert.ok(seqlab.sparseGradCheck(f, x, wrong, 8, { seed: 1 }).every((c) => c.relError > 1e-3));
+      assert.ok(internal.sparseGradCheck(f, x, wrong, 8, { seed: 1 }).every((c) => c.relError > 1e-3));
     });
     it("float64 finite differences see what float32 cannot: tfjs autodiff is only ~1e−7 relative", () => {
       // tfjs has no float64: the same finite difference in float32 is orders of magnitude worse.
@@ -227,13 +250,13 @@ describe("recurrent gradients", () => {
       const numeric32 = seqlab.numericalGradient(lossAt, b, 1e-3);
       const model = {
         cell: "rnn" as const,
-        params: seqlab.paramsToF64(p),
-        readout: { V: seqlab.toF64(ro.V), c: seqlab.toF64(ro.c) },
-        x: seqlab.toF64(data.x),
+        params: internal.paramsToF64(p),
+        readout: { V: internal.toF64(ro.V), c: internal.toF64(ro.c) },
+        x: internal.toF64(data.x),
         y: data.y.dataSync(),
       };
-      const numeric64 = seqlab.numericGradients(model).grads.b.data;
-      const hand64 = seqlab.referenceGradients(model).grads.b.data;
+      const numeric64 = internal.numericGradients(model).grads.b.data;
+      const hand64 = internal.referenceGradients(model).grads.b.data;
       assert.ok(seqlab.relError(hand64, numeric64) < 1e-8);
       assert.ok(seqlab.relError(hand64, numeric32) > 100 * seqlab.relError(hand64, numeric64));
       seqlab.disposeAll(p, ro);

@@ -2,6 +2,7 @@
 export { assertNoTensorLeaks, expectNoLeak, tensorsIn } from "./helpers/memory";
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 
 const { tf } = seqlab;
 type Tensor = seqlab.tf.Tensor;
@@ -14,7 +15,7 @@ export function values(t: Tensor): Float64Array {
 /** max |a − b|. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length, "lengths differ");
-  return seqlab.maxAbsError(a, b);
+  return internal.maxAbsError(a, b);
 }
 
 /** Tiny sizes used throughout (T time, B batch, I input, H hidden, K classes). */
@@ -24,16 +25,16 @@ export const SIZES = { T: 4, B: 2, I: 3, H: 5, K: 3 };
 export function makeData(sizes: { T: number; B: number; I: number; H: number; K: number }, seed = 11) {
   const { T, B, I, H, K } = sizes;
   const rng = new seqlab.Rng(seed);
-  const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, rng) as seqlab.tf.Tensor3D;
+  const x = internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, rng) as seqlab.tf.Tensor3D;
   const y = tf.tensor2d(
     Array.from({ length: B * T }, () => rng.int(K)),
     [B, T],
     "int32",
   );
-  const h0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([B, H], 0.5, rng) as seqlab.tf.Tensor2D;
-  const s0 = seqlab.normalTensor<seqlab.tf.Rank.R2>([B, H], 0.5, rng) as seqlab.tf.Tensor2D;
-  const wh = seqlab.normalTensor<seqlab.tf.Rank.R2>([B, H], 1, rng) as seqlab.tf.Tensor2D;
-  const ws = seqlab.normalTensor<seqlab.tf.Rank.R2>([B, H], 1, rng) as seqlab.tf.Tensor2D;
+  const h0 = internal.normalTensor<seqlab.tf.Rank.R2>([B, H], 0.5, rng) as seqlab.tf.Tensor2D;
+  const s0 = internal.normalTensor<seqlab.tf.Rank.R2>([B, H], 0.5, rng) as seqlab.tf.Tensor2D;
+  const wh = internal.normalTensor<seqlab.tf.Rank.R2>([B, H], 1, rng) as seqlab.tf.Tensor2D;
+  const ws = internal.normalTensor<seqlab.tf.Rank.R2>([B, H], 1, rng) as seqlab.tf.Tensor2D;
   return { x, y, h0, s0, wh, ws, dispose: () => tf.dispose([x, y, h0, s0, wh, ws]) };
 }
 

@@ -7,6 +7,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks, values } from "./recurrent-helpers";
 
 const { tf } = seqlab;
@@ -19,7 +20,7 @@ interface Fixture {
 }
 const fixture: Fixture = JSON.parse(readFileSync(join(__dirname, "fixtures", "torch_recurrent.json"), "utf8"));
 
-/** float32 tolerance, relative to each tensor's scale (see seqlab.scaledError). */
+/** float32 tolerance, relative to each tensor's scale (see internal.scaledError). */
 const TOL = 2e-6;
 const worst: Record<string, { scaled: number; rel: number }> = {};
 
@@ -80,7 +81,7 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
         grads = { weight_ih: g.grads.U, weight_hh: g.grads.W, bias_ih: g.grads.b, bias_hh: g.grads.b };
       } else {
         const p = { U, W, b: bih, bh: bhh };
-        const { cell } = seqlab.gru("pytorch");
+        const cell = seqlab.gruPytorchCell;
         const r = seqlab.unroll(cell, p, x, { ...options, initialState: { h: h0 } });
         const g = seqlab.handGradients(cell, p, ro, x, y, { ...options, initialState: { h: h0 }, finalStateWeights: { h: wh } });
         hand = g;
@@ -90,7 +91,7 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
       }
       const compare = (ours: ArrayLike<number>, key: string) => {
         const theirs = c.tensors[key].data;
-        const e = seqlab.scaledError(ours, theirs);
+        const e = internal.scaledError(ours, theirs);
         worst[`${name} ${key}`] = { scaled: e, rel: seqlab.relError(ours, theirs) };
         assert.ok(e < TOL, `${name} ${key}: scaled error ${e}`);
       };

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { SIZES, assertNoTensorLeaks, expectNoLeak, makeData, maxAbsDiff, values } from "./recurrent-helpers";
 
 const { tf } = seqlab;
@@ -109,12 +110,12 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         const mask = lengths ? (tf.tensor2d(lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)))) as Tensor2D) : undefined;
         const opts = { mask, reverse: "reverse" in options };
         const hand = expectNoLeak("stacked forward + backward", () => {
-          const tapes = seqlab.unrollStackedWithTape(stack, data.x, opts);
+          const tapes = internal.unrollStackedWithTape(stack, data.x, opts);
           const g = tf.tidy(() => {
             const top = tapes[tapes.length - 1].outputs;
             return seqlab.readoutBackward(ro, top, seqlab.readout(ro, top), data.y, mask);
           });
-          const back = seqlab.backwardStacked(stack, tapes, g.dh);
+          const back = internal.backwardStacked(stack, tapes, g.dh);
           seqlab.disposeAll(tapes, g.dh, g.dc);
           return { back, dV: g.dV };
         });
@@ -127,9 +128,9 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         };
         const auto = tf.grads(f)([...flat, data.x, ro.V]);
         const handFlat = hand.back.grads.flatMap((g) => Object.values(g) as seqlab.tf.Tensor[]);
-        handFlat.forEach((g, j) => assert.ok(seqlab.scaledError(values(g), values(auto[j])) < 1e-5, `parameter ${j}`));
-        assert.ok(seqlab.scaledError(values(hand.back.dx), values(auto[flat.length])) < 1e-5, "x");
-        assert.ok(seqlab.scaledError(values(hand.dV), values(auto[flat.length + 1])) < 1e-5, "V");
+        handFlat.forEach((g, j) => assert.ok(internal.scaledError(values(g), values(auto[j])) < 1e-5, `parameter ${j}`));
+        assert.ok(internal.scaledError(values(hand.back.dx), values(auto[flat.length])) < 1e-5, "x");
+        assert.ok(internal.scaledError(values(hand.dV), values(auto[flat.length + 1])) < 1e-5, "V");
         assert.equal(hand.back.dhNorms.length, 3);
         seqlab.disposeAll(stack.map((l) => l.params), ro, mask, hand, auto);
         data.dispose();

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./recurrent-helpers";
 import { flat, ids, inputs, maxDiff, num, tensorCountsOverSteps, throwsWith } from "./sequence-helpers";
 
@@ -42,7 +43,7 @@ describe("sequence architectures", () => {
       const m = new seqlab.SequenceToVector({ inputSize: I, cell: "gru", hiddenSize: H, output: { values: 2 }, seed: 2 });
       const x = inputs(B, T, I);
       const lengths = [T, 2, 4];
-      const mask = seqlab.maskFromLengths(lengths, T);
+      const mask = internal.maskFromLengths(lengths, T);
       const o = m.predict(x, mask);
       assert.deepEqual(o.shape, [B, 2]);
       lengths.forEach((n, b) => {
@@ -84,7 +85,7 @@ describe("sequence architectures", () => {
         const pf = seqlab.initGru({ inputSize: I, hiddenSize: H, seed: 4 });
         const pb = seqlab.initGru({ inputSize: I, hiddenSize: H, seed: 5 });
         const x = inputs(B, T, I);
-        const mask = seqlab.maskFromLengths([T, 3, 5], T);
+        const mask = internal.maskFromLengths([T, 3, 5], T);
         const r = seqlab.bidirectional(seqlab.layer(seqlab.gruCell, pf), seqlab.layer(seqlab.gruCell, pb), x, { merge, mask });
         const f = seqlab.unroll(seqlab.gruCell, pf, x, { mask });
         const b = seqlab.unroll(seqlab.gruCell, pb, x, { mask, reverse: true });
@@ -130,7 +131,7 @@ describe("sequence architectures", () => {
       const m = new seqlab.SequenceToSequence({ inputSize: I, cell: "gru-pytorch", hiddenSize: H, output: { classes: K }, seed: 7 });
       const x = inputs(B, T, I);
       const y = ids(B, T, K);
-      const mask = seqlab.maskFromLengths([T, 2, 4], T);
+      const mask = internal.maskFromLengths([T, 2, 4], T);
       const { o, state } = m.predict(x, { mask });
       assert.deepEqual(o.shape, [B, T, K]);
       const r = m.forward({ x, y, mask }, { training: true });
@@ -248,7 +249,7 @@ describe("sequence architectures", () => {
       const yBad = tf.tensor1d([3], "int32");
       const xOk = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
       throwsWith(() => m.forward({ x: xOk, y: yBad }, { training: true }), ["batch.y", "token id 3", "V = 3"]);
-      assert.throws(() => m.forward({ x, y }, { training: true }), (e: Error) => e instanceof seqlab.VocabularyError && e.argument === "batch.x" && e.expected === 5 && e.actual === 7);
+      assert.throws(() => m.forward({ x, y }, { training: true }), (e: Error) => e instanceof internal.VocabularyError && e.argument === "batch.x" && e.expected === 5 && e.actual === 7);
       seqlab.disposeAll(x, y, yBad, xOk);
       m.dispose();
     });
@@ -280,7 +281,7 @@ describe("sequence architectures", () => {
       const yT = ids(B, T, K);
       const yB = tf.tensor1d([0, 1, 2], "int32");
       const v = tf.tidy(() => tf.reshape(inputs(B, 1, I), [B, I]));
-      const mask = seqlab.maskFromLengths([T, 2, 4], T);
+      const mask = internal.maskFromLengths([T, 2, 4], T);
       const cases: [string, seqlab.Trainable, seqlab.Batch][] = [
         ["SequenceToVector", new seqlab.SequenceToVector({ inputSize: I, cell: "lstm", hiddenSize: H, bidirectional: "sum", output: { classes: K } }), { x, y: yB, mask }],
         ["SequenceToSequence", new seqlab.SequenceToSequence({ vocabSize: 6, cell: "gru", hiddenSize: H, layers: 2, output: { classes: K } }), { x: xi, y: yT, mask }],

@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./recurrent-helpers";
 import { flat, ids, maxDiff, num, tensorCountsOverSteps, throwsWith } from "./sequence-helpers";
 
@@ -47,7 +48,7 @@ describe("attention", () => {
       Math.tanh(1.5) + 2 * Math.tanh(1),
     ];
     assert.ok(maxDiff(e, hand) < 1e-6);
-    const projected = seqlab.projectKeys(p, k);
+    const projected = internal.projectKeys(p, k);
     const e2 = seqlab.additiveScore(q, k, p, projected);
     assert.ok(maxDiff(e, e2) < 1e-7);
     seqlab.disposeAll(q, k, p, e, projected, e2);
@@ -77,10 +78,10 @@ describe("attention", () => {
   it("queries for all output steps at once [B, T_out, D] = one step at a time, for every score", () => {
     const rng = new seqlab.Rng(3);
     const [B, Tout, Tin, D] = [2, 3, 4, 5];
-    const q = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, Tout, D], 1, rng) as Tensor3D;
-    const k = seqlab.normalTensor<seqlab.tf.Rank.R3>([B, Tin, D], 1, rng) as Tensor3D;
-    const Wa = seqlab.normalTensor<seqlab.tf.Rank.R2>([D, D], 1, rng) as Tensor2D;
-    const p = { Wq: seqlab.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D, Wk: seqlab.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D, w: tf.tensor1d([1, -1, 0.5]) };
+    const q = internal.normalTensor<seqlab.tf.Rank.R3>([B, Tout, D], 1, rng) as Tensor3D;
+    const k = internal.normalTensor<seqlab.tf.Rank.R3>([B, Tin, D], 1, rng) as Tensor3D;
+    const Wa = internal.normalTensor<seqlab.tf.Rank.R2>([D, D], 1, rng) as Tensor2D;
+    const p = { Wq: internal.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D, Wk: internal.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D, w: tf.tensor1d([1, -1, 0.5]) };
     const scores = {
       dot: (qq: Tensor2D | Tensor3D) => seqlab.dotScore(qq, k),
       scaled: (qq: Tensor2D | Tensor3D) => seqlab.scaledDotScore(qq, k),
@@ -114,13 +115,13 @@ describe("attention", () => {
     const Vx = 9, K = 7, H = 6;
     const batch = () => {
       const x = ids(3, 5, Vx, 1);
-      const xMask = seqlab.maskFromLengths([5, 3, 4], 5);
+      const xMask = internal.maskFromLengths([5, 3, 4], 5);
       const y = ids(3, 4, K, 2);
       const yIn = tf.tidy(() => tf.concat([tf.fill([3, 1], 0, "int32"), tf.slice(y, [0, 0], [3, 3])], 1) as Tensor2D);
       return { x, xMask, y, yIn, mask: tf.ones([3, 4]) as Tensor2D };
     };
 
-    for (const score of seqlab.ATTENTION_SCORES) {
+    for (const score of internal.ATTENTION_SCORES) {
       it(`"${score}": weights [B, T_out, T_in], rows sum to 1, padded source positions 0 (teacher forced and free running)`, () => {
         const m = new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: H, score, seed: 4 });
         const b = batch();

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./recurrent-helpers";
 import { ids, num, throwsWith } from "./sequence-helpers";
 
@@ -40,7 +41,7 @@ describe("decoding", () => {
   it("beam search with k = 1 is greedy decoding (tokens and log-probabilities), for both encoder–decoders", () => {
     for (const m of [attn(), plain()]) {
       const x = ids(4, 5, Vx, 3);
-      const mask = seqlab.maskFromLengths([5, 2, 4, 3], 5);
+      const mask = internal.maskFromLengths([5, 2, 4, 3], 5);
       const options = { startToken: START, endToken: END, maxLength: 7, sourceMask: mask };
       const g = seqlab.greedyDecode(m, x, options);
       const b = seqlab.beamSearch(m, x, { ...options, beamWidth: 1 });

@@ -1,6 +1,7 @@
 /** Shared set-up for the architecture tests (imports only from "seqlab"). */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 
 const { tf } = seqlab;
 type Tensor = seqlab.tf.Tensor;
@@ -25,7 +26,7 @@ export function num(t: Tensor): number {
 
 /** Normal [B, T, I] inputs from a seed. */
 export function inputs(B: number, T: number, I: number, seed = 5): seqlab.tf.Tensor3D {
-  return seqlab.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(seed)) as seqlab.tf.Tensor3D;
+  return internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(seed)) as seqlab.tf.Tensor3D;
 }
 
 /** Random integer ids [B, T] in [0, V). */

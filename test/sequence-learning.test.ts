@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 
 const { tf } = seqlab;
 type Tensor2D = seqlab.tf.Tensor2D;
@@ -44,7 +45,7 @@ describe("sequence models learn (trainer + tasks)", function () {
     const V = seqlab.DATE_TARGET_VOCAB;
     const model = new seqlab.AttentionEncoderDecoder({ sourceVocabSize: seqlab.DATE_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru", hiddenSize: 32, seed: 2 });
     const formats = ["dd.MM.yyyy", "d MMM yyyy"] as const;
-    const val = [seqlab.dateBatch({ batchSize: 200, split: "test", formats: [...formats] }, new seqlab.Rng(9))];
+    const val = [internal.dateBatch({ batchSize: 200, split: "test", formats: [...formats] }, new seqlab.Rng(9))];
     const before = await initialLoss(model, val, 1);
     await seqlab.fit(model, {
       data: (_e, rng) => seqlab.dateBatches({ batchSize: 32, batches: 50, formats: [...formats], seed: rng.int(1e9) }),

@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { fakeKernel, linearModel } from "./train-helpers";
 
 const { tf } = seqlab;
@@ -44,7 +45,7 @@ describe("training display", () => {
       assert.match(html(last), /width: 100\.0%/);
       assert.doesNotMatch(text(last), /ETA/);
       model.dispose();
-      batches.forEach(seqlab.disposeBatch);
+      batches.forEach(internal.disposeBatch);
     } finally {
       k.remove();
     }
@@ -80,10 +81,10 @@ describe("training display", () => {
       assert.deepEqual((fig.data[1] as { y: number[] }).y, h.valLoss);
       const live = k.sent.filter((s) => String(s.content.transient?.display_id).startsWith("seqlab-live-"));
       assert.ok(live.length >= 5, `${live.length} live messages: the first display and an update per epoch`);
-      const perStep = seqlab.historyFigure(h, { every: "step" });
+      const perStep = internal.historyFigure(h, { every: "step" });
       assert.equal((perStep.data[0] as { y: number[] }).y.length, h.steps);
       model.dispose();
-      batches.forEach(seqlab.disposeBatch);
+      batches.forEach(internal.disposeBatch);
     } finally {
       k.remove();
     }

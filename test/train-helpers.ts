@@ -5,6 +5,7 @@
  * (truncated BPTT). Built from seqlab's cells and unroll; imports only from "seqlab".
  */
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 
 const { tf } = seqlab;
 type Tensor = seqlab.tf.Tensor;
@@ -21,7 +22,7 @@ function variable(t: Tensor): Variable {
 /** ŷ = x W + b, loss = mean (ŷ − y)² over B. x [B, I], y [B, 1]. */
 export function linearModel(I: number, seed = 0): seqlab.Trainable {
   const rng = new seqlab.Rng(seed);
-  const variables = { W: variable(seqlab.uniformTensor([I, 1], 0.5, rng)), b: variable(tf.zeros([1])) };
+  const variables = { W: variable(internal.uniformTensor([I, 1], 0.5, rng)), b: variable(tf.zeros([1])) };
   return {
     variables,
     forward(batch) {

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./helpers/memory";
 import { fakeKernel, linearModel, rnnTagger, sequenceRegressor } from "./train-helpers";
 
@@ -29,7 +30,7 @@ function linearData(n: number, B: number, seed: number): Batch[] {
 }
 
 function disposeBatches(batches: Batch[]): void {
-  batches.forEach(seqlab.disposeBatch);
+  batches.forEach(internal.disposeBatch);
 }
 
 function weights(model: seqlab.Trainable): Record<string, number[]> {
@@ -96,7 +97,7 @@ describe("trainer", () => {
   it("tf.memory().numTensors is the same after 200 steps as after 20 (RNN tagger, TBPTT, clipping, validation, early stopping)", async function () {
     this.timeout(60_000);
     const rng = new seqlab.Rng(4);
-    const mk = () => ({ x: seqlab.normalTensor<seqlab.tf.Rank.R3>([4, 8, 3], 1, rng), y: tf.tensor2d(Array.from({ length: 32 }, () => rng.int(2)), [4, 8], "int32") });
+    const mk = () => ({ x: internal.normalTensor<seqlab.tf.Rank.R3>([4, 8, 3], 1, rng), y: tf.tensor2d(Array.from({ length: 32 }, () => rng.int(2)), [4, 8], "int32") });
     const data = [mk(), mk()];
     const validation = [mk()];
     const model = rnnTagger(3, 6, 2, 1);
@@ -154,27 +155,27 @@ describe("trainer", () => {
       w0.map((w, i) => w - (0.1 * g[i]) / Math.sqrt(0.1 * g[i] ** 2 + eps) - (0.1 * g[i]) / Math.sqrt(0.19 * g[i] ** 2 + eps)),
       "rmsprop",
     );
-    assert.equal(seqlab.describeOptimizer("adam"), "adam(η=0.001, β₁=0.9, β₂=0.999, ε=1e-7)");
-    assert.throws(() => seqlab.makeOptimizer({ name: "adagrad" } as unknown as seqlab.OptimizerConfig), /unknown name "adagrad".*sgd, momentum, adam, rmsprop/);
-    assert.throws(() => seqlab.makeOptimizer({ name: "sgd", learningRate: -1 }), /learningRate must be a number > 0, got -1/);
+    assert.equal(internal.describeOptimizer("adam"), "adam(η=0.001, β₁=0.9, β₂=0.999, ε=1e-7)");
+    assert.throws(() => internal.makeOptimizer({ name: "adagrad" } as unknown as seqlab.OptimizerConfig), /unknown name "adagrad".*sgd, momentum, adam, rmsprop/);
+    assert.throws(() => internal.makeOptimizer({ name: "sgd", learningRate: -1 }), /learningRate must be a number > 0, got -1/);
   });
 
   it("clipping: global norm vs per tensor vs by value, on gradients with norms 5 and 12 (global 13)", () => {
     const grads = { a: tf.tensor1d([3, 4]), b: tf.tensor1d([12]) };
-    const arr = (gs: seqlab.Gradients) => Object.fromEntries(Object.entries(gs).map(([k, t]) => [k, Array.from(t.dataSync()).map((v) => +v.toFixed(5))]));
+    const arr = (gs: internal.Gradients) => Object.fromEntries(Object.entries(gs).map(([k, t]) => [k, Array.from(t.dataSync()).map((v) => +v.toFixed(5))]));
     const n = seqlab.globalNorm(grads);
     assert.ok(Math.abs(n.dataSync()[0] - 13) < 1e-5);
     n.dispose();
     const global = seqlab.clipByGlobalNorm(grads, 6.5); // one factor 0.5: direction kept
     assert.equal(global.norm, 13);
     assert.deepEqual(arr(global.grads), { a: [1.5, 2], b: [6] });
-    const perTensor = seqlab.clipByNorm(grads, 2.5); // a × 0.5, b × 2.5/12: direction turned
+    const perTensor = internal.clipByNorm(grads, 2.5); // a × 0.5, b × 2.5/12: direction turned
     assert.deepEqual(arr(perTensor), { a: [1.5, 2], b: [2.5] });
     const byValue = seqlab.clipByValue(grads, 3.5);
     assert.deepEqual(arr(byValue), { a: [3, 3.5], b: [3.5] });
     const under = seqlab.clipByGlobalNorm(grads, 100); // below the threshold: unchanged
     assert.deepEqual(arr(under.grads), { a: [3, 4], b: [12] });
-    const both = seqlab.clipGradients(grads, { value: 3.5, globalNorm: 1 });
+    const both = internal.clipGradients(grads, { value: 3.5, globalNorm: 1 });
     assert.equal(both.norm, 13, "the norm reported is before clipping");
     const bn = seqlab.globalNorm(both.grads);
     assert.ok(Math.abs(bn.dataSync()[0] - 1) < 1e-5);
@@ -208,12 +209,12 @@ describe("trainer", () => {
 
   it("truncated BPTT: each chunk starts from the previous chunk's final state (zeros at each batch unless acrossBatches)", async () => {
     const rng = new seqlab.Rng(5);
-    const x = seqlab.normalTensor<seqlab.tf.Rank.R3>([2, 12, 3], 1, rng);
+    const x = internal.normalTensor<seqlab.tf.Rank.R3>([2, 12, 3], 1, rng);
     const y = tf.tensor2d(Array.from({ length: 24 }, () => rng.int(2)), [2, 12], "int32");
     const data = [{ x, y }, { x, y }];
     const model = rnnTagger(3, 4, 2, 2);
     // The state chunk 1 hands on: h after x[:, 0:4] with the initial weights.
-    const before = seqlab.snapshotWeights(model);
+    const before = internal.snapshotWeights(model);
     const x1 = tf.slice(x, [0, 0, 0], [2, 4, 3]) as seqlab.tf.Tensor3D;
     const h1 = seqlab.unroll(seqlab.rnnCell, { U: before.U, W: before.W, b: before.b } as unknown as seqlab.RnnParams, x1, { returnSequences: false });
     const want = Array.from(h1.state.h.dataSync());
@@ -234,7 +235,7 @@ describe("trainer", () => {
     const lin = linearModel(3);
     await assert.rejects(seqlab.fit(lin, { data: bad, tbptt: { chunk: 4 }, progress: false }), /tbptt: y has shape \[2, 1\] but x has T = 12 steps/);
     lin.dispose();
-    seqlab.disposeSnapshot(before);
+    internal.disposeSnapshot(before);
     model.dispose();
     carried.dispose();
     tf.dispose([x, y, bad[0].y]);

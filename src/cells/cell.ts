@@ -9,8 +9,11 @@
  * Symbols used throughout: T time, B batch, I input size, H hidden size, K classes.
  */
 import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
+import type { CellConfig } from "../init";
+import type { RefCell } from "../grad/f64/cell";
+import type { FusedCell } from "../fused/spec";
 
-/** The cells seqlab has; the name also selects the float64 reference (src/grad/f64). */
+/** The cells seqlab has (src/cells/<name>/), by the names configs use (`cell: "lstm"`). */
 export type CellName = "rnn" | "lstm" | "gru" | "gru-pytorch";
 
 /** A recurrent state: named [B, H] tensors. `h` is the output every cell has. */
@@ -23,8 +26,17 @@ export interface HiddenState {
 export type Params = { readonly [name: string]: Tensor | undefined };
 
 /**
- * One cell. (Members are function-typed properties, not methods, so that TypeScript
- * checks parameters strictly: a cell cannot be given another cell's parameters.)
+ * One cell, and everything seqlab knows about it: its step and hand-derived backward (what
+ * `unroll` and the hand BPTT run), its initialiser (what layers and models call), and,
+ * optionally, its float64 reference (gradient checks) and its fused-kernel description
+ * (speed). seqlab's own cells live one per folder in src/cells/<name>/ — the equations in
+ * `<name>.ts`, the float64 reference in `reference.ts`, the kernel description in `fused.ts`
+ * — and are listed in src/cells/registry.ts. A cell of your own is one object of this
+ * type: `unroll`, `RecurrentLayer` (and every model, via `cell: myCell`), `fit` and
+ * `gradientReport` take it as they take seqlab's.
+ *
+ * (Members are function-typed properties, not methods, so that TypeScript checks
+ * parameters strictly: a cell cannot be given another cell's parameters.)
  *
  * @typeParam P its parameters
  * @typeParam S its state (what flows from t−1 to t)
@@ -32,7 +44,8 @@ export type Params = { readonly [name: string]: Tensor | undefined };
  *   backward step needs (gate activations), which notebooks can also plot
  */
 export interface Cell<P extends object, S extends HiddenState, O extends S = S> {
-  readonly name: CellName;
+  /** The cell's name, used in messages (seqlab's: a {@link CellName}). */
+  readonly name: string;
   /** The names of the state's tensors, e.g. ["h"] or ["h", "s"]. */
   readonly stateKeys: readonly (keyof S & string)[];
   /** Checks every parameter's shape; returns I and H. Throws a ShapeError naming the parameter. */
@@ -44,6 +57,30 @@ export interface Cell<P extends object, S extends HiddenState, O extends S = S> 
    * at t−1), ∂L/∂x(t) and this step's contribution to ∂L/∂(each parameter).
    */
   backward: (p: P, x: Tensor2D, prev: S, out: O, dState: S) => StepGradients<P, S>;
+  /**
+   * Fresh parameters, seeded (same seed → same weights). Needed to build layers and models
+   * from the cell (`new RecurrentLayer({cell, …})`); `unroll` does not need it.
+   */
+  init?: (config: CellInitConfig) => P;
+  /**
+   * The same cell in float64 on one example (plain loops, column vectors): gives
+   * `gradientReport` its float64 and finite-difference columns. Optional.
+   */
+  reference?: RefCell;
+  /**
+   * The cell's fused WebAssembly kernel, if it has one: `unroll` then runs the whole
+   * sequence in one call (src/fused). Copies of the cell keep it (`{...lstmCell}`).
+   */
+  fused?: FusedCell;
+}
+
+/** A cell in a layer or model config: a seqlab cell's name, or a {@link Cell} object of your own (with `init`). */
+export type CellChoice = CellName | AnyCell;
+
+/** What a cell's `init` is given: sizes and seed (plus options some cells read, e.g. `peepholes`). */
+export interface CellInitConfig extends CellConfig {
+  /** LSTM: peephole weights w_cι, w_cφ, w_cω (default true); ignored by other cells. */
+  peepholes?: boolean;
 }
 
 /** What a cell's backward step returns. */

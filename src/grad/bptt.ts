@@ -1,6 +1,6 @@
 /**
  * Back-propagation through time, by hand: the cells' backward steps run in reverse order
- * over a {@link Tape} recorded by `unrollWithTape`.
+ * over a {@link Tape} recorded by `unrollWithTape` (tape.ts).
  *
  * Lecture ("Back Propagation in RNNs"), for the vanilla RNN:
  * ```
@@ -18,7 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState, Params } from "../cells/cell";
 import { assertFinite, checkShape } from "../cells/checks";
-import type { Tape } from "../sequence/unroll";
+import type { Tape } from "./tape";
 
 /** Options of {@link backwardThroughTime}. */
 export interface BpttOptions {

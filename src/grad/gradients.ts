@@ -13,7 +13,8 @@ import type { Scalar, Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
 import { checkShape } from "../cells/checks";
 import { readout, readoutBackward, readoutSizes, sequenceLoss, type ReadoutParams } from "../cells/readout";
-import { unroll, unrollWithTape, type UnrollOptions } from "../sequence/unroll";
+import { unroll, type UnrollOptions } from "../sequence/unroll";
+import { unrollWithTape } from "./tape";
 import { backwardThroughTime } from "./bptt";
 import { disposeAll } from "../init";
 
@@ -110,8 +111,8 @@ export function handGradients<P extends object, S extends HiddenState, O extends
 
 /**
  * The gradients of {@link modelLoss} by tfjs's reverse-mode autodiff: `tf.grads` through
- * the forward pass (no hand-written derivative involved). The reference the hand BPTT is
- * tested against.
+ * the forward pass on the reference path (`fused: false`, whatever `options.fused` says),
+ * so no hand-written derivative is involved. The reference the hand BPTT is tested against.
  */
 export function autodiffGradients<P extends object, S extends HiddenState, O extends S>(
   cell: Cell<P, S, O>,
@@ -133,7 +134,9 @@ export function autodiffGradients<P extends object, S extends HiddenState, O ext
     const r: ReadoutParams = { V: ts[pNames.length] as Tensor2D, c: ts[pNames.length + 1] as tf.Tensor1D };
     const xs = ts[pNames.length + 2] as Tensor3D;
     const init = Object.fromEntries(cell.stateKeys.map((key, j) => [key, ts[pNames.length + 3 + j]])) as unknown as Partial<S>;
-    return modelLoss(cell, p, r, xs, y, { ...options, initialState: init });
+    // fused: false — the reference path in tfjs ops, so tf.grads differentiates the ops
+    // themselves; the fused kernels' gradient is their own hand-written backward.
+    return modelLoss(cell, p, r, xs, y, { ...options, initialState: init, fused: false });
   };
   const { value, grads } = tf.valueAndGrads(f)(inputs);
   s0.forEach((t, j) => given[cell.stateKeys[j]] === undefined && t.dispose());

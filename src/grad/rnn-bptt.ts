@@ -4,7 +4,7 @@
  * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
 import type { Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { rnnCell, type RnnParams } from "../cells/rnn";
+import { rnnCell, type RnnParams } from "../cells/rnn/rnn";
 import type { ReadoutParams } from "../cells/readout";
 import { handGradients, type ModelOptions } from "./gradients";
 import type { HiddenState } from "../cells/cell";

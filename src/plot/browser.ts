@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { pathToFileURL } from "url";
 import type { BrowserContext, Page } from "playwright-core";
-import { inKernel } from "../kernel";
+import { inKernel } from "../notebook";
 
 /** Where Chromium is looked for when SEQLAB_CHROMIUM is not set. */
 const DEFAULT_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];

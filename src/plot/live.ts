@@ -17,7 +17,7 @@
  * prints the final figure's summary.
  */
 import { randomUUID } from "crypto";
-import { flushOutput, kernelSession, sendDisplay } from "../kernel";
+import { flushOutput, kernelSession, sendDisplay } from "../notebook";
 import { checkFigure, type Figure } from "./figure";
 import { figureSummary } from "./summary";
 import { keepCopy, mimeBundle, plotlySent, sendPlotlyJs } from "./show";

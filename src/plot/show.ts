@@ -6,7 +6,7 @@
  *                                    plotly.js from plotly.js-dist-min, once per kernel session
  *   text/plain                       a text summary (consoles, and what a reader sees without JS)
  *
- * sent through the seqlab kernel's bridge (src/kernel.ts; library code cannot
+ * sent through the seqlab kernel's bridge (src/notebook.ts; library code cannot
  * `require("tslab")`). Outside the kernel — plain Node, tests — `show()` prints the
  * text summary instead, and never throws for lack of a notebook.
  *
@@ -15,7 +15,7 @@
  * keep the plots of each notebook that way.
  */
 import * as path from "path";
-import { kernelSession, sendDisplay } from "../kernel";
+import { kernelSession, sendDisplay } from "../notebook";
 import { checkFigure, type Figure } from "./figure";
 import { figureHtml, plotlyLoaderHtml, titleOf } from "./html";
 import { figureSummary } from "./summary";

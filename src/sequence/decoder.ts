@@ -30,7 +30,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
-import type { CellName } from "../cells/cell";
+import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
 import { Rng, tidy } from "../init";
 import { RecurrentEncoder } from "./encoder";
@@ -52,7 +52,7 @@ export interface EncoderDecoderConfig {
   /** D: embedding size of both vocabularies; default 16. */
   embeddingSize?: number;
   /** The cell of the encoder and the decoder. */
-  cell: CellName;
+  cell: CellChoice;
   /** H: hidden size of the encoder (each direction) and the decoder. */
   hiddenSize: number;
   /** Stacked encoder layers; default 1. */

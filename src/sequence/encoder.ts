@@ -20,7 +20,7 @@
  * inter-layer dropout).
  */
 import type { Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
-import type { CellName } from "../cells/cell";
+import type { CellChoice } from "../cells/cell";
 import { RecurrentLayer, checkPositive, prefixed } from "./recurrent-layer";
 import { bidirectional, mergedSize, MERGES, type Merge } from "./bidirectional";
 import { layer, unrollStacked, type AnyState } from "./stacked";
@@ -29,7 +29,7 @@ import { tidy } from "../init";
 /** How to build a {@link RecurrentEncoder}. */
 export interface EncoderConfig {
   /** Which cell every layer uses: "rnn", "lstm", "gru", "gru-pytorch". */
-  cell: CellName;
+  cell: CellChoice;
   /** I: the size of x(t). */
   inputSize: number;
   /** H: the size of each direction's h(t). */

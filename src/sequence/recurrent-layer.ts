@@ -18,18 +18,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
-import type { AnyCell, CellName } from "../cells/cell";
-import { initRnn, rnnCell } from "../cells/rnn";
-import { initLstm, lstmCell } from "../cells/lstm";
-import { gruCell, initGru } from "../cells/gru";
-import { gruPytorchCell, initGruPytorch } from "../cells/gru-pytorch";
+import type { AnyCell, CellChoice } from "../cells/cell";
+import { resolveCell } from "../cells/registry";
 import { unroll, type UnrollOptions } from "./unroll";
 import type { AnyState } from "./stacked";
 
 /** How to build a {@link RecurrentLayer}. */
 export interface RecurrentLayerConfig {
-  /** Which cell: "rnn" (Elman), "lstm" (peephole LSTM), "gru" (lecture), "gru-pytorch". */
-  cell: CellName;
+  /** Which cell: "rnn" (Elman), "lstm" (peephole LSTM), "gru" (lecture), "gru-pytorch", or a Cell object with `init`. */
+  cell: CellChoice;
   /** I: the size of x(t). */
   inputSize: number;
   /** H: the size of h(t). */
@@ -40,28 +37,14 @@ export interface RecurrentLayerConfig {
   seed?: number;
 }
 
-/** The names of the cells, for error messages. */
-export const CELL_NAMES: readonly CellName[] = ["rnn", "lstm", "gru", "gru-pytorch"];
-
-/** The cell object and fresh (plain tensor) parameters for a cell name. */
+/** The cell a config names and fresh (plain tensor) parameters from its `init`. */
 export function makeCell(config: RecurrentLayerConfig): { cell: AnyCell; params: Record<string, Tensor> } {
-  const c = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, seed: config.seed ?? 0 };
   checkPositive("RecurrentLayer", "inputSize", config.inputSize);
   checkPositive("RecurrentLayer", "hiddenSize", config.hiddenSize);
-  switch (config.cell) {
-    case "rnn":
-      return { cell: rnnCell, params: { ...initRnn(c) } };
-    case "lstm":
-      return { cell: lstmCell, params: { ...initLstm({ ...c, peepholes: config.peepholes ?? true }) } };
-    case "gru":
-      return { cell: gruCell, params: { ...initGru(c) } };
-    case "gru-pytorch":
-      return { cell: gruPytorchCell, params: { ...initGruPytorch(c) } };
-    default:
-      throw new Error(
-        `RecurrentLayer: cell must be one of ${CELL_NAMES.map((n) => `"${n}"`).join(", ")}, got ${JSON.stringify(config.cell)}`,
-      );
-  }
+  const cell = resolveCell("RecurrentLayer", config.cell);
+  if (!cell.init) throw new Error(`RecurrentLayer: cell "${cell.name}" has no init, so a layer cannot make its parameters (give the cell an init(config))`);
+  const init = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, seed: config.seed ?? 0, peepholes: config.peepholes ?? true };
+  return { cell, params: { ...cell.init(init) } };
 }
 
 /** Throws unless n is a positive integer (the argument is named in the message). */

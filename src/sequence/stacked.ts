@@ -9,9 +9,8 @@
  */
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
-import { unroll, unrollWithTape, type Tape, type UnrollOptions } from "./unroll";
-import { backwardThroughTime, type BpttOptions } from "../grad/bptt";
-import { disposeAll, tidy } from "../init";
+import { unroll, type UnrollOptions } from "./unroll";
+import { tidy } from "../init";
 
 /** One layer of a stack: a cell and its parameters. */
 export interface Layer<P extends object = object, S extends HiddenState = HiddenState, O extends S = S> {
@@ -33,11 +32,8 @@ export interface StackedOptions extends Omit<UnrollOptions<AnyState>, "initialSt
   initialStates?: (Partial<AnyState> | undefined)[];
 }
 
-/** A stacked forward pass with each layer's tape; dispose it with `disposeAll(tapes)`. */
-export type StackedTapes = Tape<AnyState, AnyState>[];
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayer = Layer<any, any, any>;
+export type AnyLayer = Layer<any, any, any>;
 
 /**
  * Runs the stack over x [B, T, I]; returns the top layer's outputs [B, T, H_L] and every
@@ -63,54 +59,4 @@ export function unrollStacked(
     });
     return { outputs, states };
   });
-}
-
-/** {@link unrollStacked}, keeping every layer's tape for {@link backwardStacked}. */
-export function unrollStackedWithTape(layers: readonly AnyLayer[], x: Tensor3D, options: StackedOptions = {}): StackedTapes {
-  if (layers.length === 0) throw new Error("unrollStacked: layers must not be empty");
-  const tapes: StackedTapes = [];
-  try {
-    let input = x;
-    layers.forEach((l, k) => {
-      const { initialStates, ...rest } = options;
-      const tape = unrollWithTape(l.cell, l.params, input, { ...rest, initialState: initialStates?.[k] });
-      tapes.push(tape as StackedTapes[number]);
-      input = tape.outputs;
-    });
-  } catch (e) {
-    disposeAll(tapes);
-    throw e;
-  }
-  return tapes;
-}
-
-/**
- * Hand-written BPTT through the stack, top layer first: ∂L/∂(inputs of layer ℓ+1) is the
- * upstream gradient of layer ℓ's outputs.
- *
- * @param dOutputs ∂L/∂(top outputs), [B, T, H_L]
- * @param dFinals ∂L/∂(final state of layer ℓ), optional
- * @returns each layer's parameter gradients and ∂L/∂(initial state) (bottom first),
- *   ∂L/∂x, and each layer's ‖∇_h(t) L‖ per timestep.
- */
-export function backwardStacked(
-  layers: readonly AnyLayer[],
-  tapes: StackedTapes,
-  dOutputs: Tensor3D | null,
-  dFinals: (Partial<AnyState> | undefined)[] = [],
-  options: BpttOptions = {},
-): { grads: object[]; dx: Tensor3D; dInitial: AnyState[]; dhNorms: number[][] } {
-  const grads: object[] = new Array(layers.length);
-  const dInitial: AnyState[] = new Array(layers.length);
-  const dhNorms: number[][] = new Array(layers.length);
-  let upstream = dOutputs;
-  for (let k = layers.length - 1; k >= 0; k--) {
-    const back = backwardThroughTime(layers[k].cell, layers[k].params, tapes[k], upstream, dFinals[k] ?? {}, options);
-    if (upstream !== dOutputs) upstream?.dispose();
-    grads[k] = back.grads;
-    dInitial[k] = back.dInitial;
-    dhNorms[k] = back.dhNorms;
-    upstream = back.dx;
-  }
-  return { grads, dx: upstream!, dInitial, dhNorms };
 }

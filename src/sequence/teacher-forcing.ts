@@ -28,7 +28,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
-import type { CellName } from "../cells/cell";
+import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
 import { Rng, tidy } from "../init";
 import { RecurrentLayer, checkPositive, prefixed } from "./recurrent-layer";
@@ -48,7 +48,7 @@ export interface TeacherForcingRnnConfig {
   /** H. */
   hiddenSize: number;
   /** The cell; default "rnn" (the lecture's). */
-  cell?: CellName;
+  cell?: CellChoice;
   /** Keep h(t−1) → h(t) as well (default true); false: the lecture's output-only recurrence ("rnn" only). */
   hiddenRecurrence?: boolean;
   /** The longest sequence; default 1000. */

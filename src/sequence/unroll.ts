@@ -15,7 +15,7 @@ import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
 import { assertFinite, checkRank, checkShape } from "../cells/checks";
 import { tidy } from "../init";
-import { fusedUnroll, fusedVariant, type FusedVariant } from "../kernels/fused";
+import { fusedUnroll, fusedVariant, type FusedVariant } from "../fused/fused";
 
 /** How to unroll. Every field is optional. */
 export interface UnrollOptions<S extends HiddenState> {
@@ -40,7 +40,7 @@ export interface UnrollOptions<S extends HiddenState> {
   /** Check every step's tensors for NaN/Inf and say where the first one is (slow; default false). */
   checkFinite?: boolean;
   /**
-   * Run the whole sequence in seqlab's fused WebAssembly kernels (src/kernels/fused.ts):
+   * Run the whole sequence in seqlab's fused WebAssembly kernels (src/fused/fused.ts):
    * one call forward, one call for BPTT, differentiable as one tfjs op. Default
    * true for seqlab's four cells, on the fastest build the runtime validates (the
    * environment variable SEQLAB_FUSED=0 turns the default off, SEQLAB_FUSED=simd or
@@ -112,13 +112,13 @@ export function unroll<P extends object, S extends HiddenState, O extends S>(
     });
   }
   return tidy(`unroll(${cell.name})`, (): UnrollResult<S> | UnrollLastResult<S> => {
-    const tape = unrollWithTape(cell, params, x, options);
-    return options.returnSequences === false ? { state: tape.state } : { outputs: tape.outputs, state: tape.state };
+    const { outputs, state } = unrollSteps(cell, params, x, options);
+    return options.returnSequences === false ? { state } : { outputs, state };
   });
 }
 
-/** One step as recorded on a {@link Tape}. */
-export interface TapeStep<S extends HiddenState, O extends S> {
+/** One step of the reference loop, as {@link unrollSteps} reports it to a visitor. */
+export interface StepRecord<S extends HiddenState, O extends S> {
   /** The timestep (0-based, in the input's time order). */
   t: number;
   /** x(t): [B, I]. */
@@ -132,65 +132,46 @@ export interface TapeStep<S extends HiddenState, O extends S> {
 }
 
 /**
- * A forward pass with everything the hand-written backward needs. Dispose it with
- * `disposeAll(tape)` once {@link backwardThroughTime} has run (it holds O(T) tensors).
+ * The reference loop behind {@link unroll}: the cell's step, t = 1 … T (or T … 1), with
+ * the mask's carry, in tfjs ops. `visit` sees every step as it runs (the hand-written
+ * BPTT's tape in src/grad/tape.ts records them; `unroll` passes none). Runs in the
+ * caller's scope (no tidy): the caller keeps or disposes what it makes.
  */
-export interface Tape<S extends HiddenState, O extends S> {
-  /** h(t) for every t, [B, T, H]. */
-  outputs: Tensor3D;
-  /** The final state. */
-  state: S;
-  /** The steps in the order they ran (reversed for `reverse: true`). */
-  steps: TapeStep<S, O>[];
-  /** B, T, I, H. */
-  sizes: { B: number; T: number; I: number; H: number };
-}
-
-/**
- * {@link unroll}, but keeping every step's inputs, states and gates for the hand-written
- * BPTT ({@link backwardThroughTime}). Same equations, options and checks as {@link unroll}.
- * The caller disposes the tape: `disposeAll(tape)`.
- */
-export function unrollWithTape<P extends object, S extends HiddenState, O extends S>(
+export function unrollSteps<P extends object, S extends HiddenState, O extends S>(
   cell: Cell<P, S, O>,
   params: P,
   x: Tensor3D,
-  options: UnrollOptions<S> = {},
-): Tape<S, O> {
-  const where = `unroll(${cell.name})`;
+  options: UnrollOptions<S>,
+  visit?: (step: StepRecord<S, O>) => void,
+): { outputs: Tensor3D; state: S; sizes: { B: number; T: number; I: number; H: number } } {
   const { B, T, I, H } = checkUnrollInputs(cell, params, x, options);
   const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
-
-  return tidy(where, () => {
-    // Slices rather than tf.unstack: tfjs's gradient of unstack fails when T = 1.
-    const xs = Array.from({ length: T }, (_, t) => tf.reshape(tf.slice(x, [0, t, 0], [B, 1, I]), [B, I]) as Tensor2D); // T × [B, I]
-    const mask = options.mask;
-    const ms = mask ? Array.from({ length: T }, (_, t) => tf.slice(mask, [0, t], [B, 1]) as Tensor2D) : undefined; // T × [B, 1]
-    // Copies of h0/s0, so that disposing the tape never disposes the caller's tensors.
-    let state = Object.fromEntries(
-      cell.stateKeys.map((key) => [key, given[key] ? tf.clone(given[key]!) : tf.zeros([B, H])]),
-    ) as unknown as S;
-    const outputs: Tensor2D[] = new Array(T);
-    const steps: TapeStep<S, O>[] = [];
-    for (let k = 0; k < T; k++) {
-      const t = options.reverse ? T - 1 - k : k;
-      if (options.checkFinite) assertFinite(cell.name, "forward", t, "x", xs[t]);
-      const out = cell.step(params, xs[t], state);
-      if (options.checkFinite) checkStep(cell.name, t, out as unknown as Record<string, Tensor2D>);
-      const m = ms?.[t];
-      const next = {} as Record<string, Tensor2D>;
-      for (const key of cell.stateKeys) next[key] = m ? carry(m, out[key] as Tensor2D, state[key] as Tensor2D) : (out[key] as Tensor2D);
-      outputs[t] = m ? (tf.mul(m, out.h) as Tensor2D) : out.h;
-      steps.push({ t, x: xs[t], prev: state, out, ...(m ? { m } : {}) });
-      state = next as unknown as S;
-    }
-    const tape: Tape<S, O> = { outputs: tf.stack(outputs, 1) as Tensor3D, state, steps, sizes: { B, T, I, H } };
-    return tape;
-  });
+  // Slices rather than tf.unstack: tfjs's gradient of unstack fails when T = 1.
+  const xs = Array.from({ length: T }, (_, t) => tf.reshape(tf.slice(x, [0, t, 0], [B, 1, I]), [B, I]) as Tensor2D); // T × [B, I]
+  const mask = options.mask;
+  const ms = mask ? Array.from({ length: T }, (_, t) => tf.slice(mask, [0, t], [B, 1]) as Tensor2D) : undefined; // T × [B, 1]
+  // Copies of h0/s0, so that disposing a tape never disposes the caller's tensors.
+  let state = Object.fromEntries(
+    cell.stateKeys.map((key) => [key, given[key] ? tf.clone(given[key]!) : tf.zeros([B, H])]),
+  ) as unknown as S;
+  const outputs: Tensor2D[] = new Array(T);
+  for (let k = 0; k < T; k++) {
+    const t = options.reverse ? T - 1 - k : k;
+    if (options.checkFinite) assertFinite(cell.name, "forward", t, "x", xs[t]);
+    const out = cell.step(params, xs[t], state);
+    if (options.checkFinite) checkStep(cell.name, t, out as unknown as Record<string, Tensor2D>);
+    const m = ms?.[t];
+    const next = {} as Record<string, Tensor2D>;
+    for (const key of cell.stateKeys) next[key] = m ? carry(m, out[key] as Tensor2D, state[key] as Tensor2D) : (out[key] as Tensor2D);
+    outputs[t] = m ? (tf.mul(m, out.h) as Tensor2D) : out.h;
+    visit?.({ t, x: xs[t], prev: state, out, ...(m ? { m } : {}) });
+    state = next as unknown as S;
+  }
+  return { outputs: tf.stack(outputs, 1) as Tensor3D, state, sizes: { B, T, I, H } };
 }
 
 /** Checks x, the initial state and the mask against the cell's sizes; returns B, T, I, H. */
-function checkUnrollInputs<P extends object, S extends HiddenState, O extends S>(
+export function checkUnrollInputs<P extends object, S extends HiddenState, O extends S>(
   cell: Cell<P, S, O>,
   params: P,
   x: Tensor3D,

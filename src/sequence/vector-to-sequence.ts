@@ -23,7 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
-import type { CellName } from "../cells/cell";
+import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
 import { Rng, tidy, uniformTensor } from "../init";
 import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
@@ -38,7 +38,7 @@ export type VectorFeed = "initial-state" | "every-step";
 /** How to build a {@link VectorToSequence}. */
 export interface VectorToSequenceConfig {
   /** The cell: "rnn", "lstm", "gru", "gru-pytorch". */
-  cell: CellName;
+  cell: CellChoice;
   /** I: the size of the input vector v. */
   inputSize: number;
   /** H. */

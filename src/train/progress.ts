@@ -12,7 +12,7 @@
  * epoch are (a list of batches: from the start; generated batches: after the first epoch).
  */
 import { randomUUID } from "crypto";
-import { inKernel, sendDisplay } from "../kernel";
+import { inKernel, sendDisplay } from "../notebook";
 import type { Callback, EpochLog, StepLog, TrainContext } from "./callbacks";
 import type { History } from "./history";
 import type { Metrics } from "./metrics";

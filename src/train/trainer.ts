@@ -38,7 +38,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "@tensorflow/tfjs";
 import { Rng } from "../init";
-import { inKernel, interruptible } from "../kernel";
+import { inKernel, interruptible } from "../notebook";
 import type { Batch, CarriedState, ForwardOptions, Trainable } from "./model";
 import { clipGradients, type ClipConfig, type Gradients } from "./clipping";
 import { makeOptimizer, type OptimizerConfig, type OptimizerName } from "./optimizers";

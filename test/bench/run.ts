@@ -12,7 +12,7 @@
  *   (`fused: false`, tfjs autodiff), the same model: LSTM without peepholes, GRU
  *   in PyTorch's convention, tanh RNN; the fused path with the default thread
  *   setting ("auto" unless SEQLAB_THREADS is set), forced to one thread and forced to
- *   two (src/kernels/threads.ts). These three, the reference and tf.layers run
+ *   two (src/fused/threads.ts). These three, the reference and tf.layers run
  *   interleaved A B C D E A B C D E …;
  *   PyTorch runs in its own process afterwards, on one thread (the targets' reference)
  *   and, for comparison with seqlab's two threads, on two.
@@ -22,7 +22,9 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as seqlab from "seqlab";
-import { tf, initBackend, describeBackend, loadKernels, WasmArena } from "seqlab";
+import * as internal from "seqlab/internal";
+import { tf, initBackend, describeBackend } from "seqlab";
+import { loadKernels, WasmArena } from "seqlab/internal";
 
 const OUT = path.join(__dirname, "..", "..", "out", "bench.json");
 
@@ -180,26 +182,26 @@ async function main() {
       // warm-up of the fused path on each thread setting: the engine tiers up hot wasm code
       // (the worker's copy too), and "auto" tries both thread counts on its first calls
       for (const threads of [undefined, 1, 2] as const) {
-        seqlab.setFusedThreads(threads);
+        internal.setFusedThreads(threads);
         for (let i = 0; i < (H > 128 ? 4 : 12); i++) fusedImpl.step();
       }
       const ms = await interleaved(
         {
           seqlab: () => {
-            seqlab.setFusedThreads(undefined); // the default: SEQLAB_THREADS, else "auto"
-            const p0 = seqlab.fusedProfile();
+            internal.setFusedThreads(undefined); // the default: SEQLAB_THREADS, else "auto"
+            const p0 = internal.fusedProfile();
             for (let i = 0; i < inner; i++) fusedImpl.step();
-            const p1 = seqlab.fusedProfile();
+            const p1 = internal.fusedProfile();
             fusedCounters.msKernel += p1.msKernel - p0.msKernel;
             fusedCounters.msCopy += p1.msCopy - p0.msCopy;
             fusedCounters.bytes += p1.bytesIn + p1.bytesOut - p0.bytesIn - p0.bytesOut;
           },
           seqlab_1thread: () => {
-            seqlab.setFusedThreads(1);
+            internal.setFusedThreads(1);
             for (let i = 0; i < inner; i++) fusedImpl.step();
           },
           seqlab_2threads: () => {
-            seqlab.setFusedThreads(2);
+            internal.setFusedThreads(2);
             for (let i = 0; i < inner; i++) fusedImpl.step();
           },
           seqlab_reference: reference.step,
@@ -211,9 +213,9 @@ async function main() {
       ms.seqlab /= inner;
       ms.seqlab_1thread /= inner;
       ms.seqlab_2threads /= inner;
-      seqlab.setFusedThreads(2);
-      const threads2 = seqlab.fusedMemory().threads; // 1 if the runtime could not start the worker
-      seqlab.setFusedThreads(undefined);
+      internal.setFusedThreads(2);
+      const threads2 = internal.fusedMemory().threads; // 1 if the runtime could not start the worker
+      internal.setFusedThreads(undefined);
       const steps = (reps + 1) * inner;
       fusedImpl.dispose();
       reference.dispose();

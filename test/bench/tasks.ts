@@ -13,6 +13,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 
 const { tf } = seqlab;
 type Json = Record<string, unknown>;
@@ -113,7 +114,7 @@ async function dates(): Promise<Json> {
   };
   const V = seqlab.DATE_TARGET_VOCAB;
   const sizes = { sourceVocabSize: seqlab.DATE_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru" as const, hiddenSize: H, seed: 1 };
-  const makers: [string, () => seqlab.EncoderDecoderBase][] = [
+  const makers: [string, () => internal.EncoderDecoderBase][] = [
     ["attention (general)", () => new seqlab.AttentionEncoderDecoder({ ...sizes, score: "general" })],
     ["attention (additive)", () => new seqlab.AttentionEncoderDecoder({ ...sizes, score: "additive" })],
     ["fixed context", () => new seqlab.EncoderDecoder(sizes)],
@@ -174,14 +175,14 @@ async function reversalByLength(): Promise<Json> {
   // Reversal puts the first output at the far end of the input: a fixed context must carry
   // the whole string; attention can look each digit up. Same model sizes and budget per length.
   const steps = 600, perEpoch = 50, batchSize = 64, H = 64;
-  const V = seqlab.DIGITS_TARGET_VOCAB;
+  const V = internal.DIGITS_TARGET_VOCAB;
   const out: Json = { steps, batchSize, hiddenSize: H, cell: "gru", optimizer: "adam 0.005, clip global norm 1", byLength: {} };
   for (const length of [5, 10, 20]) {
-    const test = seqlab.reversalPairs(500, { length }, new seqlab.Rng(4242));
+    const test = internal.reversalPairs(500, { length }, new seqlab.Rng(4242));
     const row: Json = {};
     for (const attention of [true, false]) {
-      const sizes = { sourceVocabSize: seqlab.DIGITS_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru" as const, hiddenSize: H, seed: 1 };
-      const model: seqlab.EncoderDecoderBase = attention ? new seqlab.AttentionEncoderDecoder({ ...sizes, score: "general" }) : new seqlab.EncoderDecoder(sizes);
+      const sizes = { sourceVocabSize: internal.DIGITS_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru" as const, hiddenSize: H, seed: 1 };
+      const model: internal.EncoderDecoderBase = attention ? new seqlab.AttentionEncoderDecoder({ ...sizes, score: "general" }) : new seqlab.EncoderDecoder(sizes);
       const t0 = Date.now();
       await seqlab.fit(model, {
         data: (_epoch, rng) => seqlab.reversalBatches({ length, batchSize, batches: perEpoch, seed: rng.int(1e9) }),
@@ -192,7 +193,7 @@ async function reversalByLength(): Promise<Json> {
         progress: false,
       });
       const seconds = since(t0);
-      const batch = seqlab.seq2seqBatchOf(test, seqlab.DIGITS_SOURCE_VOCAB, V);
+      const batch = internal.seq2seqBatchOf(test, internal.DIGITS_SOURCE_VOCAB, V);
       const d = seqlab.greedyDecode(model, batch.x, { startToken: V.start, endToken: V.end, maxLength: length + 2, sourceMask: batch.xMask });
       const exact = test.filter((p, i) => V.decodeText(d.tokens[i]) === p.target).length / test.length;
       seqlab.disposeAll(batch);

@@ -2,7 +2,7 @@
  * A fake seqlab kernel bridge (what kernel/launch.js puts on globalThis), for testing
  * display, live figures, progress and Interrupt without Jupyter.
  */
-import type { DisplayContent } from "seqlab";
+import type { DisplayContent } from "seqlab/internal";
 
 const BRIDGE = Symbol.for("seqlab.kernel");
 

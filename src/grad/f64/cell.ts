@@ -2,7 +2,6 @@
  * A cell on the float64 reference path: one example (column vectors, exactly the
  * lecture's notation), one step forward and its hand-derived backward, in plain loops.
  */
-import type { CellName } from "../../cells/cell";
 import type { F64 } from "./linalg";
 
 /** Parameters by name (U, W, b, …), float64. */
@@ -11,7 +10,7 @@ export type RefParams = Record<string, F64>;
 export type RefVectors = Record<string, Float64Array>;
 
 export interface RefCell {
-  readonly name: CellName;
+  readonly name: string;
   readonly stateKeys: readonly string[];
   /** One step for one example: x(t) [I] and the state at t−1 → the state at t and gates. */
   step(p: RefParams, x: Float64Array, prev: RefVectors): RefVectors;

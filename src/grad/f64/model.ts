@@ -6,25 +6,23 @@
  * direction only: those are unroll features, checked against tfjs autodiff instead.
  */
 import type { CellName } from "../../cells/cell";
+import { CELLS } from "../../cells/registry";
 import { numericalGradient } from "../gradcheck";
 import type { RefCell, RefParams, RefVectors } from "./cell";
-import { gruRef } from "./gru";
-import { gruPytorchRef } from "./gru-pytorch";
 import { addMatTVec, addOuter, addVec, cloneF64, matVec, rowOf, zerosF64, type F64 } from "./linalg";
-import { lstmRef } from "./lstm";
-import { rnnRef } from "./rnn";
 
-/** The float64 reference of each cell, by the cell's name. */
-export const REFERENCE_CELLS: Record<CellName, RefCell> = {
-  rnn: rnnRef,
-  lstm: lstmRef,
-  gru: gruRef,
-  "gru-pytorch": gruPytorchRef,
-};
+/** The float64 reference a {@link RefModel} names: a seqlab cell's (by name) or one given directly. */
+export function referenceCell(cell: CellName | RefCell): RefCell {
+  if (typeof cell !== "string") return cell;
+  const ref = CELLS[cell]?.reference;
+  if (!ref) throw new Error(`reference model: no float64 reference for cell ${JSON.stringify(cell)}`);
+  return ref;
+}
 
 /** Everything the reference model needs, in float64 (convert tensors with `toF64`/`paramsToF64`). */
 export interface RefModel {
-  cell: CellName;
+  /** The cell: a seqlab cell's name, or a float64 reference cell (`cell.reference`). */
+  cell: CellName | RefCell;
   /** The cell's parameters (U, W, b, …). */
   params: RefParams;
   /** V [K, H] and c [K]. */
@@ -69,7 +67,7 @@ export function referenceGradients(m: RefModel): RefGradients {
  * V, c, x and the initial state: 2 forward passes per entry, so keep the sizes tiny.
  */
 export function numericGradients(m: RefModel, h = 1e-5): Omit<RefGradients, "loss" | "dhNorms" | "outputs" | "state"> {
-  const cell = REFERENCE_CELLS[m.cell];
+  const cell = referenceCell(m.cell);
   const [B] = m.x.shape;
   const H = m.params.W.shape[1];
   // Work on copies, so the caller's arrays are never touched.
@@ -95,7 +93,7 @@ function mapValues<A, B>(o: Record<string, A>, f: (a: A) => B): Record<string, B
 }
 
 function run(m: RefModel, backward: boolean): RefGradients {
-  const cell = REFERENCE_CELLS[m.cell];
+  const cell = referenceCell(m.cell);
   const [B, T, I] = m.x.shape;
   const H = m.params.W.shape[1];
   const K = m.readout.V.shape[0];

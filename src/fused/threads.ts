@@ -2,7 +2,7 @@
  * The second thread of the fused kernels: a worker_threads Worker running the threads
  * variant of the kernel module (seqlab-relaxed-threads.wasm, or seqlab-simd-threads.wasm
  * where relaxed SIMD is not available) over the same shared WebAssembly.Memory as the main
- * thread. The worker only ever runs `workerLoop` (src/kernels/assembly/parallel.ts): the
+ * thread. The worker only ever runs `workerLoop` (src/fused/assembly/parallel.ts): the
  * main thread's kernels post each timestep (its batch rows in chunks of 4) and each large
  * product over all steps to a 128-byte control block in the shared memory, and both
  * threads claim chunks until none is left (results are bit-identical to one thread). No

@@ -15,9 +15,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
-import type { Cell, HiddenState, StepGradients } from "./cell";
-import { checkRank, checkShape } from "./checks";
-import { Rng, tidy, uniformTensor, type CellConfig } from "../init";
+import { lstmRef } from "./reference";
+import { lstmFused } from "./fused";
+import type { Cell, HiddenState, StepGradients } from "../cell";
+import { checkRank, checkShape } from "../checks";
+import { Rng, tidy, uniformTensor, type CellConfig } from "../../init";
 
 /**
  * The LSTM's parameters. The four gates are stacked in PyTorch's order
@@ -187,6 +189,9 @@ export const lstmCell: Cell<LstmParams, LstmState, LstmStepOutput> = {
   sizes: (p) => lstmSizes(p),
   step: lstmStep,
   backward: lstmStepBackward,
+  init: initLstm,
+  reference: lstmRef,
+  fused: lstmFused,
 };
 
 /** How to initialise an LSTM. */

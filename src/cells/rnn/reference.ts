@@ -2,8 +2,8 @@
  * The vanilla RNN on the float64 reference path (see src/cells/rnn.ts for the tfjs one):
  * a(t) = b + W h(t−1) + U x(t),  h(t) = tanh(a(t)).
  */
-import type { RefCell } from "./cell";
-import { addMatTVec, addOuter, addVec, map, matVec } from "./linalg";
+import type { RefCell } from "../../grad/f64/cell";
+import { addMatTVec, addOuter, addVec, map, matVec } from "../../grad/f64/linalg";
 
 export const rnnRef: RefCell = {
   name: "rnn",

@@ -1,6 +1,6 @@
 /**
- * The WebAssembly module of seqlab's fused kernels (sources: src/kernels/assembly,
- * AssemblyScript), built by `npm run build` (scripts/build-kernels.js) into dist/kernels/
+ * The WebAssembly module of seqlab's fused kernels (sources: src/fused/assembly,
+ * AssemblyScript), built by `npm run build` (scripts/build-kernels.js) into dist/fused/
  * in three builds, each also in a threads variant (see threads.ts):
  *
  * - "relaxed" (seqlab-relaxed.wasm): 128-bit SIMD, and the products' multiply-adds as
@@ -33,7 +33,7 @@ interface WebAssemblyApi {
 }
 const WebAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-/** The functions the module exports (see src/kernels/assembly). */
+/** The functions the module exports (see src/fused/assembly). */
 export interface KernelExports {
   memory: WasmMemory;
   /** C[M, N] (+)= A[M, K] · B[K, N], row-major, strides in elements. */
@@ -42,7 +42,7 @@ export interface KernelExports {
   gemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   heapBase(): number;
   simd(): number;
-  /** Two threads (threads build only, see src/kernels/assembly/parallel.ts). */
+  /** Two threads (threads build only, see src/fused/assembly/parallel.ts). */
   setThreads(ctrl: number, minWork: number): void;
   workerLoop(ctrl: number): number;
   stopWorker(ctrl: number): void;
@@ -55,7 +55,7 @@ export interface KernelExports {
   packPanels(b: number, K: number, N: number, ldb: number, dst: number): void;
   /** C (+)= A·B with B in panels (packPanels; panel stride ldp values). */
   gemmPanels(M: number, N: number, K: number, a: number, lda: number, bp: number, ldp: number, c: number, ldc: number, accumulate: number): void;
-  // The fused recurrent kernels (src/kernels/assembly/{rnn,lstm,gru,gru-pytorch}.ts); every
+  // The fused recurrent kernels (src/fused/assembly/{rnn,lstm,gru,gru-pytorch}.ts); every
   // argument is a size, a flag or a byte offset, in the order the AssemblyScript declares them.
   rnnForward(...args: number[]): void;
   rnnBackward(...args: number[]): void;
@@ -82,7 +82,7 @@ export interface WasmKernels {
 const cache = new Map<KernelBuild, WasmKernels>();
 const compiled = new Map<KernelBuild, object>();
 
-/** Where the built modules are: dist/kernels/ (this file is dist/kernels/wasm.js). */
+/** Where the built modules are: dist/fused/ (this file is dist/fused/wasm.js). */
 function modulePath(build: KernelBuild | "simd-threads" | "relaxed-threads"): string {
   return path.join(__dirname, `seqlab-${build}.wasm`);
 }

@@ -11,9 +11,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
-import type { Cell, HiddenState, StepGradients } from "./cell";
-import { checkRank, checkShape } from "./checks";
-import { Rng, uniformTensor, type CellConfig } from "../init";
+import { rnnRef } from "./reference";
+import { rnnFused } from "./fused";
+import type { Cell, HiddenState, StepGradients } from "../cell";
+import { checkRank, checkShape } from "../checks";
+import { Rng, uniformTensor, type CellConfig } from "../../init";
 
 /**
  * The parameters of the vanilla RNN cell (the lecture's U, W, b; V and c are the readout's).
@@ -112,6 +114,9 @@ export const rnnCell: Cell<RnnParams, HiddenState> = {
     const g = rnnStepBackward(p, x, prev.h, out.h, dState.h);
     return { dPrev: { h: g.dhPrev }, dx: g.dx, dParams: { U: g.dU, W: g.dW, b: g.db } };
   },
+  init: initRnn,
+  reference: rnnRef,
+  fused: rnnFused,
 };
 
 /**

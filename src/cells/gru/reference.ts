@@ -2,8 +2,8 @@
  * The lecture's GRU on the float64 reference path (see src/cells/gru.ts): gates stacked
  * r, z, n; reset before the matmul; h = (1 − z) ⊙ h(t−1) + z ⊙ h̃.
  */
-import type { RefCell } from "./cell";
-import { addMatTVec, addOuter, addVec, map, matVec, sigmoid } from "./linalg";
+import type { RefCell } from "../../grad/f64/cell";
+import { addMatTVec, addOuter, addVec, map, matVec, sigmoid } from "../../grad/f64/linalg";
 
 export const gruRef: RefCell = {
   name: "gru",

@@ -1,6 +1,6 @@
 /**
  * The fused recurrent kernels, seen from tfjs: one WebAssembly call runs a whole
- * sequence forward (src/kernels/assembly/{rnn,lstm,gru,gru-pytorch}.ts), one call runs
+ * sequence forward (src/fused/assembly/{rnn,lstm,gru,gru-pytorch}.ts), one call runs
  * BPTT over it, and tfjs's custom-gradient op makes the pair one differentiable tfjs op
  * (the engine's runKernelFunc, which tf.customGrad builds on, so that ∂L/∂x is computed
  * only when backprop asks for it). This is
@@ -12,7 +12,7 @@
  * runs inside wasm: a 4 × 8 SIMD gemm for h(t−1)·Wᵀ, in-place SIMD σ/tanh, and the input
  * projection x·Uᵀ, ∇U, ∇W, ∇x as single gemms over all B·T rows. Large problems may run
  * the products on two threads (by default where timing shows that it pays; SEQLAB_THREADS
- * or setFusedThreads force 1 or 2; see src/kernels/threads.ts).
+ * or setFusedThreads force 1 or 2; see src/fused/threads.ts).
  *
  * Data flow of one call, forward:
  *   x, U, W, b, (peepholes | bh), h0, (s0), mask  →  copied into a block of wasm memory
@@ -27,11 +27,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import type { AnyCell, CellName } from "../cells/cell";
-import { rnnCell } from "../cells/rnn";
-import { lstmCell } from "../cells/lstm";
-import { gruCell } from "../cells/gru";
-import { gruPytorchCell } from "../cells/gru-pytorch";
+import type { AnyCell } from "../cells/cell";
+import type { FusedCell } from "./spec";
 import { instantiateKernels, instantiateSharedKernels, kernelBuild, type KernelBuild, type KernelExports, type WasmKernels } from "./wasm";
 import { WasmHeap } from "./heap";
 import { SecondThread, parallelMinWork, requestedThreads, AUTO_MIN_STEP_WORK } from "./threads";
@@ -44,34 +41,17 @@ export const MAX_LIVE = 32;
 /** Bytes of forward blocks that may wait for their backward at once. */
 export const MAX_LIVE_BYTES = 512 * 2 ** 20;
 
-/** What the fused path knows about each cell: gate count, parameters, state. */
-interface CellSpec {
-  name: CellName;
-  /** Gates stacked in U, W, b: RNN 1, GRU 3, LSTM 4. */
-  nG: number;
-  /** Parameter names in the order they are passed (optional ones may be absent). */
-  params: readonly string[];
-  stateKeys: readonly string[];
-}
-
-const SPECS = new Map<AnyCell, CellSpec>([
-  [rnnCell, { name: "rnn", nG: 1, params: ["U", "W", "b"], stateKeys: ["h"] }],
-  [lstmCell, { name: "lstm", nG: 4, params: ["U", "W", "b", "wci", "wcf", "wco"], stateKeys: ["h", "s"] }],
-  [gruCell, { name: "gru", nG: 3, params: ["U", "W", "b"], stateKeys: ["h"] }],
-  [gruPytorchCell, { name: "gru-pytorch", nG: 3, params: ["U", "W", "b", "bh"], stateKeys: ["h"] }],
-]);
-
 /**
  * The kernel build {@link unroll} should use for `cell`, or null for the tfjs-op
  * reference path. `option` is UnrollOptions.fused: false → reference; "relaxed" /
  * "simd" / "scalar" → that build (or the next slower one the runtime validates); true or
  * undefined → SEQLAB_FUSED decides ("0", "false", "off": reference; "relaxed", "simd",
  * "scalar": that build; anything else or unset: the fastest build the runtime validates).
- * Only seqlab's own four cells (the objects rnnCell, lstmCell, gruCell, gruPytorchCell)
- * have fused kernels; any other cell runs the reference path.
+ * A cell runs fused when it declares a kernel description (`cell.fused`, see spec.ts);
+ * any other cell runs the reference path.
  */
 export function fusedVariant(cell: AnyCell, option: boolean | FusedVariant | undefined): FusedVariant | null {
-  if (!SPECS.has(cell) || option === false) return null;
+  if (!cell.fused || option === false) return null;
   if (option === "relaxed" || option === "simd" || option === "scalar") return kernelBuild(option);
   if (option === undefined) {
     const env = (process.env.SEQLAB_FUSED ?? "").trim().toLowerCase();
@@ -322,7 +302,7 @@ class Workspace {
 
   constructor(
     readonly engine: Engine,
-    readonly spec: CellSpec,
+    readonly spec: FusedCell,
     readonly sz: Sizes,
     readonly peep: boolean,
     readonly reverse: boolean,
@@ -644,7 +624,7 @@ export function fusedUnroll(
   H: number,
   options: FusedUnrollOptions,
 ): { outputs?: Tensor3D; state: Record<string, Tensor2D> } {
-  const spec = SPECS.get(cell);
+  const spec = cell.fused;
   if (!spec) throw new Error(`fusedUnroll: no fused kernels for the cell "${cell.name}"`);
   const [B, T, I] = x.shape;
   const Hp = Math.ceil(H / 8) * 8;

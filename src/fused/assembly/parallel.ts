@@ -1,6 +1,6 @@
 // AssemblyScript: the fused kernels on two threads. The module built with `--enable threads
 // --importMemory --sharedMemory` is instantiated twice over one shared memory: on the main
-// thread, which runs the kernels, and in a worker_threads Worker (src/kernels/threads.ts),
+// thread, which runs the kernels, and in a worker_threads Worker (src/fused/threads.ts),
 // which runs workerLoop. The main thread posts jobs, cut into up to 8 chunks, through a
 // control block in the shared memory; both threads claim chunks (compare-and-swap on one
 // counter) until none is left, then the main thread waits for the chunk the worker still

@@ -14,9 +14,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
-import type { Cell, HiddenState, StepGradients } from "./cell";
-import { checkRank, checkShape } from "./checks";
-import { Rng, uniformTensor, type CellConfig } from "../init";
+import { gruRef } from "./reference";
+import { gruFused } from "./fused";
+import type { Cell, HiddenState, StepGradients } from "../cell";
+import { checkRank, checkShape } from "../checks";
+import { Rng, uniformTensor, type CellConfig } from "../../init";
 
 /**
  * The lecture GRU's parameters. The slide's W_z · [h, x] is split into its h and x
@@ -128,7 +130,7 @@ export function gruSizes(p: GruParams, where = "gru"): { I: number; H: number } 
 
 /**
  * The lecture's GRU as a {@link Cell}: state {h}; step {@link gruStep}; backward
- * {@link gruStepBackward}. For PyTorch's convention use `gruPytorchCell` or `gru("pytorch")`.
+ * {@link gruStepBackward}. For PyTorch's convention use `gruPytorchCell` (`cell: "gru-pytorch"`).
  */
 export const gruCell: Cell<GruParams, HiddenState, GruStepOutput> = {
   name: "gru",
@@ -136,6 +138,9 @@ export const gruCell: Cell<GruParams, HiddenState, GruStepOutput> = {
   sizes: (p) => gruSizes(p),
   step: (p, x, prev) => gruStep(p, x, prev.h),
   backward: (p, x, prev, out, dState) => gruStepBackward(p, x, prev.h, out, dState.h),
+  init: initGru,
+  reference: gruRef,
+  fused: gruFused,
 };
 
 /**

@@ -13,10 +13,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
-import type { Cell, HiddenState, StepGradients } from "./cell";
-import { checkShape } from "./checks";
-import { gruCell, gruSizes, initGru, type GruParams, type GruStepOutput } from "./gru";
-import { Rng, uniformTensor, type CellConfig } from "../init";
+import { gruPytorchRef } from "./reference";
+import { gruPytorchFused } from "./fused";
+import type { Cell, HiddenState, StepGradients } from "../cell";
+import { checkShape } from "../checks";
+import { gruSizes, initGru, type GruParams, type GruStepOutput } from "../gru/gru";
+import { Rng, uniformTensor, type CellConfig } from "../../init";
 
 /**
  * PyTorch-convention GRU parameters: U = `weight_ih_l0`, W = `weight_hh_l0`, b = `bias_ih_l0`,
@@ -114,6 +116,9 @@ export const gruPytorchCell: Cell<GruPytorchParams, HiddenState, GruPytorchStepO
   sizes: (p) => gruPytorchSizes(p),
   step: (p, x, prev) => gruPytorchStep(p, x, prev.h),
   backward: (p, x, prev, out, dState) => gruPytorchStepBackward(p, x, prev.h, out, dState.h),
+  init: initGruPytorch,
+  reference: gruPytorchRef,
+  fused: gruPytorchFused,
 };
 
 /**
@@ -126,25 +131,3 @@ export function initGruPytorch(config: CellConfig): GruPytorchParams {
   return { ...base, bh: uniformTensor<tf.Rank.R1>([3 * config.hiddenSize], 1 / Math.sqrt(config.hiddenSize), rng) };
 }
 
-/** The two GRU conventions, by name. */
-export type GruConvention = "lecture" | "pytorch";
-
-/**
- * The GRU cell and initialiser for a convention:
- * - `"lecture"`: h = (1 − z) ⊙ h(t−1) + z ⊙ h̃, reset before the matmul ({@link gruStep});
- * - `"pytorch"`: h = (1 − z) ⊙ n + z ⊙ h(t−1), reset after the matmul with a recurrent bias
- *   ({@link gruPytorchStep}; also Keras `reset_after=True`).
- */
-export function gru(convention: "lecture"): { cell: Cell<GruParams, HiddenState, GruStepOutput>; init: typeof initGru };
-export function gru(convention: "pytorch"): {
-  cell: Cell<GruPytorchParams, HiddenState, GruPytorchStepOutput>;
-  init: typeof initGruPytorch;
-};
-export function gru(convention: GruConvention): {
-  cell: Cell<GruParams, HiddenState, GruStepOutput> | Cell<GruPytorchParams, HiddenState, GruPytorchStepOutput>;
-  init: (config: CellConfig) => GruParams | GruPytorchParams;
-} {
-  if (convention === "lecture") return { cell: gruCell, init: initGru };
-  if (convention === "pytorch") return { cell: gruPytorchCell, init: initGruPytorch };
-  throw new Error(`gru: convention must be "lecture" or "pytorch", got ${JSON.stringify(convention)}`);
-}

@@ -2,8 +2,8 @@
  * The PyTorch-convention GRU on the float64 reference path (see src/cells/gru-pytorch.ts):
  * reset after the matmul with recurrent bias bh; h = (1 − z) ⊙ n + z ⊙ h(t−1).
  */
-import type { RefCell } from "./cell";
-import { addMatTVec, addOuter, addVec, map, matVec, sigmoid } from "./linalg";
+import type { RefCell } from "../../grad/f64/cell";
+import { addMatTVec, addOuter, addVec, map, matVec, sigmoid } from "../../grad/f64/linalg";
 
 export const gruPytorchRef: RefCell = {
   name: "gru-pytorch",

@@ -1,5 +1,5 @@
 // The entry of the fused kernels' WebAssembly module: everything exported here is
-// callable from src/kernels/wasm.ts.
+// callable from src/fused/wasm.ts.
 export { gemm, gemmTN, gemmPanels, packPanels, heapBase, simd } from "./gemm";
 export { sigmoidArray, tanhArray } from "./activations";
 export { packGates, columnSums } from "./layout";
