@@ -63,9 +63,16 @@ export function sendDisplay(content: DisplayContent, update = false): boolean {
  * Outside the kernel, SIGINT is not intercepted and `stop()` stays false.
  *
  * @example
+ * const step = async (t: number) => new Promise((resolve) => setTimeout(resolve, 10, t));
  * const run = interruptible();
- * try { for (const batch of data) { if (run.stop()) break; await step(batch); } }
- * finally { run.close(); }
+ * try {
+ *   for (let t = 0; t < 1000; t++) {
+ *     if (run.stop()) break; // the user pressed ■: stop at the end of a step
+ *     await step(t);
+ *   }
+ * } finally {
+ *   run.close();
+ * }
  */
 export function interruptible(): { stop(): boolean; close(): void } {
   const b = bridge();

@@ -249,9 +249,11 @@ describe("fused recurrent kernels (wasm)", function () {
         if (old === undefined) delete process.env.SEQLAB_FUSED;
         else process.env.SEQLAB_FUSED = old;
       }
-      // a cell that is not one of seqlab's four objects runs the reference path
-      const custom = { ...seqlab.lstmCell };
-      assert.equal(calls(() => seqlab.disposeAll(seqlab.unroll(custom, p, x))), 0, "custom cell");
+      // the kernel is declared on the cell: a copy keeps it, a cell without one runs the reference path
+      const copy = { ...seqlab.lstmCell };
+      assert.equal(calls(() => seqlab.disposeAll(seqlab.unroll(copy, p, x))), 1, "a copy of lstmCell");
+      const { fused: _fused, ...undeclared } = seqlab.lstmCell;
+      assert.equal(calls(() => seqlab.disposeAll(seqlab.unroll(undeclared, p, x))), 0, "a cell without a fused description");
       // the fused path validates shapes like the reference path
       const wrong = tf.ones([2, 3, 4]) as T3;
       assert.throws(() => seqlab.unroll(seqlab.lstmCell, p, wrong), /unroll\(lstm\): x must have shape \[B, T, I\] = \[2, 3, 2\], got \[2, 3, 4\]/);
@@ -561,6 +563,7 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
   it("SEQLAB_THREADS=2 runs on two threads, and the worker does not keep the process alive", () => {
     const script = `
       const seqlab = require("seqlab");
+      const internal = require("seqlab/internal");
       seqlab.initBackend().then(() => {
         const p = seqlab.initLstm({ inputSize: 16, hiddenSize: 64, seed: 1 });
         const x = seqlab.tf.ones([16, 10, 16]);

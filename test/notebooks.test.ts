@@ -84,6 +84,11 @@ describe("notebooks", function () {
       nb.cells = [
         'import { version, tf, initBackend } from "seqlab";\nawait initBackend();\n' +
           "console.log(`outside: seqlab ${version}, ${tf.tensor1d([1, 2, 3]).sum().dataSync()[0]}`);",
+        // The second entry resolves too, with its types: MAX_LIVE is a number, so the
+        // assignment to a string must fail to compile (the error is reported, not run).
+        'import { MAX_LIVE, fusedMemory } from "seqlab/internal";\n' +
+          "console.log(`internal: ${MAX_LIVE > 0} ${typeof fusedMemory().bytes}`);",
+        "const notAString: string = MAX_LIVE;",
         "const n: number = version;",
         'throw new TypeError("broken on purpose");',
       ].map((source) => ({ cell_type: "code", source, outputs: [], execution_count: null, metadata: {} }));
@@ -92,11 +97,13 @@ describe("notebooks", function () {
       const r = await run(process.execPath, [script, bad, "--out", path.join(out, "elsewhere")], { env: jupyter.env });
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, /FAIL .*99-elsewhere\.ipynb/, r.stderr);
-      assert.match(r.stdout, /cell 2: TypeScriptError: .*Type 'string' is not assignable to type 'number'/);
-      assert.match(r.stdout, /cell 3: TypeError: broken on purpose/);
+      assert.match(r.stdout, /cell 3: TypeScriptError: .*Type 'number' is not assignable to type 'string'/);
+      assert.match(r.stdout, /cell 4: TypeScriptError: .*Type 'string' is not assignable to type 'number'/);
+      assert.match(r.stdout, /cell 5: TypeError: broken on purpose/);
       assert.match(r.stdout, /0 of 1 notebooks ran without error/);
       const executed = read(path.join(out, "elsewhere", "99-elsewhere.ipynb"));
       assert.equal(text(executed.cells[0].outputs?.[0]?.text), `outside: seqlab ${require("../package.json").version}, 6\n`);
+      assert.equal(text(executed.cells[1].outputs?.[0]?.text), "internal: true number\n");
       assert.ok(fs.existsSync(path.join(out, "elsewhere", "99-elsewhere.html")), "the failing notebook's HTML is still written");
     });
 

@@ -196,9 +196,9 @@ export interface RenderedPlots {
  * drawn on it — for tests of exported figures and of notebooks exported by nbconvert.
  *
  * @example
- * const r = await renderedPlots("out/01-rnn.html");
- * assert.equal(r.plots.length, 3);
- * for (const p of r.plots) assert.equal(p.drawn, p.traces);
+ * const r = await renderedPlots("out/01-sequences-and-the-unfolded-recurrence.html");
+ * assert.deepEqual(r.pageErrors, []);
+ * for (const p of r.plots) assert.equal(p.drawn, p.traces, p.title);
  */
 export async function renderedPlots(htmlPath: string, options: { timeoutMs?: number } = {}): Promise<RenderedPlots> {
   const file = path.resolve(htmlPath);

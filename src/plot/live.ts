@@ -53,10 +53,11 @@ const WAITING: Figure = { data: [], layout: { title: { text: "waiting for the fi
  * Shows `initial` and returns a handle to redraw it in place.
  *
  * @example
- * const live = liveFigure(trainingCurves({ loss: [] as number[] … }));   // or liveFigure()
- * for (let epoch = 0; epoch < 100; epoch++) {
- *   history.loss.push(await trainEpoch());
- *   live.update(() => trainingCurves(history, { logY: true }));
+ * const loss: number[] = [];
+ * const live = liveFigure(); // "waiting for data" until the first update
+ * for (let epoch = 1; epoch <= 100; epoch++) {
+ *   loss.push(1 / epoch); // one epoch of training would go here
+ *   live.update(() => trainingCurves({ loss }, { logY: true }));
  * }
  * await live.close();
  */

@@ -66,7 +66,7 @@ export function plotlySent(): boolean {
  * HTML and text. Outside the kernel, prints the text summary.
  *
  * @example
- * show(trainingCurves({ loss, valLoss }, { logY: true }));
+ * show(trainingCurves({ loss: [1, 0.5, 0.3], valLoss: [1.1, 0.7, 0.5] }, { logY: true }));
  */
 export function show(fig: Figure): void {
   checkFigure(fig);

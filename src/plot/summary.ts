@@ -6,8 +6,11 @@
 import type { Figure } from "./figure";
 
 /**
+ * A figure as a few lines of text: its title, and per trace its name, type, size and range
+ * (what `show` prints where no notebook can draw, and what a notebook's text fallback holds).
+ *
  * @example
- * figureSummary(trainingCurves({ loss: [1, 0.5, 0.25] }))
+ * const text = figureSummary(trainingCurves({ loss: [1, 0.5, 0.25] }));
  * // 'plot "Training curves": 1 trace\n  train (scatter): 3 points, y 0.25 … 1, last 0.25'
  */
 export function figureSummary(fig: Figure): string {

@@ -40,8 +40,10 @@ export interface TrainingCurvesOptions {
  * Loss curves (and metric curves) of one or more runs.
  *
  * @example
- * show(trainingCurves({ loss: history.loss, valLoss: history.valLoss }, { logY: true }));
- * show(trainingCurves([{ name: "RNN", loss: a }, { name: "LSTM", loss: b }]));
+ * const rnn = [2.3, 1.9, 1.7, 1.6];
+ * const lstm = [2.3, 1.5, 0.9, 0.6];
+ * show(trainingCurves({ loss: lstm, valLoss: [2.2, 1.6, 1.1, 0.9] }, { logY: true }));
+ * show(trainingCurves([{ name: "RNN", loss: rnn }, { name: "LSTM", loss: lstm }]));
  * @throws if a series is empty, not numbers, or its length does not match its x
  */
 export function trainingCurves(runs: TrainingRun | TrainingRun[], options: TrainingCurvesOptions = {}): Figure {

@@ -27,7 +27,7 @@ class SeqlabKernelTests(jkt.KernelTests):
             "mime": "text/html",
         },
         {
-            "code": 'import { sendDisplay } from "seqlab";\n'
+            "code": 'import { sendDisplay } from "seqlab/internal";\n'
             'sendDisplay({ data: { "text/plain": "from the library" }, metadata: {} });',
             "mime": "text/plain",
         },
