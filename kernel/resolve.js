@@ -25,14 +25,15 @@ function moduleDirs() {
   return dirs.filter((d) => fs.existsSync(path.join(d, "seqlab", "package.json")) || fs.existsSync(path.join(d, "@tensorflow")));
 }
 
-/** @param {string} cwd */
+/**
+ * Whether a node_modules folder at or above cwd holds seqlab. (Not `require.resolve`: this
+ * file is inside the package, and Node resolves a package's own name from inside it through
+ * its `exports`, wherever cwd is.)
+ * @param {string} cwd
+ */
 function resolvesFrom(cwd) {
-  try {
-    require.resolve("seqlab", { paths: [cwd] });
-    return true;
-  } catch {
-    return false;
-  }
+  const dirs = /** @type {any} */ (Module)._nodeModulePaths(cwd);
+  return dirs.some((/** @type {string} */ d) => fs.existsSync(path.join(d, "seqlab", "package.json")));
 }
 
 /** @param {string} cwd the notebook's folder */

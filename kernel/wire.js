@@ -8,7 +8,7 @@
  * Messages are signed when they are sent, not when they are made, so that the
  * iopub queue can still merge consecutive stream messages (see queue.js).
  */
-const crypto = require("crypto");
+const { createHmac, randomBytes } = require("crypto");
 
 const DELIM = Buffer.from("<IDS|MSG>");
 const PROTOCOL_VERSION = "5.3";
@@ -60,7 +60,7 @@ class Message {
   reply(msgType, content) {
     const h = /** @type {Header} */ (this.header);
     const header = {
-      msg_id: crypto.randomBytes(16).toString("hex"),
+      msg_id: randomBytes(16).toString("hex"),
       session: h.session,
       username: h.username,
       date: new Date().toISOString(),
@@ -82,7 +82,7 @@ class Message {
  * @param {string[]} parts
  */
 function sign(key, parts) {
-  const h = crypto.createHmac("sha256", key);
+  const h = createHmac("sha256", key);
   for (const p of parts) h.update(p);
   return h.digest("hex");
 }

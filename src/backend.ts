@@ -85,7 +85,10 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
 /** Loads and activates one backend; returns null on success, else why not. */
 async function tryBackend(name: BackendName): Promise<string | null> {
   try {
+    // Loaded on demand (require, not import): either may be missing, and loading one registers it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === "tensorflow") require("@tensorflow/tfjs-node");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === "wasm") require("@tensorflow/tfjs-backend-wasm");
   } catch (e) {
     return loadFailure(name, e);

@@ -18,6 +18,7 @@ async function choose(env: Record<string, string | undefined>, arg?: string) {
 /** Whether tfjs-node loads here (it may be missing, or installed without its native library). */
 let tfjsNode = true;
 try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-node");
 } catch {
   tfjsNode = false;

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runNotebooks } from "../kernel/run-notebooks";
+import { version as seqlabVersion } from "../package.json";
 import { renderedPlots, closeBrowser } from "seqlab/internal";
 import { jupyterEnv, run, JupyterEnv } from "./helpers/jupyter";
 
@@ -102,7 +103,7 @@ describe("notebooks", function () {
       assert.match(r.stdout, /cell 5: TypeError: broken on purpose/);
       assert.match(r.stdout, /0 of 1 notebooks ran without error/);
       const executed = read(path.join(out, "elsewhere", "99-elsewhere.ipynb"));
-      assert.equal(text(executed.cells[0].outputs?.[0]?.text), `outside: seqlab ${require("../package.json").version}, 6\n`);
+      assert.equal(text(executed.cells[0].outputs?.[0]?.text), `outside: seqlab ${seqlabVersion}, 6\n`);
       assert.equal(text(executed.cells[1].outputs?.[0]?.text), "internal: true number\n");
       assert.ok(fs.existsSync(path.join(out, "elsewhere", "99-elsewhere.html")), "the failing notebook's HTML is still written");
     });

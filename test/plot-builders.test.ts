@@ -8,8 +8,10 @@ import { attentionWeights, gateActivations, gradientFlow, heatmap, hiddenStates,
 import { figureSummary, gradientFlowHeatmap } from "seqlab/internal";
 
 /** A trace as a plain record (plotly's Data is a union; tests read fields by name). */
-function trace(fig: Figure, i: number): Record<string, any> {
-  return fig.data[i] as Record<string, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- plotly's traces are read field by field
+type AnyTrace = Record<string, any>;
+function trace(fig: Figure, i: number): AnyTrace {
+  return fig.data[i] as AnyTrace;
 }
 
 function subtitle(fig: Figure): string {
@@ -120,10 +122,10 @@ describe("plot builders", () => {
       const g = [[0.1, 0.9], [0.2, 0.8], [0.3, 0.7]];
       const fig = gateActivations({ i: g, f: g, o: g });
       assert.equal(fig.data.length, 3);
-      assert.deepEqual(fig.data.map((d) => [d.name, (d as any).xaxis, (d as any).yaxis]), [["i", "x", "y"], ["f", "x2", "y2"], ["o", "x3", "y3"]]);
-      for (const d of fig.data) assert.deepEqual([(d as any).zmin, (d as any).zmax], [0, 1]);
+      assert.deepEqual(fig.data.map((d) => [d.name, (d as AnyTrace).xaxis, (d as AnyTrace).yaxis]), [["i", "x", "y"], ["f", "x2", "y2"], ["o", "x3", "y3"]]);
+      for (const d of fig.data) assert.deepEqual([(d as AnyTrace).zmin, (d as AnyTrace).zmax], [0, 1]);
       assert.deepEqual(trace(fig, 0).z, [[0.1, 0.2, 0.3], [0.9, 0.8, 0.7]]);
-      assert.equal(fig.data.filter((d) => (d as any).showscale).length, 1, "one colour bar");
+      assert.equal(fig.data.filter((d) => (d as AnyTrace).showscale).length, 1, "one colour bar");
       assert.throws(() => gateActivations({ z: g, r: [[0.1, 0.2]] }), /gates\.r is \[1\]\[2\] but gates\.z is \[3\]\[2\]/);
       assert.throws(() => gateActivations({}), /gates: .*no gates/);
     });
@@ -249,13 +251,13 @@ describe("plot builders", () => {
     it("draws x, h, o, L, y for every step plus h(0), with U, W, V on the edges, from the sizes", () => {
       const fig = unfoldedGraph({ steps: 3, inputSize: 2, hiddenSize: 4, outputSize: 5 });
       roundTrips(fig);
-      const nodes = fig.data.filter((d) => (d as any).mode === "text+markers");
+      const nodes = fig.data.filter((d) => (d as AnyTrace).mode === "text+markers");
       assert.equal(nodes.length, 5);
-      const count = (kind: string) => ((nodes.find((d) => String(d.name).startsWith(kind)) as any).x as number[]).length;
+      const count = (kind: string) => ((nodes.find((d) => String(d.name).startsWith(kind)) as AnyTrace).x as number[]).length;
       assert.deepEqual(["x(t)", "h(t)", "o(t)", "L(t)", "y(t)"].map(count), [3, 4, 3, 3, 3]);
       assert.match(String(nodes[0].name), /x\(t\) ∈ ℝ<sup>2<\/sup>/);
       assert.match(String(nodes[1].name), /ℝ<sup>4<\/sup>/);
-      const labels = (fig.data.find((d) => d.name === "shared parameters") as any).text as string[];
+      const labels = (fig.data.find((d) => d.name === "shared parameters") as AnyTrace).text as string[];
       assert.deepEqual(
         ["U", "W", "V"].map((p) => labels.filter((l) => l === `<b>${p}</b>`).length),
         [3, 3, 3],
@@ -268,9 +270,9 @@ describe("plot builders", () => {
 
     it("long sequences: the first steps, ⋯, the last step", () => {
       const fig = unfoldedGraph({ steps: 100, inputSize: 1, hiddenSize: 1, outputSize: 1 }, { maxColumns: 4 });
-      const h = fig.data.find((d) => String(d.name).startsWith("h(t)")) as any;
+      const h = fig.data.find((d) => String(d.name).startsWith("h(t)")) as AnyTrace;
       assert.deepEqual(h.text, ["h<sup>(0)</sup>", "h<sup>(1)</sup>", "h<sup>(2)</sup>", "h<sup>(3)</sup>", "h<sup>(100)</sup>"]);
-      assert.ok(fig.data.some((d) => (d as any).text?.[0] === "⋯"));
+      assert.ok(fig.data.some((d) => (d as AnyTrace).text?.[0] === "⋯"));
     });
 
     it("bad sizes name the field", () => {

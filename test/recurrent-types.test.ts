@@ -32,7 +32,7 @@ function misuse(): void {
   // @ts-expect-error a mask is [B, T]
   seqlab.unroll(seqlab.rnnCell, rnn, x3, { mask: x3 });
   // @ts-expect-error with returnSequences: false there are no outputs
-  seqlab.unroll(seqlab.rnnCell, rnn, x3, { returnSequences: false }).outputs;
+  void seqlab.unroll(seqlab.rnnCell, rnn, x3, { returnSequences: false }).outputs;
   // @ts-expect-error the readout reads h [B, T, H]
   seqlab.readout(seqlab.initReadout({ hiddenSize: 5, classes: 3 }), x2);
   // @ts-expect-error targets y are [B, T]

@@ -75,7 +75,7 @@ async function launch(): Promise<Shared> {
     return { context, profile };
   } catch (e) {
     fs.rmSync(profile, { recursive: true, force: true });
-    throw new Error(`Chromium (${executablePath}) could not be started: ${(e as Error).message.split("\n")[0]}`);
+    throw new Error(`Chromium (${executablePath}) could not be started: ${(e as Error).message.split("\n")[0]}`, { cause: e });
   }
 }
 

@@ -209,7 +209,13 @@ function transpose<T>(m: T[][]): T[][] {
 
 /** The range [lo, hi] widened to include the data. */
 function widen(m: (number | null)[][], lo: number, hi: number): [number, number] {
-  for (const row of m) for (const v of row) if (v !== null) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  for (const row of m) {
+    for (const v of row) {
+      if (v === null) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
   return [lo, hi];
 }
 

@@ -44,8 +44,10 @@ function traceLine(d: Record<string, unknown>, i: number): string {
 function range(values: unknown[], axis: string): string {
   let lo = Infinity, hi = -Infinity, gaps = 0;
   for (const v of values) {
-    if (typeof v === "number" && Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-    else gaps++;
+    if (typeof v === "number" && Number.isFinite(v)) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    } else gaps++;
   }
   if (lo > hi) return ", no values";
   return `, ${axis} ${fmt(lo)} … ${fmt(hi)}${gaps ? `, ${gaps} gap${gaps === 1 ? "" : "s"}` : ""}`;

@@ -53,7 +53,13 @@ export function textActivation(text: string, activations: Series, options: TextA
   );
 
   let [lo, hi] = options.range ?? [-1, 1];
-  if (!options.range) for (const v of a) if (v !== null) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  if (!options.range) {
+    for (const v of a) {
+      if (v === null) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
   const trace = heatmapTrace({
     type: "heatmap",
     z,

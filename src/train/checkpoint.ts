@@ -51,7 +51,7 @@ export async function loadCheckpoint(file: string, model: Pick<Trainable, "varia
   try {
     doc = JSON.parse(await fs.promises.readFile(file, "utf8"));
   } catch (e) {
-    throw new Error(`loadCheckpoint: cannot read ${file}: ${(e as Error).message}`);
+    throw new Error(`loadCheckpoint: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   const d = doc as { format?: unknown; version?: unknown; weights?: unknown; history?: unknown; savedAt?: unknown };
   if (d === null || typeof d !== "object" || d.format !== FORMAT) throw new Error(`loadCheckpoint: ${file} is not a seqlab checkpoint (no "format": "${FORMAT}")`);

@@ -53,7 +53,8 @@ export interface GruPytorchStepOutput extends GruStepOutput {
  * Equals `torch.nn.GRU` (and Keras `GRU(reset_after=True)` after reordering the gates).
  * The lecture's GRU is {@link gruStep}; tfjs's `tf.layers.gru` is neither (see there).
  */
-export function gruPytorchStep(p: GruPytorchParams, x: Tensor2D, hPrev: Tensor2D): GruPytorchStepOutput {
+export function gruPytorchStep(p: GruPytorchParams, x: Tensor2D, prev: HiddenState): GruPytorchStepOutput {
+  const hPrev = prev.h; // [B, H]
   return tf.tidy("gruPytorchStep", () => {
     const [xr, xz, xn] = tf.split(tf.add(tf.matMul(x, p.U, false, true), p.b), 3, 1) as Tensor2D[]; // [B, H] each
     const [hr, hz, hn] = tf.split(tf.add(tf.matMul(hPrev, p.W, false, true), p.bh), 3, 1) as Tensor2D[]; // [B, H] each
@@ -78,10 +79,11 @@ export function gruPytorchStep(p: GruPytorchParams, x: Tensor2D, hPrev: Tensor2D
 export function gruPytorchStepBackward(
   p: GruPytorchParams,
   x: Tensor2D,
-  hPrev: Tensor2D,
+  prev: HiddenState,
   out: GruPytorchStepOutput,
-  dh: Tensor2D,
+  dState: HiddenState,
 ): StepGradients<GruPytorchParams, HiddenState> {
+  const [hPrev, dh] = [prev.h, dState.h]; // [B, H] each
   return tf.tidy("gruPytorchStepBackward", () => {
     const { r, z, n, hn } = out;
     const dan = tf.mul(tf.mul(dh, tf.sub(1, z)), tf.sub(1, tf.square(n))); // [B, H]
@@ -114,8 +116,8 @@ export const gruPytorchCell: Cell<GruPytorchParams, HiddenState, GruPytorchStepO
   name: "gru-pytorch",
   stateKeys: ["h"],
   sizes: (p) => gruPytorchSizes(p),
-  step: (p, x, prev) => gruPytorchStep(p, x, prev.h),
-  backward: (p, x, prev, out, dState) => gruPytorchStepBackward(p, x, prev.h, out, dState.h),
+  step: gruPytorchStep,
+  backward: gruPytorchStepBackward,
   init: initGruPytorch,
   reference: gruPytorchRef,
   fused: gruPytorchFused,

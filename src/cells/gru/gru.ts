@@ -65,7 +65,8 @@ export interface GruStepOutput extends HiddenState {
  * tfjs cannot reset after), stacks its gates z, r, h, and defaults `recurrentActivation`
  * to `hardSigmoid`, so it matches neither convention exactly.
  */
-export function gruStep(p: GruParams, x: Tensor2D, hPrev: Tensor2D): GruStepOutput {
+export function gruStep(p: GruParams, x: Tensor2D, prev: HiddenState): GruStepOutput {
+  const hPrev = prev.h; // [B, H]
   return tf.tidy("gruStep", () => {
     const [xr, xz, xn] = tf.split(tf.add(tf.matMul(x, p.U, false, true), p.b), 3, 1) as Tensor2D[]; // [B, H] each
     const [Wr, Wz, Wn] = tf.split(p.W, 3, 0) as Tensor2D[]; // [H, H] each
@@ -90,10 +91,11 @@ export function gruStep(p: GruParams, x: Tensor2D, hPrev: Tensor2D): GruStepOutp
 export function gruStepBackward(
   p: GruParams,
   x: Tensor2D,
-  hPrev: Tensor2D,
+  prev: HiddenState,
   out: GruStepOutput,
-  dh: Tensor2D,
+  dState: HiddenState,
 ): StepGradients<GruParams, HiddenState> {
+  const [hPrev, dh] = [prev.h, dState.h]; // [B, H] each
   return tf.tidy("gruStepBackward", () => {
     const { r, z, n } = out;
     const [Wr, Wz, Wn] = tf.split(p.W, 3, 0) as Tensor2D[]; // [H, H] each
@@ -136,8 +138,8 @@ export const gruCell: Cell<GruParams, HiddenState, GruStepOutput> = {
   name: "gru",
   stateKeys: ["h"],
   sizes: (p) => gruSizes(p),
-  step: (p, x, prev) => gruStep(p, x, prev.h),
-  backward: (p, x, prev, out, dState) => gruStepBackward(p, x, prev.h, out, dState.h),
+  step: gruStep,
+  backward: gruStepBackward,
   init: initGru,
   reference: gruRef,
   fused: gruFused,

@@ -49,10 +49,10 @@ export interface RnnParams {
  * `nn.RNNCell(nonlinearity="tanh")` with `b = b_ih + b_hh`, and as tfjs
  * `tf.layers.simpleRNNCell` with `kernel = Uᵀ`, `recurrentKernel = Wᵀ`, `bias = b`.
  */
-export function rnnStep(p: RnnParams, x: Tensor2D, hPrev: Tensor2D): Tensor2D {
+export function rnnStep(p: RnnParams, x: Tensor2D, prev: HiddenState): HiddenState {
   return tf.tidy("rnnStep", () => {
-    const a = tf.add(tf.add(p.b, tf.matMul(hPrev, p.W, false, true)), tf.matMul(x, p.U, false, true)); // [B, H]
-    return tf.tanh(a) as Tensor2D; // [B, H]
+    const a = tf.add(tf.add(p.b, tf.matMul(prev.h, p.W, false, true)), tf.matMul(x, p.U, false, true)); // [B, H]
+    return { h: tf.tanh(a) as Tensor2D }; // [B, H]
   });
 }
 
@@ -64,27 +64,30 @@ export function rnnStep(p: RnnParams, x: Tensor2D, hPrev: Tensor2D): Tensor2D {
  * ∇_x(t) L   = Uᵀ ∇_a(t) L
  * ∇_W L += ∇_a(t) L h(t−1)ᵀ,  ∇_U L += ∇_a(t) L x(t)ᵀ,  ∇_b L += ∇_a(t) L   (summed over the batch)
  * ```
- * `dh` is the whole of ∇_h(t) L: what flows back from t+1 plus Vᵀ ∇_o(t) L from the readout;
- * {@link backwardThroughTime} adds the two.
+ * `dState.h` is the whole of ∇_h(t) L: what flows back from t+1 plus Vᵀ ∇_o(t) L from the
+ * readout; {@link backwardThroughTime} adds the two.
  *
- * @param h the h(t) that {@link rnnStep} returned
- * @param dh ∇_h(t) L, [B, H]
+ * @param prev the state before the step, {h: h(t−1)}
+ * @param out what {@link rnnStep} returned, {h: h(t)}
+ * @param dState ∇_h(t) L, {h: [B, H]}
  */
 export function rnnStepBackward(
   p: RnnParams,
   x: Tensor2D,
-  hPrev: Tensor2D,
-  h: Tensor2D,
-  dh: Tensor2D,
-): { dhPrev: Tensor2D; dx: Tensor2D; dU: Tensor2D; dW: Tensor2D; db: Tensor1D } {
+  prev: HiddenState,
+  out: HiddenState,
+  dState: HiddenState,
+): StepGradients<RnnParams, HiddenState> {
   return tf.tidy("rnnStepBackward", () => {
-    const da = tf.mul(dh, tf.sub(1, tf.square(h))) as Tensor2D; // [B, H]
+    const da = tf.mul(dState.h, tf.sub(1, tf.square(out.h))) as Tensor2D; // [B, H]
     return {
-      dhPrev: tf.matMul(da, p.W), // [B, H]
-      dx: tf.matMul(da, p.U), // [B, I]
-      dU: tf.matMul(da, x, true, false), // [H, I]
-      dW: tf.matMul(da, hPrev, true, false), // [H, H]
-      db: tf.sum(da, 0) as Tensor1D, // [H]
+      dPrev: { h: tf.matMul(da, p.W) as Tensor2D }, // [B, H]
+      dx: tf.matMul(da, p.U) as Tensor2D, // [B, I]
+      dParams: {
+        U: tf.matMul(da, x, true, false) as Tensor2D, // [H, I]
+        W: tf.matMul(da, prev.h, true, false) as Tensor2D, // [H, H]
+        b: tf.sum(da, 0) as Tensor1D, // [H]
+      },
     };
   });
 }
@@ -109,11 +112,8 @@ export const rnnCell: Cell<RnnParams, HiddenState> = {
   name: "rnn",
   stateKeys: ["h"],
   sizes: (p) => rnnSizes(p),
-  step: (p, x, prev) => ({ h: rnnStep(p, x, prev.h) }),
-  backward(p, x, prev, out, dState): StepGradients<RnnParams, HiddenState> {
-    const g = rnnStepBackward(p, x, prev.h, out.h, dState.h);
-    return { dPrev: { h: g.dhPrev }, dx: g.dx, dParams: { U: g.dU, W: g.dW, b: g.db } };
-  },
+  step: rnnStep,
+  backward: rnnStepBackward,
   init: initRnn,
   reference: rnnRef,
   fused: rnnFused,
