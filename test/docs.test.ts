@@ -117,7 +117,7 @@ function compile(files: string[]): ts.Diagnostic[] {
     target: ts.ScriptTarget.ES2020,
     module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10,
-    lib: ["lib.es2021.d.ts", "lib.dom.d.ts"],
+    lib: ["lib.es2021.d.ts", "lib.es2022.error.d.ts", "lib.dom.d.ts"],
     types: ["node"],
     strict: true,
     esModuleInterop: true,

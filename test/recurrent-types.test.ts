@@ -18,11 +18,13 @@ function misuse(): void {
   const gruP = seqlab.initGruPytorch({ inputSize: 3, hiddenSize: 5 });
 
   // @ts-expect-error a step takes x(t) [B, I], not the whole sequence [B, T, I]
-  seqlab.rnnStep(rnn, x3, x2);
+  seqlab.rnnStep(rnn, x3, { h: x2 });
   // @ts-expect-error h(t−1) is [B, H], not a vector
-  seqlab.rnnStep(rnn, x2, x1);
+  seqlab.rnnStep(rnn, x2, { h: x1 });
   // @ts-expect-error unroll takes a sequence [B, T, I]
   seqlab.unroll(seqlab.rnnCell, rnn, x2);
+  // @ts-expect-error a step takes the state object {h}, not the tensor h
+  seqlab.gruStep(seqlab.initGru({ inputSize: 3, hiddenSize: 5 }), x2, x2);
   // @ts-expect-error the LSTM's state needs s as well as h
   seqlab.lstmStep(lstm, x2, { h: x2 });
   // @ts-expect-error the PyTorch-convention GRU needs its recurrent bias bh
