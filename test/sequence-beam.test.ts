@@ -99,3 +99,15 @@ describe("beam search: the same results with the memory laid out once per search
     });
   }
 });
+
+/** Type tests (checked by tsc -p .): the encoder–decoder's state is typed, not a bag of prefixed names. */
+export function stateTypes(m: seqlab.EncoderDecoder, x: seqlab.tf.Tensor2D): void {
+  const state = m.begin(x);
+  const keys: seqlab.tf.Tensor3D = state.memory.keys; // [B, T_in, H_enc]
+  const h: seqlab.tf.Tensor2D = state.decoder.h; // [B, H]
+  // @ts-expect-error the memory is state.memory, not a "memory."-prefixed key
+  void state["memory.keys"];
+  // @ts-expect-error a language model's flat state is not an encoder–decoder's
+  m.step(tf.tensor1d([0], "int32"), { h });
+  void keys;
+}
