@@ -26,6 +26,10 @@
  * query with h(t−1) and feed c(t) into the cell; their additive score is available here as
  * `score: "additive"`. Dot and scaled-dot need H = H_enc.
  *
+ * Decoding step by step carries h(t) and the memory (h_enc, the source mask, and for the
+ * additive score W_k h_enc, computed once per source) in an EncoderDecoderState
+ * (src/sequence/decoder.ts).
+ *
  * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";

@@ -26,6 +26,10 @@
  * step, because each input depends on the previous output. One coin is flipped per step
  * for the whole batch (as in PyTorch's seq2seq tutorial), from `options.rng` when the
  * trainer gives one, else from the model's own seeded stream.
+ *
+ * Decoding (greedy, sampling, beam search) calls `begin` once and `step` per output token;
+ * the state between steps is an {@link EncoderDecoderState}: `decoder` = h(t) (and s(t)),
+ * `memory` = the encoder's {@link Memory}, passed on unchanged by every step.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
@@ -40,7 +44,7 @@ import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurren
 import { checkTokenIds, embed, initEmbedding } from "./embedding";
 import { checkMask } from "./masks";
 import { crossEntropy, flattenTime } from "./loss";
-import type { DecoderState, DecoderStep, StepDecoder } from "./decoding";
+import type { DecoderStep, MemoryState, StepDecoder } from "./decoding";
 import type { AnyState } from "./stacked";
 
 /** How to build an encoder–decoder. */
@@ -81,6 +85,12 @@ export interface Memory {
   [extra: string]: Tensor | undefined;
 }
 
+/**
+ * An encoder–decoder's state between decoding steps: the decoder's h(t) (and s(t) for an
+ * LSTM), [B, H] each, and the encoder's {@link Memory}, which no step changes.
+ */
+export type EncoderDecoderState = MemoryState<AnyState, Memory>;
+
 /** What the decoder's readout gives for decoder states [B, T_out, H]. */
 export interface Readout {
   /** o(t), [B, T_out, K]. */
@@ -90,7 +100,7 @@ export interface Readout {
 }
 
 /** The shared machinery of the encoder–decoders (see the file comment). */
-export abstract class EncoderDecoderBase implements Trainable, StepDecoder {
+export abstract class EncoderDecoderBase implements Trainable, StepDecoder<EncoderDecoderState> {
   readonly source: SequenceInput;
   readonly encoder: RecurrentEncoder;
   /** E_y [K, D]. */
@@ -226,38 +236,29 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder {
     });
   }
 
-  /** {@link StepDecoder}: encodes the source; the state holds the decoder's h (and s) and the memory. */
-  begin(source: Tensor, sourceMask?: Tensor2D): DecoderState {
+  /** {@link StepDecoder}: encodes the source; the state is the decoder's h(0) (and s(0)) and the encoder's memory. */
+  begin(source: Tensor, sourceMask?: Tensor2D): EncoderDecoderState {
     return tidy(`${this.where}.begin`, () => {
       const { memory, init } = this.encode(source, sourceMask, "source");
-      const state: DecoderState = {};
-      for (const [k, v] of Object.entries(memory)) if (v) state[`memory.${k}`] = v;
-      for (const k of this.decoder.stateKeys) state[`decoder.${k}`] = init[k];
-      return state;
+      const decoder = Object.fromEntries(this.decoder.stateKeys.map((k) => [k, init[k]])) as AnyState; // [B, H] each
+      return { decoder, memory };
     });
   }
 
-  /** {@link StepDecoder}: one decoder step from the previous tokens [B]. */
-  step(prev: Tensor1D, state: DecoderState): DecoderStep {
+  /** {@link StepDecoder}: one decoder step from the previous tokens [B]; the memory is passed on as it is. */
+  step(prev: Tensor1D, state: EncoderDecoderState): DecoderStep<EncoderDecoderState> {
     return tidy(`${this.where}.step`, () => {
       checkTokenIds(this.where, "prev", prev, this.outputSize);
-      const memory = {} as Memory;
-      const dec = {} as AnyState;
-      for (const [k, v] of Object.entries(state)) {
-        if (k.startsWith("memory.")) memory[k.slice(7)] = v;
-        else dec[k.slice(8)] = v as Tensor2D;
-      }
-      const extra = this.extra(memory);
-      let u = embed(this.targetEmbedding, prev) as Tensor2D; // [B, D]
-      if (extra) u = tf.concat([u, extra], 1) as Tensor2D;
-      const next = this.decoder.step(u, dec);
-      const out = this.readout(memory, tf.expandDims(next.h, 1) as Tensor3D);
+      const { decoder: prevState, memory } = state;
+      const extra = this.extra(memory); // [B, H_enc] or undefined
+      let u = embed(this.targetEmbedding, prev) as Tensor2D; // [B, D]: E_y[y(t−1)]
+      if (extra) u = tf.concat([u, extra], 1) as Tensor2D; // [B, D + H_enc]
+      const next = this.decoder.step(u, prevState); // h(t) (and s(t)), [B, H] each
+      const out = this.readout(memory, tf.expandDims(next.h, 1) as Tensor3D); // [B, 1, K]
       const B = prev.shape[0];
-      const nextState: DecoderState = { ...state };
-      for (const k of this.decoder.stateKeys) nextState[`decoder.${k}`] = next[k];
       return {
         logits: tf.reshape(out.logits, [B, this.outputSize]) as Tensor2D,
-        state: nextState,
+        state: { decoder: next, memory },
         ...(out.attention ? { attention: tf.squeeze(out.attention, [1]) as Tensor2D } : {}),
       };
     });

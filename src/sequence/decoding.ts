@@ -16,6 +16,10 @@
  * | τ | scalar | temperature |
  * | k | scalar | beam width (k = 1 is greedy) |
  *
+ * A decoder's state is either a {@link DecoderState} (every tensor changes at every step) or
+ * a {@link MemoryState} (the recurrent state apart from the encoder's memory, which no step
+ * changes: beam search, in beam-search.ts, reorders only the former).
+ *
  * Any model implementing {@link StepDecoder} can be decoded: the encoder–decoders, the
  * encoder–decoder with attention, the character language model (SequenceToSequence) and
  * a user's own. Sampling draws from seqlab's seeded {@link Rng}, so a seed repeats a sample.
@@ -28,27 +32,86 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { Rng, tidy } from "../init";
 
-/** A decoder's state: batch-first tensors (row b belongs to sequence b), so rows can be reordered. */
+// Beam search has its own file; it is re-exported here with the other decodings.
+export { beamSearch, type BeamOptions, type BeamDecoded } from "./beam-search";
+
+/**
+ * The state of a decoder in which every tensor changes at every step (e.g. a language
+ * model's h of each layer): batch-first tensors by name, row b belonging to sequence b.
+ */
 export type DecoderState = Record<string, Tensor>;
 
+/** What a source leaves for a decoder: batch-first tensors by name (an entry may be absent). */
+export type SourceMemory = Record<string, Tensor | undefined>;
+
+/**
+ * The state of a decoder that reads a source (the encoder–decoders), in two parts, both
+ * batch-first (row b belongs to sequence b):
+ * - `decoder`, the recurrent state h(t) (and s(t) for an LSTM): each step makes a new one;
+ * - `memory`, what the encoder left (its outputs h_enc, its summary, the source mask): fixed
+ *   for the whole decoding, so a step returns the very object it was given.
+ *
+ * Beam search reorders the rows of `decoder` at every step but lays `memory` out only once
+ * per search (see beam-search.ts).
+ */
+export interface MemoryState<D extends DecoderState = DecoderState, M extends SourceMemory = SourceMemory> {
+  decoder: D;
+  memory: M;
+}
+
+/** Either kind of state. */
+export type AnyDecoderState = DecoderState | MemoryState;
+
 /** What one decoder step gives. */
-export interface DecoderStep {
+export interface DecoderStep<S extends AnyDecoderState = DecoderState> {
   /** o(t): logits over the K output symbols, [B, K]. */
   logits: Tensor2D;
   /** The state after the step. */
-  state: DecoderState;
+  state: S;
   /** α(t): attention over the source positions, [B, T_in] (attention models only). */
   attention?: Tensor2D;
 }
 
-/** A model that can be decoded one step at a time. */
-export interface StepDecoder {
+/** A model that can be decoded one step at a time; S is its state ({@link DecoderState} or {@link MemoryState}). */
+export interface StepDecoder<S extends AnyDecoderState = DecoderState> {
   /** K: the number of output symbols. */
   readonly outputSize: number;
   /** Reads the source (e.g. token ids [B, T_in]) and returns the decoder's initial state. */
-  begin(source: Tensor, sourceMask?: Tensor2D): DecoderState;
+  begin(source: Tensor, sourceMask?: Tensor2D): S;
   /** One step: the previous tokens y(t−1) [B] (int32) and the state → logits and the next state. */
-  step(prev: Tensor1D, state: DecoderState): DecoderStep;
+  step(prev: Tensor1D, state: S): DecoderStep<S>;
+}
+
+/** A state's two parts: what steps change, and what they leave as it is (a {@link MemoryState}'s memory; none for a {@link DecoderState}). */
+export interface StateParts {
+  changing: DecoderState;
+  fixed?: SourceMemory;
+}
+
+/** Splits a state into its parts. */
+export function stateParts(state: AnyDecoderState): StateParts {
+  return isMemoryState(state) ? { changing: state.decoder, fixed: state.memory } : { changing: state };
+}
+
+/** Puts parts back together into a state of the decoder's kind. */
+export function joinParts<S extends AnyDecoderState>(parts: StateParts): S {
+  return (parts.fixed ? { decoder: parts.changing, memory: parts.fixed } : parts.changing) as S;
+}
+
+/** Every tensor of a state. */
+export function stateTensors(state: AnyDecoderState): Tensor[] {
+  const { changing, fixed } = stateParts(state);
+  return [...Object.values(changing), ...Object.values(fixed ?? {}).filter((t): t is Tensor => t !== undefined)];
+}
+
+/** A {@link MemoryState} has two plain objects, `decoder` and `memory`; a {@link DecoderState} holds tensors only. */
+function isMemoryState(state: AnyDecoderState): state is MemoryState {
+  const { decoder, memory } = state as Partial<Record<string, unknown>>;
+  return isPlainObject(decoder) && isPlainObject(memory);
+}
+
+function isPlainObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !(v instanceof tf.Tensor);
 }
 
 /** Options shared by every decoding. */
@@ -76,7 +139,7 @@ export interface Decoded {
 }
 
 /** Greedy decoding: y(t) = argmax_k o_k(t). */
-export function greedyDecode(decoder: StepDecoder, source: Tensor, options: DecodeOptions): Decoded {
+export function greedyDecode<S extends AnyDecoderState>(decoder: StepDecoder<S>, source: Tensor, options: DecodeOptions): Decoded {
   return decodeBy(decoder, source, options, "greedyDecode", argmaxRows);
 }
 
@@ -89,7 +152,7 @@ export interface SampleOptions extends DecodeOptions {
 }
 
 /** Sampling with temperature: y(t) ~ softmax(o(t) / τ), drawn from a seeded stream. */
-export function sampleDecode(decoder: StepDecoder, source: Tensor, options: SampleOptions): Decoded {
+export function sampleDecode<S extends AnyDecoderState>(decoder: StepDecoder<S>, source: Tensor, options: SampleOptions): Decoded {
   const tau = options.temperature ?? 1;
   if (!(tau >= 0) || !Number.isFinite(tau)) throw new Error(`sampleDecode: temperature must be a finite number ≥ 0, got ${tau}`);
   const rng = new Rng(options.seed ?? 0);
@@ -126,8 +189,8 @@ function drawIndex(p: ArrayLike<number>, rng: Rng): number {
 }
 
 /** The loop shared by greedy decoding and sampling (choose: logits [B, K] → a token per row). */
-function decodeBy(
-  decoder: StepDecoder,
+function decodeBy<S extends AnyDecoderState>(
+  decoder: StepDecoder<S>,
   source: Tensor,
   options: DecodeOptions,
   where: string,
@@ -165,156 +228,28 @@ function decodeBy(
       prev = next;
     }
   } finally {
-    tf.dispose(Object.values(state));
+    tf.dispose(stateTensors(state));
   }
   return { tokens, ended, logProb, ...(sawAttention ? { attention } : {}) };
 }
 
-/** Options of {@link beamSearch}. */
-export interface BeamOptions extends DecodeOptions {
-  /** k: how many prefixes to keep; default 4 (k = 1 is greedy decoding). */
-  beamWidth?: number;
-  /** α: rank finished sequences by log p / |y|^α (|y| counts END); default 0. */
-  lengthPenalty?: number;
-}
-
-/** The result of {@link beamSearch}: the best sequence per source, plus every finished hypothesis. */
-export interface BeamDecoded extends Decoded {
-  /** Per source: the finished hypotheses, best first, with their scores. */
-  hypotheses: { tokens: number[]; ended: boolean; logProb: number; score: number }[][];
-}
-
-/**
- * Beam search with width k (see the file's equations), one source at a time. At every
- * step each of the k prefixes is extended by every symbol; of the k·K candidates the best
- * (by log-probability) are kept until k prefixes are alive, and candidates ending in END
- * among them are set aside as finished. It stops when k sequences have finished, or, with
- * α = 0, as soon as the best finished one beats every live prefix (whose log-probability can
- * only fall), or at maxLength (live prefixes then count as finished, `ended: false`).
- */
-export function beamSearch(decoder: StepDecoder, source: Tensor, options: BeamOptions): BeamDecoded {
-  const where = "beamSearch";
-  checkDecodeOptions(where, decoder, options);
-  const k = options.beamWidth ?? 4;
-  if (!Number.isInteger(k) || k < 1) throw new Error(`${where}: beamWidth must be a positive integer, got ${k}`);
-  const alphaLen = options.lengthPenalty ?? 0;
-  const B = source.shape[0];
-  const starts = startTokens(where, options.startToken, B);
-  const out: BeamDecoded = { tokens: [], ended: [], logProb: [], hypotheses: [] };
-  const attentions: number[][][] = [];
-  for (let b = 0; b < B; b++) {
-    const best = beamOne(decoder, source, b, starts[b], options, k, alphaLen);
-    out.tokens.push(best[0].tokens);
-    out.ended.push(best[0].ended);
-    out.logProb.push(best[0].logProb);
-    out.hypotheses.push(best.map(({ tokens, ended, logProb, score }) => ({ tokens, ended, logProb, score })));
-    if (best[0].attention.length > 0) attentions.push(best[0].attention);
-  }
-  if (attentions.length === B) out.attention = attentions;
-  return out;
-}
-
-interface Hypothesis {
-  tokens: number[];
-  ended: boolean;
-  logProb: number;
-  score: number;
-  attention: number[][];
-}
-
-function beamOne(
-  decoder: StepDecoder,
-  source: Tensor,
-  b: number,
-  start: number,
-  options: BeamOptions,
-  k: number,
-  alphaLen: number,
-): Hypothesis[] {
-  const score = (h: { logProb: number; tokens: number[]; ended: boolean }) =>
-    h.logProb / Math.pow(Math.max(1, h.tokens.length + (h.ended ? 1 : 0)), alphaLen);
-  let state = tidy("beamSearch.begin", () => {
-    const row = tf.slice(source, [b], [1]); // [1, …]
-    const mask = options.sourceMask ? (tf.slice(options.sourceMask, [b, 0], [1, -1]) as Tensor2D) : undefined;
-    return decoder.begin(row, mask);
-  });
-  let alive: Hypothesis[] = [{ tokens: [], ended: false, logProb: 0, score: 0, attention: [] }];
-  let prev = [start];
-  const finished: Hypothesis[] = [];
-  try {
-    for (let t = 0; t < options.maxLength && alive.length > 0; t++) {
-      const r = tidy("beamSearch.step", () => {
-        const o = decoder.step(tf.tensor1d(prev, "int32"), state);
-        return { state: o.state, logp: tf.logSoftmax(o.logits) as Tensor2D, attention: o.attention, logits: o.logits };
-      });
-      const logp = r.logp.arraySync(); // [n, K]
-      const alpha = r.attention?.arraySync();
-      tf.dispose([r.logp, r.logits, r.attention ?? []]);
-      const candidates: { from: number; token: number; logProb: number }[] = [];
-      alive.forEach((h, i) => {
-        // Only the k best extensions of a prefix can make the top k.
-        const order = logp[i].map((v, token) => ({ v, token })).sort((a, c) => c.v - a.v).slice(0, k + 1);
-        for (const { v, token } of order) candidates.push({ from: i, token, logProb: h.logProb + v });
-      });
-      candidates.sort((a, c) => c.logProb - a.logProb);
-      const nextAlive: Hypothesis[] = [];
-      const rows: number[] = [];
-      for (const c of candidates) {
-        if (nextAlive.length >= k || finished.length >= k) break;
-        const h = alive[c.from];
-        const attention = alpha ? [...h.attention, alpha[c.from]] : h.attention;
-        if (c.token === options.endToken) {
-          const f = { tokens: h.tokens, ended: true, logProb: c.logProb, score: 0, attention };
-          f.score = score(f);
-          finished.push(f);
-        } else {
-          nextAlive.push({ tokens: [...h.tokens, c.token], ended: false, logProb: c.logProb, score: 0, attention });
-          rows.push(c.from);
-        }
-      }
-      if (nextAlive.length === 0 || finished.length >= k) {
-        tf.dispose(Object.values(r.state));
-        alive = [];
-        break;
-      }
-      const bestFinished = Math.max(-Infinity, ...finished.map((f) => f.score));
-      if (alphaLen === 0 && bestFinished >= nextAlive[0].logProb) {
-        tf.dispose(Object.values(r.state));
-        alive = [];
-        break;
-      }
-      const reordered = tidy("beamSearch.reorder", () => {
-        const idx = tf.tensor1d(rows, "int32");
-        return Object.fromEntries(Object.entries(r.state).map(([name, v]) => [name, tf.gather(v, idx)])) as DecoderState;
-      });
-      tf.dispose(Object.values(r.state));
-      tf.dispose(Object.values(state));
-      state = reordered;
-      alive = nextAlive;
-      prev = nextAlive.map((h) => h.tokens[h.tokens.length - 1]);
-    }
-  } finally {
-    tf.dispose(Object.values(state));
-  }
-  for (const h of alive) finished.push({ ...h, score: score(h) });
-  return finished.sort((a, c) => c.score - a.score);
-}
-
 /** Disposes the tensors of `old` that `next` does not carry over; returns `next`. */
-function replaceState(old: DecoderState, next: DecoderState): DecoderState {
-  const keep = new Set(Object.values(next));
-  for (const t of Object.values(old)) if (!keep.has(t)) t.dispose();
+function replaceState<S extends AnyDecoderState>(old: S, next: S): S {
+  const keep = new Set(stateTensors(next));
+  for (const t of stateTensors(old)) if (!keep.has(t)) t.dispose();
   return next;
 }
 
-function startTokens(where: string, start: number | readonly number[], B: number): number[] {
+/** y(0) for each of the B sequences. */
+export function startTokens(where: string, start: number | readonly number[], B: number): number[] {
   if (B === 0) throw new Error(`${where}: source is an empty batch: expected B ≥ 1 sequences, got B = 0`);
   if (typeof start === "number") return new Array<number>(B).fill(start);
   if (start.length !== B) throw new Error(`${where}: startToken must be one number or B = ${B} numbers, got ${start.length}`);
   return [...start];
 }
 
-function checkDecodeOptions(where: string, decoder: StepDecoder, options: DecodeOptions): void {
+/** Checks maxLength and the start and END tokens against the decoder's K symbols. */
+export function checkDecodeOptions(where: string, decoder: { readonly outputSize: number }, options: DecodeOptions): void {
   if (!Number.isInteger(options.maxLength) || options.maxLength < 1) {
     throw new Error(`${where}: maxLength must be a positive integer, got ${options.maxLength}`);
   }
@@ -329,3 +264,4 @@ function checkDecodeOptions(where: string, decoder: StepDecoder, options: Decode
     if (!Number.isInteger(s) || s < 0) throw new Error(`${where}: startToken must be a token id ≥ 0, got ${s}`);
   }
 }
+

@@ -19,6 +19,9 @@
  * Every source, short or long, has to fit through the same H_enc numbers, which is why
  * this model falls behind the attention model as inputs grow longer.
  *
+ * Decoding step by step carries h(t) and the memory (c among it) in an
+ * EncoderDecoderState (src/sequence/decoder.ts).
+ *
  * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
  */
 import type { Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";

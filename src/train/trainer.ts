@@ -1,15 +1,21 @@
 /**
  * The trainer: gradient descent on any {@link Trainable}, one batch at a time.
  *
- * One step, for a batch (or a chunk of one, with truncated BPTT):
+ * One step, for a batch (or a chunk of one, with truncated BPTT), in step.ts:
  * ```
  * L, ∇_θ L   = forward + backward (tf.variableGrads over model.variables)
  * g          = clip(∇_θ L)                (clipping.ts; the norm before clipping is logged)
  * θ          ← optimizer(θ, g)            (optimizers.ts)
  * ```
- * Around that loop: epochs, shuffling, teacher-forcing schedules (schedules.ts), truncated
- * BPTT (tbptt.ts), metrics (metrics.ts), validation and early stopping, callbacks (live
- * curves, a progress bar), the Jupyter Interrupt button, and a guard against NaN.
+ * Around that step: epochs and shuffling (epoch.ts, batches.ts), teacher-forcing schedules
+ * (schedules.ts), truncated BPTT (tbptt.ts), metrics (metrics.ts), validation (evaluate.ts)
+ * and early stopping, callbacks (live curves, a progress bar), the Jupyter Interrupt button,
+ * and a guard against NaN (non-finite.ts). `fit` reads as those steps, in order:
+ * ```
+ * checkFitOptions → new TrainingRun (optimizer, schedule, early stopping, callbacks, progress)
+ * for each epoch:  trainEpoch (each batch: trainBatch → each chunk: trainStep) → endEpoch
+ * finishRun (restore the best weights, history.stopped, onTrainEnd) → run.close()
+ * ```
  *
  * - **Reproducible.** `seed` drives the order of the batches, the data function's stream
  *   and the `rng` the model gets, so the same seed (and the same initial weights) gives the
@@ -26,39 +32,49 @@
  *   so displays and prints reach the notebook while it trains.
  *
  * @example
+ * // The adding problem: fresh batches every epoch (the trainer disposes them), a fixed
+ * // validation set made anew for each evaluation, Adam, clipping, early stopping, live curves.
  * const history = await fit(model, {
- *   data: (epoch, rng) => addingBatches({ T: 50, batchSize: 32, batches: 50, seed: rng.int(1e9) }),
- *   validation: addingBatches({ T: 50, batchSize: 256, batches: 1, seed: 999 }),
- *   epochs: 20, optimizer: { name: "adam", learningRate: 0.01 }, clip: { globalNorm: 1 },
- *   earlyStopping: { patience: 3 }, callbacks: [liveCurves()],
+ *   data: (_epoch, rng) => addingBatches({ length: 50, batchSize: 32, batches: 50, seed: rng.int(1e9) }),
+ *   validation: () => addingBatches({ length: 50, batchSize: 256, batches: 1, seed: 999 }),
+ *   epochs: 20,
+ *   optimizer: { name: "adam", learningRate: 0.01 },
+ *   clip: { globalNorm: 1 },
+ *   earlyStopping: { patience: 3 },
+ *   callbacks: [liveCurves()],
  * });
+ * console.log(history.stopped?.message);
+ *
+ * @example
+ * // A list of batches (yours: the trainer shuffles them but never disposes them), then
+ * // three more epochs that continue the same history.
+ * const batches = [...addingBatches({ length: 20, batchSize: 32, batches: 10, seed: 1 })];
+ * const first = await fit(model, { data: batches, epochs: 5, seed: 1 });
+ * const more = await fit(model, { data: batches, epochs: 3, seed: 2, history: first });
+ * console.log(more.epochs, more.steps); // 8 80
+ * disposeAll(batches);
  *
  * Explained in notebooks/04-encoder-decoder-and-attention.ipynb and notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor } from "@tensorflow/tfjs";
-import { Rng } from "../init";
-import { inKernel, interruptible } from "../notebook";
-import type { Batch, CarriedState, ForwardOptions, Trainable } from "./model";
-import { clipGradients, type ClipConfig, type Gradients } from "./clipping";
-import { makeOptimizer, type OptimizerConfig, type OptimizerName } from "./optimizers";
-import { toSchedule, type Schedule } from "./schedules";
-import { checkTbptt, splitTime, type TbpttConfig } from "./tbptt";
-import { MetricMeans, type Metrics } from "./metrics";
-import { copyHistory, emptyHistory, type History, type StopReason } from "./history";
-import { EarlyStopping, type EarlyStoppingConfig } from "./early-stopping";
-import { disposeSnapshot, restoreWeights, snapshotWeights, type WeightSnapshot } from "./weights";
-import type { Callback, StepLog, TrainContext } from "./callbacks";
-import { progressDisplay, type ProgressOptions } from "./progress";
+import type { Batch, Trainable } from "./model";
+import type { ClipConfig } from "./clipping";
+import type { OptimizerConfig, OptimizerName } from "./optimizers";
+import type { Schedule } from "./schedules";
+import { checkTbptt, type TbpttConfig } from "./tbptt";
+import type { History } from "./history";
+import type { EarlyStoppingConfig } from "./early-stopping";
+import type { Callback } from "./callbacks";
+import type { ProgressOptions } from "./progress";
+import type { BatchSource } from "./batches";
+import { TrainingRun } from "./run";
+import { endEpoch, trainEpoch } from "./epoch";
 
-/**
- * Where batches come from:
- * - a list, which the caller owns (the trainer never disposes it) and the trainer shuffles
- *   each epoch (unless `shuffle: false`);
- * - a function giving an epoch's batches (an array or a generator), called with the epoch
- *   (1-based) and a seeded {@link Rng}; the trainer disposes each batch after its step.
- */
-export type BatchSource<B extends Batch> = readonly B[] | ((epoch: number, rng: Rng) => Iterable<B>);
+export type { BatchSource } from "./batches";
+export { disposeBatch } from "./batches";
+export { evaluate, type EvaluateOptions } from "./evaluate";
+export { NonFiniteLossError } from "./non-finite";
+export { nextTurn } from "./step";
 
 /** How to train. Every field but `data` is optional. */
 export interface FitOptions<B extends Batch = Batch> {
@@ -94,26 +110,8 @@ export interface FitOptions<B extends Batch = Batch> {
   onNonFinite?: "throw" | "stop";
 }
 
-/** Thrown when a step's loss (or gradient) is NaN or ±Inf; the last good weights have been put back. */
-export class NonFiniteLossError extends Error {
-  constructor(
-    message: string,
-    /** The step (1-based, counting earlier runs) whose loss was not finite. */
-    readonly step: number,
-    /** Its epoch (1-based). */
-    readonly epoch: number,
-    /** The history up to the last good step. */
-    readonly history: History,
-  ) {
-    super(message);
-    this.name = "NonFiniteLossError";
-  }
-}
-
-/** Resolves on the next turn of the event loop, after pending I/O (so notebook output streams). */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** Default of {@link FitOptions.epochs}. */
+const DEFAULT_EPOCHS = 10;
 
 /**
  * Trains `model` in place and returns its history.
@@ -121,300 +119,47 @@ export function nextTurn(): Promise<void> {
  *   end the run too (the weights stay as they were after the last completed step)
  */
 export async function fit<B extends Batch>(model: Trainable<B>, options: FitOptions<B>): Promise<History> {
-  const epochs = options.epochs ?? 10;
+  const epochs = checkFitOptions(model, options);
+  const run = new TrainingRun(model, options, epochs);
+  try {
+    await run.call((cb) => cb.onTrainBegin?.(run.ctx));
+    for (let epoch = run.ctx.firstEpoch; epoch <= run.ctx.lastEpoch && !run.stopRequest; epoch++) {
+      const startedAt = Date.now();
+      const progress = await trainEpoch(run, epoch);
+      if (run.stopRequest) break; // a partial epoch is kept in steps/stepLoss only
+      await endEpoch(run, progress, startedAt);
+    }
+    await finishRun(run);
+  } finally {
+    run.close();
+  }
+  if (run.failure) throw run.failure;
+  return run.history;
+}
+
+/** Checks what can be checked before training; returns the number of epochs. */
+function checkFitOptions<B extends Batch>(model: Trainable<B>, options: FitOptions<B>): number {
+  const epochs = options.epochs ?? DEFAULT_EPOCHS;
   if (!(Number.isInteger(epochs) && epochs >= 0)) throw new Error(`fit: epochs must be an integer ≥ 0, got ${epochs}`);
   if (options.data === undefined) throw new Error("fit: no data; pass { data: [batches…] } or { data: (epoch, rng) => batches }");
   if (options.tbptt) checkTbptt(options.tbptt);
-  const names = Object.keys(model.variables);
-  if (names.length === 0) throw new Error("fit: the model has no variables to train");
-  const vars = names.map((n) => model.variables[n]);
-  const given = isOptimizer(options.optimizer) ? options.optimizer : undefined;
-  const optimizer = given ?? makeOptimizer((options.optimizer as OptimizerName | OptimizerConfig | undefined) ?? "adam");
-  const schedule = options.teacherForcing === undefined ? undefined : toSchedule(options.teacherForcing);
-  const hasValidation = options.validation !== undefined;
-  const early = options.earlyStopping ? new EarlyStopping(options.earlyStopping, hasValidation) : undefined;
-  const history = options.history ? copyHistory(options.history) : emptyHistory();
-  delete history.stopped;
-  const rng = new Rng(options.seed ?? 0);
-  const shuffle = options.shuffle ?? true;
-  const callbacks: Callback<B>[] = [...(options.callbacks ?? [])];
-  const progress = options.progress ?? inKernel();
-  if (progress) callbacks.push(progressDisplay(typeof progress === "object" ? progress : {}) as Callback<B>);
-
-  let stopRequest: { reason: StopReason; message: string } | undefined;
-  let stepsPerEpoch: number | undefined = Array.isArray(options.data) && !options.tbptt ? options.data.length : undefined;
-  const firstEpoch = history.epochs + 1;
-  const ctx: TrainContext<B> = {
-    model,
-    history,
-    lastEpoch: history.epochs + epochs,
-    firstEpoch,
-    get stepsPerEpoch() {
-      return stepsPerEpoch;
-    },
-    startedAt: Date.now(),
-    stop(reason?: string) {
-      stopRequest ??= { reason: "callback", message: reason ?? "a callback stopped the run" };
-    },
-  };
-  let perplexity = options.perplexity;
-  let lastGood: WeightSnapshot | undefined;
-  let lastGoodLoss = NaN;
-  const run = interruptible();
-  let failure: NonFiniteLossError | undefined;
-
-  const call = async (fn: (cb: Callback<B>) => void | Promise<void> | undefined) => {
-    for (const cb of callbacks) await fn(cb);
-  };
-
-  try {
-    await call((cb) => cb.onTrainBegin?.(ctx));
-    for (let epoch = firstEpoch; epoch <= ctx.lastEpoch && !stopRequest; epoch++) {
-      const t0 = Date.now();
-      const means = new MetricMeans();
-      let stepInEpoch = 0;
-      let carried: CarriedState | undefined;
-      const owned = typeof options.data === "function";
-      const source: Iterable<B> = typeof options.data === "function" ? options.data(epoch, rng) : ordered(options.data, shuffle, rng);
-      let batchIndex = 0;
-      try {
-        for (const batch of source) {
-          batchIndex++;
-          try {
-            checkBatch(batch, `batch ${batchIndex} of epoch ${epoch}`);
-            const chunks = options.tbptt ? splitTime(batch, options.tbptt.chunk) : [batch];
-            try {
-              if (!options.tbptt?.acrossBatches) carried = disposeState(carried);
-              for (const chunk of chunks) {
-                const stepNo = history.steps + 1;
-                const ratio = schedule?.(history.steps);
-                const forwardOptions: ForwardOptions = { training: true, rng, ...(ratio === undefined ? {} : { teacherForcingRatio: ratio }), ...(carried ? { state: carried } : {}) };
-                const r = gradientsOf(model, vars, names, chunk, forwardOptions, options.clip);
-                const next = r.state;
-                try {
-                  if (r.count === 0) continue; // a chunk of padding only: nothing to learn from
-                  perplexity ??= r.correct !== undefined;
-                  if (!Number.isFinite(r.loss) || !Number.isFinite(r.norm)) {
-                    const what = !Number.isFinite(r.loss) ? `the loss is ${r.loss}` : `the loss is finite (${fmt(r.loss)}) but the gradient norm is ${r.norm}`;
-                    let restored = "";
-                    if (!Number.isFinite(r.loss) && lastGood) {
-                      restoreWeights(model, lastGood, "fit");
-                      restored = `; the weights were put back to those of step ${stepNo - 1} (loss ${fmt(lastGoodLoss)}, the last finite one)`;
-                    } else if (!Number.isFinite(r.loss)) {
-                      restored = "; it was the first step, so the weights are the initial ones";
-                    } else {
-                      restored = "; the update was not applied, so the weights are those that gave this finite loss";
-                    }
-                    const message =
-                      `fit: ${what} at step ${stepNo} (epoch ${epoch}, step ${stepInEpoch + 1} of the epoch); training stopped${restored}. ` +
-                      "Try a smaller learning rate or gradient clipping (e.g. clip: { globalNorm: 1 }).";
-                    history.stopped = { reason: "non-finite", step: stepNo, epoch, message };
-                    stopRequest = { reason: "non-finite", message };
-                    if ((options.onNonFinite ?? "throw") === "throw") failure = new NonFiniteLossError(message, stepNo, epoch, copyHistory(history));
-                    break;
-                  }
-                  // These weights gave a finite loss: keep them, in case the update breaks them.
-                  disposeSnapshot(lastGood);
-                  lastGood = snapshotWeights(model);
-                  lastGoodLoss = r.loss;
-                  optimizer.applyGradients(names.map((n) => ({ name: model.variables[n].name, tensor: r.grads[n] })));
-                } finally {
-                  tf.dispose(Object.values(r.grads));
-                  if (next && !stopRequest) {
-                    disposeState(carried);
-                    carried = next;
-                  } else disposeState(next);
-                }
-                history.steps = stepNo;
-                history.stepLoss.push(r.loss);
-                history.gradNorm.push(r.norm);
-                if (stepInEpoch === 0 && ratio !== undefined) history.teacherForcing.push(ratio);
-                stepInEpoch++;
-                means.add(r.loss, r.count, r.correct);
-                const log: StepLog = {
-                  step: stepNo,
-                  epoch,
-                  stepInEpoch,
-                  loss: r.loss,
-                  count: r.count,
-                  gradNorm: r.norm,
-                  running: means.result(perplexity ?? false),
-                  ...(r.correct !== undefined ? { accuracy: r.correct / r.count } : {}),
-                  ...(ratio !== undefined ? { teacherForcing: ratio } : {}),
-                };
-                await call((cb) => cb.onStep?.(log, ctx));
-                if (run.stop()) {
-                  stopRequest ??= {
-                    reason: "interrupted",
-                    message: `interrupted at step ${stepNo} (epoch ${epoch}); the weights and the history are kept — pass { history } to fit to go on`,
-                  };
-                }
-                await nextTurn();
-                if (stopRequest) break;
-              }
-            } finally {
-              if (chunks[0] !== batch) chunks.forEach(disposeBatch);
-            }
-          } finally {
-            if (owned) disposeBatch(batch);
-          }
-          if (stopRequest) break;
-        }
-      } finally {
-        carried = disposeState(carried);
-      }
-      if (stopRequest) break; // a partial epoch is kept in steps/stepLoss only
-      if (stepInEpoch === 0) throw new Error(`fit: epoch ${epoch} had no batches (or only padding); check the data`);
-      stepsPerEpoch ??= stepInEpoch;
-      const train = means.result(perplexity ?? false);
-      const validation = options.validation ? await evaluate(model, options.validation, { perplexity: perplexity ?? false }) : undefined;
-      record(history, train, validation);
-      const seconds = (Date.now() - t0) / 1000;
-      history.seconds.push(seconds);
-      history.epochs = epoch;
-      if (early?.update(history, model)) {
-        stopRequest ??= {
-          reason: "early-stopping",
-          message: `early stopping after epoch ${epoch}: ${early.monitor} has not improved for ${early.patience} epochs (best ${fmt(early.best)} at epoch ${early.bestEpoch})`,
-        };
-      }
-      if (early) history.bestEpoch = early.bestEpoch;
-      await call((cb) => cb.onEpoch?.({ epoch, train, ...(validation ? { validation } : {}), seconds }, ctx));
-    }
-    if (early?.restore(model) && stopRequest?.reason !== "non-finite") {
-      const note = `; the weights of epoch ${early.bestEpoch} were restored`;
-      if (stopRequest) stopRequest.message += note;
-      else stopRequest = { reason: "completed", message: `completed ${history.epochs} epochs${note}` };
-    }
-    const s = stopRequest ?? { reason: "completed" as const, message: `completed ${history.epochs} epochs` };
-    history.stopped ??= { reason: s.reason, step: history.steps, epoch: history.epochs, message: s.message };
-    await call((cb) => cb.onTrainEnd?.(history, ctx));
-  } finally {
-    run.close();
-    early?.dispose();
-    disposeSnapshot(lastGood);
-    if (!given) optimizer.dispose();
-  }
-  if (failure) throw failure;
-  return history;
-}
-
-/** Options of {@link evaluate}. */
-export interface EvaluateOptions {
-  /** Report perplexity = exp(loss). Default: false. */
-  perplexity?: boolean;
-  /** Teacher-forcing ratio to pass to forward (for measuring the train/test gap). Default: not passed. */
-  teacherForcingRatio?: number;
+  if (Object.keys(model.variables).length === 0) throw new Error("fit: the model has no variables to train");
+  return epochs;
 }
 
 /**
- * Loss (and accuracy, perplexity) of `model` over some batches, with `training: false`.
- * A function's batches are disposed after use; a list's are not.
+ * Ends the run: early stopping puts back the best epoch's weights (said in the message,
+ * unless the run stopped on a non-finite loss), `history.stopped` says why the run ended,
+ * and the callbacks' `onTrainEnd` is called.
  */
-export async function evaluate<B extends Batch>(model: Trainable<B>, batches: readonly B[] | (() => Iterable<B>), options: EvaluateOptions = {}): Promise<Metrics> {
-  const means = new MetricMeans();
-  const owned = typeof batches === "function";
-  const source: Iterable<B> = typeof batches === "function" ? batches() : batches;
-  let i = 0;
-  for (const batch of source) {
-    i++;
-    try {
-      checkBatch(batch, `validation batch ${i}`);
-      const fo: ForwardOptions = { training: false, ...(options.teacherForcingRatio === undefined ? {} : { teacherForcingRatio: options.teacherForcingRatio }) };
-      const r = tf.tidy(() => {
-        const out = model.forward(batch, fo);
-        return [out.loss, out.count, ...(out.correct ? [out.correct] : [])];
-      });
-      const [loss, count, correct] = await Promise.all(r.map(async (t) => (await t.data())[0]));
-      tf.dispose(r);
-      means.add(loss, count, correct);
-    } finally {
-      if (owned) disposeBatch(batch);
-    }
+async function finishRun<B extends Batch>(run: TrainingRun<B>): Promise<void> {
+  const { early, history } = run;
+  if (early?.restore(run.model) && run.stopRequest?.reason !== "non-finite") {
+    const note = `; the weights of epoch ${early.bestEpoch} were restored`;
+    if (run.stopRequest) run.stopRequest.message += note;
+    else run.stopRequest = { reason: "completed", message: `completed ${history.epochs} epochs${note}` };
   }
-  if (i === 0) throw new Error("evaluate: no batches");
-  return means.result(options.perplexity ?? false);
-}
-
-/** One forward + backward: the loss, count, correct and state as numbers/kept tensors, and the clipped gradients by name. */
-function gradientsOf<B extends Batch>(
-  model: Trainable<B>,
-  vars: tf.Variable[],
-  names: string[],
-  batch: B,
-  options: ForwardOptions,
-  clip: ClipConfig | undefined,
-): { loss: number; count: number; correct?: number; norm: number; grads: Gradients; state?: CarriedState } {
-  let kept: Tensor[] = [];
-  let state: CarriedState | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(batch, options);
-    kept = [tf.keep(out.count), ...(out.correct ? [tf.keep(out.correct)] : [])];
-    if (out.state) state = Object.fromEntries(Object.entries(out.state).map(([k, t]) => [k, tf.keep(t)]));
-    return out.loss;
-  }, vars);
-  const loss = value.dataSync()[0];
-  const count = kept[0].dataSync()[0];
-  const correct = kept[1]?.dataSync()[0];
-  tf.dispose([value, ...kept]);
-  // By our names, in the model's order; a weight the loss does not touch gets a zero gradient.
-  const byName: Gradients = {};
-  names.forEach((n, i) => (byName[n] = grads[vars[i].name] ?? tf.zerosLike(vars[i])));
-  const clipped = clipGradients(byName, clip);
-  tf.dispose(Object.values(grads));
-  tf.dispose(Object.values(byName));
-  return { loss, count, ...(correct !== undefined ? { correct } : {}), norm: clipped.norm, grads: clipped.grads, ...(state ? { state } : {}) };
-}
-
-/** A tf.Optimizer (not a name or config). (`instanceof tf.Optimizer` throws on plain objects in tfjs 4.) */
-function isOptimizer(o: unknown): o is tf.Optimizer {
-  return typeof o === "object" && o !== null && typeof (o as tf.Optimizer).applyGradients === "function";
-}
-
-/** The list's batches in this epoch's order (a seeded Fisher–Yates shuffle). */
-function* ordered<B>(list: readonly B[], shuffle: boolean, rng: Rng): Iterable<B> {
-  const order = list.map((_, i) => i);
-  if (shuffle) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-  }
-  for (const i of order) yield list[i];
-}
-
-/** A batch must have x and y with the same B > 0. */
-function checkBatch(batch: Batch, where: string): void {
-  if (!batch || !(batch.x instanceof tf.Tensor) || !(batch.y instanceof tf.Tensor)) {
-    throw new Error(`fit: ${where} is not a batch { x, y, mask?, yIn? } of tensors`);
-  }
-  const B = batch.x.shape[0];
-  if (B === 0) throw new Error(`fit: ${where} is empty (x has shape [${batch.x.shape.join(", ")}])`);
-  if (batch.y.shape[0] !== B) throw new Error(`fit: ${where}: x has ${B} sequences but y has ${batch.y.shape[0]}`);
-}
-
-/** Disposes every tensor of a batch. */
-export function disposeBatch(batch: Batch): void {
-  tf.dispose(Object.values(batch).filter((v): v is Tensor => v instanceof tf.Tensor));
-}
-
-function disposeState(state: CarriedState | undefined): undefined {
-  if (state) tf.dispose(Object.values(state));
-  return undefined;
-}
-
-function record(h: History, train: Metrics, validation: Metrics | undefined): void {
-  h.loss.push(train.loss);
-  if (train.accuracy !== undefined) h.accuracy.push(train.accuracy);
-  if (train.perplexity !== undefined) h.perplexity.push(train.perplexity);
-  if (validation) {
-    h.valLoss.push(validation.loss);
-    if (validation.accuracy !== undefined) h.valAccuracy.push(validation.accuracy);
-    if (validation.perplexity !== undefined) h.valPerplexity.push(validation.perplexity);
-  }
-}
-
-/** A number for messages: 4 significant digits. */
-export function fmt(x: number): string {
-  return Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x);
+  const s = run.stopRequest ?? { reason: "completed" as const, message: `completed ${history.epochs} epochs` };
+  history.stopped ??= { reason: s.reason, step: history.steps, epoch: history.epochs, message: s.message };
+  await run.call((cb) => cb.onTrainEnd?.(history, run.ctx));
 }

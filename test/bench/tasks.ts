@@ -77,7 +77,7 @@ async function adding(): Promise<Json> {
 }
 
 /** Exact match (and per-length exact match) of greedy decoding on held-out dates. */
-function dateAccuracy(model: seqlab.StepDecoder, examples: seqlab.DateExample[]): { exact: number; byLength: Json } {
+function dateAccuracy(model: seqlab.StepDecoder<seqlab.EncoderDecoderState>, examples: seqlab.DateExample[]): { exact: number; byLength: Json } {
   const V = seqlab.DATE_TARGET_VOCAB;
   const buckets = new Map<string, { n: number; right: number }>();
   let right = 0;

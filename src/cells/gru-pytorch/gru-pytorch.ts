@@ -7,7 +7,7 @@
  * n = tanh(W_in x + b_in + r ∗ (W_hn h + b_hn))
  * h' = (1 − z) ∗ n + z ∗ h
  * ```
- * Two differences from the lecture's GRU (src/cells/gru.ts): z is flipped (it weighs the
+ * Two differences from the lecture's GRU (src/cells/gru/gru.ts): z is flipped (it weighs the
  * *old* state), and the reset gate acts *after* the matmul, on W_hn h + b_hn, which is why
  * there is a separate recurrent bias.
  */

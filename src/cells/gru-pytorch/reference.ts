@@ -1,5 +1,5 @@
 /**
- * The PyTorch-convention GRU on the float64 reference path (see src/cells/gru-pytorch.ts):
+ * The PyTorch-convention GRU on the float64 reference path (see src/cells/gru-pytorch/gru-pytorch.ts):
  * reset after the matmul with recurrent bias bh; h = (1 − z) ⊙ n + z ⊙ h(t−1).
  */
 import type { RefCell } from "../../grad/f64/cell";

@@ -8,7 +8,7 @@
  * h_t = (1 − z_t) ∗ h_{t−1} + z_t ∗ h̃_t
  * ```
  * The reset gate acts *before* the matmul, and z is the weight of the *new* candidate.
- * PyTorch/Keras do both the other way round: see src/cells/gru-pytorch.ts.
+ * PyTorch/Keras do both the other way round: see src/cells/gru-pytorch/gru-pytorch.ts.
  *
  * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
  */

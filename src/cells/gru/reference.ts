@@ -1,5 +1,5 @@
 /**
- * The lecture's GRU on the float64 reference path (see src/cells/gru.ts): gates stacked
+ * The lecture's GRU on the float64 reference path (see src/cells/gru/gru.ts): gates stacked
  * r, z, n; reset before the matmul; h = (1 − z) ⊙ h(t−1) + z ⊙ h̃.
  */
 import type { RefCell } from "../../grad/f64/cell";

@@ -1,6 +1,6 @@
 /**
  * The LSTM (Graves, with optional diagonal peepholes) on the float64 reference path
- * (see src/cells/lstm.ts for the equations and the tfjs version). Gates stacked i, f, g, o.
+ * (see src/cells/lstm/lstm.ts for the equations and the tfjs version). Gates stacked i, f, g, o.
  */
 import type { RefCell } from "../../grad/f64/cell";
 import { addMatTVec, addOuter, addVec, map, matVec, sigmoid } from "../../grad/f64/linalg";

@@ -1,5 +1,5 @@
 /**
- * The vanilla RNN on the float64 reference path (see src/cells/rnn.ts for the tfjs one):
+ * The vanilla RNN on the float64 reference path (see src/cells/rnn/rnn.ts for the tfjs one):
  * a(t) = b + W h(t−1) + U x(t),  h(t) = tanh(a(t)).
  */
 import type { RefCell } from "../../grad/f64/cell";
