@@ -172,3 +172,7 @@ export { AttentionEncoderDecoder } from "./sequence/attention-encoder-decoder";
 export type { AttentionEncoderDecoderConfig } from "./sequence/attention-encoder-decoder";
 export { greedyDecode, sampleDecode, beamSearch } from "./sequence/decoding";
 export type { StepDecoder, DecoderState, DecoderStep, DecodeOptions, SampleOptions, BeamOptions, Decoded, BeamDecoded } from "./sequence/decoding";
+
+// added: data helpers
+export { DEFAULT_SEED, SEED_OFFSETS, partSeed, layerSeed, gruPytorchBiasSeed } from "./seeds";
+export type { SeedPart } from "./seeds";
