@@ -176,3 +176,5 @@ export type { StepDecoder, DecoderState, DecoderStep, DecodeOptions, SampleOptio
 // added: data helpers
 export { DEFAULT_SEED, SEED_OFFSETS, partSeed, layerSeed, gruPytorchBiasSeed } from "./seeds";
 export type { SeedPart } from "./seeds";
+export { seededBatches } from "./data/batches";
+export type { BatchStreamOptions } from "./data/batches";

@@ -18,7 +18,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 
 /** How to make copy-task batches. */
 export interface CopyOptions {
@@ -78,8 +79,7 @@ export function copyBatch(options: CopyOptions, rng: Rng): { x: Tensor2D | Tenso
   return { x: hot, y: yT };
 }
 
-/** `batches` copy-task batches from `seed` (a generator). */
-export function* copyBatches(options: CopyOptions & { batches: number; seed?: number }): Generator<{ x: Tensor2D | Tensor3D; y: Tensor2D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield copyBatch(options, rng);
+/** `batches` copy-task batches from `seed` (a generator; see {@link seededBatches}). */
+export function copyBatches(options: CopyOptions & BatchStreamOptions): Generator<{ x: Tensor2D | Tensor3D; y: Tensor2D }> {
+  return seededBatches(copyBatch, options);
 }

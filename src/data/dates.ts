@@ -24,7 +24,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { Vocab } from "./vocab";
 import { padSequences } from "./padding";
 
@@ -223,8 +224,7 @@ export function dateBatch(options: DateOptions & { batchSize: number }, rng: Rng
   return dateBatchOf(dateExamples(options.batchSize, options, rng));
 }
 
-/** `batches` date batches from `seed` (a generator). */
-export function* dateBatches(options: DateOptions & { batchSize: number; batches: number; seed?: number }): Generator<DateBatch> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield dateBatch(options, rng);
+/** `batches` date batches from `seed` (a generator; see {@link seededBatches}). */
+export function dateBatches(options: DateOptions & { batchSize: number } & BatchStreamOptions): Generator<DateBatch> {
+  return seededBatches(dateBatch, options);
 }

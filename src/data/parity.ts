@@ -14,7 +14,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { lengthMask } from "./padding";
 
 /** How to make parity batches. */
@@ -59,8 +60,7 @@ export function parityBatch(options: ParityOptions, rng: Rng): { x: Tensor3D; y:
   return out;
 }
 
-/** `batches` parity batches from `seed` (a generator). */
-export function* parityBatches(options: ParityOptions & { batches: number; seed?: number }): Generator<{ x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield parityBatch(options, rng);
+/** `batches` parity batches from `seed` (a generator; see {@link seededBatches}). */
+export function parityBatches(options: ParityOptions & BatchStreamOptions): Generator<{ x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D }> {
+  return seededBatches(parityBatch, options);
 }

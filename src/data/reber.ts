@@ -19,7 +19,8 @@
  * | mask | [B, T] | 1 for real steps |
  */
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { Vocab } from "./vocab";
 import { padSequences } from "./padding";
 
@@ -128,8 +129,7 @@ export function reberBatch(options: ReberOptions, rng: Rng): { x: Tensor2D; y: T
   return { x: xs.ids, y: ys.ids, mask: xs.mask, strings };
 }
 
-/** `batches` Reber batches from `seed` (a generator). */
-export function* reberBatches(options: ReberOptions & { batches: number; seed?: number }): Generator<{ x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield reberBatch(options, rng);
+/** `batches` Reber batches from `seed` (a generator; see {@link seededBatches}). */
+export function reberBatches(options: ReberOptions & BatchStreamOptions): Generator<{ x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] }> {
+  return seededBatches(reberBatch, options);
 }

@@ -5,7 +5,8 @@
  * Batches are encoder–decoder batches (seq2seq.ts) over {@link DIGITS_SOURCE_VOCAB} and
  * {@link DIGITS_TARGET_VOCAB}.
  */
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { Vocab } from "./vocab";
 import { seq2seqBatchOf, type Seq2SeqBatch, type Seq2SeqPair } from "./seq2seq";
 
@@ -47,8 +48,7 @@ export function reversalBatch(options: DigitStringOptions & { batchSize: number 
   return seq2seqBatchOf(reversalPairs(options.batchSize, options, rng), DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB);
 }
 
-/** `batches` reversal batches from `seed` (a generator). */
-export function* reversalBatches(options: DigitStringOptions & { batchSize: number; batches: number; seed?: number }): Generator<Seq2SeqBatch> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield reversalBatch(options, rng);
+/** `batches` reversal batches from `seed` (a generator; see {@link seededBatches}). */
+export function reversalBatches(options: DigitStringOptions & { batchSize: number } & BatchStreamOptions): Generator<Seq2SeqBatch> {
+  return seededBatches(reversalBatch, options);
 }

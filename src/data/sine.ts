@@ -19,7 +19,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 
 /** How to make noisy-sine batches. */
 export interface SineOptions {
@@ -59,10 +60,9 @@ export function sineBatch(options: SineOptions, rng: Rng): { x: Tensor3D; y: Ten
   return { x: tf.tensor3d(x, [B, T, 1]), y: tf.tensor3d(y, [B, T, 1]) };
 }
 
-/** `batches` batches from `seed` (a generator). */
-export function* sineBatches(options: SineOptions & { batches: number; seed?: number }): Generator<{ x: Tensor3D; y: Tensor3D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield sineBatch(options, rng);
+/** `batches` batches from `seed` (a generator; see {@link seededBatches}). */
+export function sineBatches(options: SineOptions & BatchStreamOptions): Generator<{ x: Tensor3D; y: Tensor3D }> {
+  return seededBatches(sineBatch, options);
 }
 
 /** MSE of predicting 0 and of persistence (ŷ(t) = x(t)) on a batch. */
