@@ -178,3 +178,4 @@ export { DEFAULT_SEED, SEED_OFFSETS, partSeed, layerSeed, gruPytorchBiasSeed } f
 export type { SeedPart } from "./seeds";
 export { seededBatches } from "./data/batches";
 export type { BatchStreamOptions } from "./data/batches";
+export { DEFAULT_EMBEDDING_SIZE } from "./sequence/inputs";

@@ -18,13 +18,16 @@ import type { Rng } from "../init";
 import { seededBatches, type BatchStreamOptions } from "./batches";
 import { lengthMask } from "./padding";
 
+/** Default of {@link ParityOptions.target}: one answer per sequence. */
+export const DEFAULT_PARITY_TARGET = "final";
+
 /** How to make parity batches. */
 export interface ParityOptions {
   /** T, or [shortest, longest] for sequences of varying length (padded, with a mask). */
   length: number | [number, number];
   /** B: sequences per batch. */
   batchSize: number;
-  /** "final": one answer per sequence (y [B]); "running": one per step (y [B, T]). Default: "final". */
+  /** "final": one answer per sequence (y [B]); "running": one per step (y [B, T]). Default: {@link DEFAULT_PARITY_TARGET} ("final"). */
   target?: "final" | "running";
 }
 
@@ -35,7 +38,7 @@ export function parityBatch(options: ParityOptions, rng: Rng): { x: Tensor3D; y:
   const B = options.batchSize;
   if (!(Number.isInteger(B) && B >= 1)) throw new Error(`parity: batchSize must be an integer ≥ 1, got ${B}`);
   const T = hi;
-  const running = options.target === "running";
+  const running = (options.target ?? DEFAULT_PARITY_TARGET) === "running";
   const x = new Float32Array(B * T);
   const yRun = new Int32Array(B * T);
   const yFinal = new Int32Array(B);

@@ -102,13 +102,18 @@ export function embeddedReberNext(prefix: string): string[] {
   return reberNext(inner);
 }
 
+/** Default of {@link ReberOptions.embedded}: the embedded grammar. */
+export const DEFAULT_REBER_EMBEDDED = true;
+/** Default of {@link ReberOptions.maxLength}: 50 symbols. */
+export const DEFAULT_REBER_MAX_LENGTH = 50;
+
 /** How to make Reber batches. */
 export interface ReberOptions {
   /** B: strings per batch. */
   batchSize: number;
-  /** The embedded grammar (long-range) or the plain one. Default: true. */
+  /** The embedded grammar (long-range) or the plain one. Default: {@link DEFAULT_REBER_EMBEDDED} (true). */
   embedded?: boolean;
-  /** Longest string allowed; longer draws are redrawn. Default: 50. */
+  /** Longest string allowed; longer draws are redrawn. Default: {@link DEFAULT_REBER_MAX_LENGTH} (50). */
   maxLength?: number;
 }
 
@@ -116,11 +121,12 @@ export interface ReberOptions {
 export function reberBatch(options: ReberOptions, rng: Rng): { x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] } {
   const B = options.batchSize;
   if (!(Number.isInteger(B) && B >= 1)) throw new Error(`reber: batchSize must be an integer ≥ 1, got ${B}`);
-  const maxLength = options.maxLength ?? 50;
-  if (!(maxLength >= (options.embedded === false ? 5 : 9))) throw new Error(`reber: maxLength ${maxLength} is shorter than the shortest string`);
+  const maxLength = options.maxLength ?? DEFAULT_REBER_MAX_LENGTH;
+  const plain = (options.embedded ?? DEFAULT_REBER_EMBEDDED) === false;
+  if (!(maxLength >= (plain ? 5 : 9))) throw new Error(`reber: maxLength ${maxLength} is shorter than the shortest string`);
   const strings: string[] = [];
   while (strings.length < B) {
-    const s = options.embedded === false ? reberString(rng) : embeddedReberString(rng);
+    const s = plain ? reberString(rng) : embeddedReberString(rng);
     if (s.length <= maxLength) strings.push(s);
   }
   const xs = padSequences(strings.map((s, i) => REBER_VOCAB.encode(s.slice(0, -1), i)), { where: "reberBatch" });

@@ -15,11 +15,14 @@ export const DIGITS_SOURCE_VOCAB = new Vocab(Array.from("0123456789"), { special
 /** Digits 0–9 with PAD, START, END (target side). */
 export const DIGITS_TARGET_VOCAB = new Vocab(Array.from("0123456789"), { specials: ["pad", "start", "end"], name: "digit target vocab" });
 
+/** Default of {@link DigitStringOptions.digits}: all ten digits. */
+export const DEFAULT_DIGITS = 10;
+
 /** How to draw digit strings. */
 export interface DigitStringOptions {
   /** Length, or [shortest, longest]. */
   length: number | [number, number];
-  /** Use digits 0 … digits−1. Default: 10. */
+  /** Use digits 0 … digits−1. Default: {@link DEFAULT_DIGITS} (10). */
   digits?: number;
 }
 
@@ -27,7 +30,7 @@ export interface DigitStringOptions {
 export function digitString(options: DigitStringOptions, rng: Rng): string {
   const [lo, hi] = typeof options.length === "number" ? [options.length, options.length] : options.length;
   if (!(Number.isInteger(lo) && Number.isInteger(hi) && 1 <= lo && lo <= hi)) throw new Error(`length must be an integer ≥ 1 or [shortest, longest], got ${JSON.stringify(options.length)}`);
-  const digits = options.digits ?? 10;
+  const digits = options.digits ?? DEFAULT_DIGITS;
   if (!(Number.isInteger(digits) && digits >= 2 && digits <= 10)) throw new Error(`digits must be an integer in 2…10, got ${digits}`);
   const n = lo + rng.int(hi - lo + 1);
   let s = "";
