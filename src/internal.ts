@@ -18,6 +18,10 @@ export { uniformTensor, normalTensor, tidy } from "./init";
 export { checkShape, checkRank, assertFinite } from "./cells/checks";
 export type { Dim } from "./cells/checks";
 
+// Seeds: how a model's seed becomes each part's (src/seeds.ts)
+export { DEFAULT_SEED, SEED_OFFSETS, partSeed, layerSeed, gruPytorchBiasSeed } from "./seeds";
+export type { SeedPart } from "./seeds";
+
 // Cells: registry, sizes, the PyTorch-convention GRU's step
 export { CELL_NAMES, resolveCell } from "./cells/registry";
 export type { Params } from "./cells/cell";
@@ -53,7 +57,7 @@ export type { SparseCheck } from "./grad/gradcheck";
 
 // Parts of the architectures
 export { makeCell, toVariables, prefixed } from "./sequence/recurrent-layer";
-export { SequenceInput, checkSequence, DEFAULT_MAX_LENGTH } from "./sequence/inputs";
+export { SequenceInput, checkSequence, DEFAULT_MAX_LENGTH, DEFAULT_EMBEDDING_SIZE } from "./sequence/inputs";
 export type { InputConfig } from "./sequence/inputs";
 export { OutputHead } from "./sequence/output-head";
 export type { OutputConfig } from "./sequence/output-head";
@@ -98,6 +102,8 @@ export { copyBatch, copyBaseline, copyVocabulary } from "./data/copy";
 export { DATE_FORMATS, DATE_FORMAT_NAMES, formatDate, parseDate, isValidDate, isTestDate, dateBatch } from "./data/dates";
 export type { SimpleDate, DateFormat } from "./data/dates";
 export { padVectors, lengthMask, batchesOf } from "./data/padding";
+export { seededBatches } from "./data/batches";
+export type { BatchStreamOptions } from "./data/batches";
 export { parityBatch } from "./data/parity";
 export { reberString, reberNext, embeddedReberNext, isReber, isEmbeddedReber, reberBatch } from "./data/reber";
 export { DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB, digitString, reversalPairs, reversalBatch } from "./data/reversal";

@@ -8,6 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
+import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./helpers/memory";
 import { ids } from "./sequence-helpers";
 
@@ -74,7 +75,7 @@ describe("beam search: the same results with the memory laid out once per search
     it(`${c.model} encoder–decoder, END ${c.endToken ?? "none"}, length penalty ${c.lengthPenalty}`, () => {
       const m = models[c.model]();
       const x = ids(2, 5, Vx, 3);
-      const mask = seqlab.maskFromLengths([5, 3], 5);
+      const mask = internal.maskFromLengths([5, 3], 5);
       const options = { startToken: START, endToken: c.endToken, maxLength: 5, sourceMask: mask, beamWidth: 3, lengthPenalty: c.lengthPenalty };
       const before = tf.memory().numTensors;
       const b = seqlab.beamSearch(m, x, options);

@@ -21,7 +21,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 
 /** The adding problem's MSE when always answering the mean, 1: Var(u₁ + u₂) = 1/6. */
 export const ADDING_BASELINE_MSE = 1 / 6;
@@ -53,8 +54,7 @@ export function addingBatch(options: AddingOptions, rng: Rng): { x: Tensor3D; y:
   return { x: tf.tensor3d(x, [B, T, 2]), y: tf.tensor2d(y, [B, 1]) };
 }
 
-/** `batches` adding-problem batches from `seed` (a generator: tensors are made as it is read). */
-export function* addingBatches(options: AddingOptions & { batches: number; seed?: number }): Generator<{ x: Tensor3D; y: Tensor2D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield addingBatch(options, rng);
+/** `batches` adding-problem batches from `seed` (a generator: tensors are made as it is read; see {@link seededBatches}). */
+export function addingBatches(options: AddingOptions & BatchStreamOptions): Generator<{ x: Tensor3D; y: Tensor2D }> {
+  return seededBatches(addingBatch, options);
 }

@@ -18,15 +18,23 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
+
+/** Default of {@link CopyOptions.length}: S = 10 symbols to remember. */
+export const DEFAULT_COPY_LENGTH = 10;
+/** Default of {@link CopyOptions.delay}: D = 50 steps. */
+export const DEFAULT_COPY_DELAY = 50;
+/** Default of {@link CopyOptions.symbols}: A = 8 data symbols, as in the paper. */
+export const DEFAULT_COPY_SYMBOLS = 8;
 
 /** How to make copy-task batches. */
 export interface CopyOptions {
-  /** S: symbols to remember. Default: 10. */
+  /** S: symbols to remember. Default: {@link DEFAULT_COPY_LENGTH} (10). */
   length?: number;
-  /** D: steps from the last symbol to the delimiter (the wait is D − 1 blanks). Default: 50. */
+  /** D: steps from the last symbol to the delimiter (the wait is D − 1 blanks). Default: {@link DEFAULT_COPY_DELAY} (50). */
   delay?: number;
-  /** A: data symbols (ids 1 … A). Default: 8. */
+  /** A: data symbols (ids 1 … A). Default: {@link DEFAULT_COPY_SYMBOLS} (8). */
   symbols?: number;
   /** B: sequences per batch. */
   batchSize: number;
@@ -35,17 +43,17 @@ export interface CopyOptions {
 }
 
 function sizes(o: CopyOptions): { S: number; D: number; A: number; T: number } {
-  const S = o.length ?? 10;
-  const D = o.delay ?? 50;
-  const A = o.symbols ?? 8;
+  const S = o.length ?? DEFAULT_COPY_LENGTH;
+  const D = o.delay ?? DEFAULT_COPY_DELAY;
+  const A = o.symbols ?? DEFAULT_COPY_SYMBOLS;
   if (!(Number.isInteger(S) && S >= 1)) throw new Error(`copy task: length must be an integer ≥ 1, got ${S}`);
   if (!(Number.isInteger(D) && D >= 1)) throw new Error(`copy task: delay must be an integer ≥ 1, got ${D}`);
   if (!(Number.isInteger(A) && A >= 1)) throw new Error(`copy task: symbols must be an integer ≥ 1, got ${A}`);
   return { S, D, A, T: D + 2 * S };
 }
 
-/** The id of the delimiter for A data symbols, and the number of ids (K = A + 2). */
-export function copyVocabulary(symbols = 8): { blank: 0; delimiter: number; size: number } {
+/** The id of the delimiter for A data symbols (default {@link DEFAULT_COPY_SYMBOLS}), and the number of ids (K = A + 2). */
+export function copyVocabulary(symbols = DEFAULT_COPY_SYMBOLS): { blank: 0; delimiter: number; size: number } {
   return { blank: 0, delimiter: symbols + 1, size: symbols + 2 };
 }
 
@@ -78,8 +86,7 @@ export function copyBatch(options: CopyOptions, rng: Rng): { x: Tensor2D | Tenso
   return { x: hot, y: yT };
 }
 
-/** `batches` copy-task batches from `seed` (a generator). */
-export function* copyBatches(options: CopyOptions & { batches: number; seed?: number }): Generator<{ x: Tensor2D | Tensor3D; y: Tensor2D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield copyBatch(options, rng);
+/** `batches` copy-task batches from `seed` (a generator; see {@link seededBatches}). */
+export function copyBatches(options: CopyOptions & BatchStreamOptions): Generator<{ x: Tensor2D | Tensor3D; y: Tensor2D }> {
+  return seededBatches(copyBatch, options);
 }

@@ -24,7 +24,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { Vocab } from "./vocab";
 import { padSequences } from "./padding";
 
@@ -157,23 +158,30 @@ export interface DateExample {
   target: string;
 }
 
+/** Default of {@link DateOptions.split}: training dates. */
+export const DEFAULT_DATE_SPLIT = "train";
+/** Default of {@link DateOptions.formats}: every format but "iso" (which would only be copied). */
+export const DEFAULT_DATE_FORMATS: readonly DateFormat[] = DATE_FORMAT_NAMES.filter((f) => f !== "iso");
+/** Default of {@link DateOptions.years}: 1950 to 2049, inclusive. */
+export const DEFAULT_DATE_YEARS: readonly [number, number] = [1950, 2049];
+
 /** How to draw dates. */
 export interface DateOptions {
-  /** "train" dates or held-out "test" dates. Default: "train". */
+  /** "train" dates or held-out "test" dates. Default: {@link DEFAULT_DATE_SPLIT} ("train"). */
   split?: "train" | "test";
-  /** Input formats to draw from (uniformly). Default: all but "iso". */
+  /** Input formats to draw from (uniformly). Default: {@link DEFAULT_DATE_FORMATS} (all but "iso"). */
   formats?: readonly DateFormat[];
-  /** First and last year (inclusive). Default: 1950 and 2049. */
+  /** First and last year (inclusive). Default: {@link DEFAULT_DATE_YEARS} (1950 and 2049). */
   years?: [number, number];
 }
 
 /** `n` examples drawn from `rng` (dates uniform over the split, formats uniform over `formats`). */
 export function dateExamples(n: number, options: DateOptions, rng: Rng): DateExample[] {
-  const split = options.split ?? "train";
-  const formats = options.formats ?? DATE_FORMAT_NAMES.filter((f) => f !== "iso");
+  const split = options.split ?? DEFAULT_DATE_SPLIT;
+  const formats = options.formats ?? DEFAULT_DATE_FORMATS;
   if (formats.length === 0) throw new Error("dateExamples: formats is empty");
   for (const f of formats) if (!(f in DATE_FORMATS)) throw new Error(`dateExamples: unknown format "${f}"; formats: ${DATE_FORMAT_NAMES.join(", ")}`);
-  const [y0, y1] = options.years ?? [1950, 2049];
+  const [y0, y1] = options.years ?? DEFAULT_DATE_YEARS;
   if (!(Number.isInteger(y0) && Number.isInteger(y1) && 1 <= y0 && y0 <= y1 && y1 <= 9999)) throw new Error(`dateExamples: years must be [first, last] within 1…9999, got [${y0}, ${y1}]`);
   const first = dayNumber({ year: y0, month: 1, day: 1 });
   const days = dayNumber({ year: y1, month: 12, day: 31 }) - first + 1;
@@ -223,8 +231,7 @@ export function dateBatch(options: DateOptions & { batchSize: number }, rng: Rng
   return dateBatchOf(dateExamples(options.batchSize, options, rng));
 }
 
-/** `batches` date batches from `seed` (a generator). */
-export function* dateBatches(options: DateOptions & { batchSize: number; batches: number; seed?: number }): Generator<DateBatch> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield dateBatch(options, rng);
+/** `batches` date batches from `seed` (a generator; see {@link seededBatches}). */
+export function dateBatches(options: DateOptions & { batchSize: number } & BatchStreamOptions): Generator<DateBatch> {
+  return seededBatches(dateBatch, options);
 }

@@ -18,9 +18,12 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 
+/** Default of {@link PadOptions.padId}: 0, the id of a {@link Vocab}'s PAD. */
+export const DEFAULT_PAD_ID = 0;
+
 /** How to pad. */
 export interface PadOptions {
-  /** The id that fills padded steps. Default: 0 (a {@link Vocab}'s PAD). */
+  /** The id that fills padded steps. Default: {@link DEFAULT_PAD_ID} (0, a {@link Vocab}'s PAD). */
   padId?: number;
   /** Pad every sequence to exactly this length (default: the longest in the batch). */
   length?: number;
@@ -58,7 +61,7 @@ export function padSequences(seqs: readonly (readonly number[])[], options: PadO
   const where = options.where ?? "padSequences";
   const lengths = seqs.map((s) => s.length);
   const T = checkLengths(where, lengths, options);
-  const padId = options.padId ?? 0;
+  const padId = options.padId ?? DEFAULT_PAD_ID;
   const ids = new Int32Array(seqs.length * T).fill(padId);
   seqs.forEach((s, b) =>
     s.forEach((id, t) => {

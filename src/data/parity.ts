@@ -14,8 +14,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { lengthMask } from "./padding";
+
+/** Default of {@link ParityOptions.target}: one answer per sequence. */
+export const DEFAULT_PARITY_TARGET = "final";
 
 /** How to make parity batches. */
 export interface ParityOptions {
@@ -23,7 +27,7 @@ export interface ParityOptions {
   length: number | [number, number];
   /** B: sequences per batch. */
   batchSize: number;
-  /** "final": one answer per sequence (y [B]); "running": one per step (y [B, T]). Default: "final". */
+  /** "final": one answer per sequence (y [B]); "running": one per step (y [B, T]). Default: {@link DEFAULT_PARITY_TARGET} ("final"). */
   target?: "final" | "running";
 }
 
@@ -34,7 +38,7 @@ export function parityBatch(options: ParityOptions, rng: Rng): { x: Tensor3D; y:
   const B = options.batchSize;
   if (!(Number.isInteger(B) && B >= 1)) throw new Error(`parity: batchSize must be an integer ≥ 1, got ${B}`);
   const T = hi;
-  const running = options.target === "running";
+  const running = (options.target ?? DEFAULT_PARITY_TARGET) === "running";
   const x = new Float32Array(B * T);
   const yRun = new Int32Array(B * T);
   const yFinal = new Int32Array(B);
@@ -59,8 +63,7 @@ export function parityBatch(options: ParityOptions, rng: Rng): { x: Tensor3D; y:
   return out;
 }
 
-/** `batches` parity batches from `seed` (a generator). */
-export function* parityBatches(options: ParityOptions & { batches: number; seed?: number }): Generator<{ x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield parityBatch(options, rng);
+/** `batches` parity batches from `seed` (a generator; see {@link seededBatches}). */
+export function parityBatches(options: ParityOptions & BatchStreamOptions): Generator<{ x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D }> {
+  return seededBatches(parityBatch, options);
 }

@@ -19,7 +19,8 @@
  * | mask | [B, T] | 1 for real steps |
  */
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { Vocab } from "./vocab";
 import { padSequences } from "./padding";
 
@@ -101,13 +102,18 @@ export function embeddedReberNext(prefix: string): string[] {
   return reberNext(inner);
 }
 
+/** Default of {@link ReberOptions.embedded}: the embedded grammar. */
+export const DEFAULT_REBER_EMBEDDED = true;
+/** Default of {@link ReberOptions.maxLength}: 50 symbols. */
+export const DEFAULT_REBER_MAX_LENGTH = 50;
+
 /** How to make Reber batches. */
 export interface ReberOptions {
   /** B: strings per batch. */
   batchSize: number;
-  /** The embedded grammar (long-range) or the plain one. Default: true. */
+  /** The embedded grammar (long-range) or the plain one. Default: {@link DEFAULT_REBER_EMBEDDED} (true). */
   embedded?: boolean;
-  /** Longest string allowed; longer draws are redrawn. Default: 50. */
+  /** Longest string allowed; longer draws are redrawn. Default: {@link DEFAULT_REBER_MAX_LENGTH} (50). */
   maxLength?: number;
 }
 
@@ -115,11 +121,12 @@ export interface ReberOptions {
 export function reberBatch(options: ReberOptions, rng: Rng): { x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] } {
   const B = options.batchSize;
   if (!(Number.isInteger(B) && B >= 1)) throw new Error(`reber: batchSize must be an integer ≥ 1, got ${B}`);
-  const maxLength = options.maxLength ?? 50;
-  if (!(maxLength >= (options.embedded === false ? 5 : 9))) throw new Error(`reber: maxLength ${maxLength} is shorter than the shortest string`);
+  const maxLength = options.maxLength ?? DEFAULT_REBER_MAX_LENGTH;
+  const plain = (options.embedded ?? DEFAULT_REBER_EMBEDDED) === false;
+  if (!(maxLength >= (plain ? 5 : 9))) throw new Error(`reber: maxLength ${maxLength} is shorter than the shortest string`);
   const strings: string[] = [];
   while (strings.length < B) {
-    const s = options.embedded === false ? reberString(rng) : embeddedReberString(rng);
+    const s = plain ? reberString(rng) : embeddedReberString(rng);
     if (s.length <= maxLength) strings.push(s);
   }
   const xs = padSequences(strings.map((s, i) => REBER_VOCAB.encode(s.slice(0, -1), i)), { where: "reberBatch" });
@@ -128,8 +135,7 @@ export function reberBatch(options: ReberOptions, rng: Rng): { x: Tensor2D; y: T
   return { x: xs.ids, y: ys.ids, mask: xs.mask, strings };
 }
 
-/** `batches` Reber batches from `seed` (a generator). */
-export function* reberBatches(options: ReberOptions & { batches: number; seed?: number }): Generator<{ x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield reberBatch(options, rng);
+/** `batches` Reber batches from `seed` (a generator; see {@link seededBatches}). */
+export function reberBatches(options: ReberOptions & BatchStreamOptions): Generator<{ x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] }> {
+  return seededBatches(reberBatch, options);
 }

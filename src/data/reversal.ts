@@ -5,7 +5,8 @@
  * Batches are encoder–decoder batches (seq2seq.ts) over {@link DIGITS_SOURCE_VOCAB} and
  * {@link DIGITS_TARGET_VOCAB}.
  */
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { Vocab } from "./vocab";
 import { seq2seqBatchOf, type Seq2SeqBatch, type Seq2SeqPair } from "./seq2seq";
 
@@ -14,11 +15,14 @@ export const DIGITS_SOURCE_VOCAB = new Vocab(Array.from("0123456789"), { special
 /** Digits 0–9 with PAD, START, END (target side). */
 export const DIGITS_TARGET_VOCAB = new Vocab(Array.from("0123456789"), { specials: ["pad", "start", "end"], name: "digit target vocab" });
 
+/** Default of {@link DigitStringOptions.digits}: all ten digits. */
+export const DEFAULT_DIGITS = 10;
+
 /** How to draw digit strings. */
 export interface DigitStringOptions {
   /** Length, or [shortest, longest]. */
   length: number | [number, number];
-  /** Use digits 0 … digits−1. Default: 10. */
+  /** Use digits 0 … digits−1. Default: {@link DEFAULT_DIGITS} (10). */
   digits?: number;
 }
 
@@ -26,7 +30,7 @@ export interface DigitStringOptions {
 export function digitString(options: DigitStringOptions, rng: Rng): string {
   const [lo, hi] = typeof options.length === "number" ? [options.length, options.length] : options.length;
   if (!(Number.isInteger(lo) && Number.isInteger(hi) && 1 <= lo && lo <= hi)) throw new Error(`length must be an integer ≥ 1 or [shortest, longest], got ${JSON.stringify(options.length)}`);
-  const digits = options.digits ?? 10;
+  const digits = options.digits ?? DEFAULT_DIGITS;
   if (!(Number.isInteger(digits) && digits >= 2 && digits <= 10)) throw new Error(`digits must be an integer in 2…10, got ${digits}`);
   const n = lo + rng.int(hi - lo + 1);
   let s = "";
@@ -47,8 +51,7 @@ export function reversalBatch(options: DigitStringOptions & { batchSize: number 
   return seq2seqBatchOf(reversalPairs(options.batchSize, options, rng), DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB);
 }
 
-/** `batches` reversal batches from `seed` (a generator). */
-export function* reversalBatches(options: DigitStringOptions & { batchSize: number; batches: number; seed?: number }): Generator<Seq2SeqBatch> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield reversalBatch(options, rng);
+/** `batches` reversal batches from `seed` (a generator; see {@link seededBatches}). */
+export function reversalBatches(options: DigitStringOptions & { batchSize: number } & BatchStreamOptions): Generator<Seq2SeqBatch> {
+  return seededBatches(reversalBatch, options);
 }

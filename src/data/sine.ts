@@ -19,7 +19,17 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor3D } from "@tensorflow/tfjs";
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
+
+/** Default of {@link SineOptions.noise}: σ = 0.1. */
+export const DEFAULT_SINE_NOISE = 0.1;
+/** Default of {@link SineOptions.horizon}: forecast 1 step ahead. */
+export const DEFAULT_SINE_HORIZON = 1;
+/** Default of {@link SineOptions.frequencies}: f in [0.02, 0.1] cycles per step (periods of 10 to 50 steps). */
+export const DEFAULT_SINE_FREQUENCIES: readonly [number, number] = [0.02, 0.1];
+/** Default of {@link SineOptions.amplitudes}: A in [0.5, 1]. */
+export const DEFAULT_SINE_AMPLITUDES: readonly [number, number] = [0.5, 1];
 
 /** How to make noisy-sine batches. */
 export interface SineOptions {
@@ -27,19 +37,26 @@ export interface SineOptions {
   length: number;
   /** B: sequences per batch. */
   batchSize: number;
-  /** σ: noise standard deviation. Default: 0.1. */
+  /** σ: noise standard deviation. Default: {@link DEFAULT_SINE_NOISE} (0.1). */
   noise?: number;
-  /** Steps ahead to forecast. Default: 1. */
+  /** Steps ahead to forecast. Default: {@link DEFAULT_SINE_HORIZON} (1). */
   horizon?: number;
-  /** Range of frequencies f, cycles per step. Default: [0.02, 0.1]. */
+  /** Range of frequencies f, cycles per step. Default: {@link DEFAULT_SINE_FREQUENCIES} ([0.02, 0.1]). */
   frequencies?: [number, number];
-  /** Range of amplitudes A. Default: [0.5, 1]. */
+  /** Range of amplitudes A. Default: {@link DEFAULT_SINE_AMPLITUDES} ([0.5, 1]). */
   amplitudes?: [number, number];
 }
 
 /** One batch {x [B, T, 1], y [B, T, 1]} drawn from `rng`. */
 export function sineBatch(options: SineOptions, rng: Rng): { x: Tensor3D; y: Tensor3D } {
-  const { length: T, batchSize: B, noise = 0.1, horizon = 1, frequencies = [0.02, 0.1], amplitudes = [0.5, 1] } = options;
+  const {
+    length: T,
+    batchSize: B,
+    noise = DEFAULT_SINE_NOISE,
+    horizon = DEFAULT_SINE_HORIZON,
+    frequencies = DEFAULT_SINE_FREQUENCIES,
+    amplitudes = DEFAULT_SINE_AMPLITUDES,
+  } = options;
   if (!(Number.isInteger(T) && T >= 1)) throw new Error(`sine: length must be an integer ≥ 1, got ${T}`);
   if (!(Number.isInteger(B) && B >= 1)) throw new Error(`sine: batchSize must be an integer ≥ 1, got ${B}`);
   if (!(Number.isInteger(horizon) && horizon >= 1)) throw new Error(`sine: horizon must be an integer ≥ 1, got ${horizon}`);
@@ -59,10 +76,9 @@ export function sineBatch(options: SineOptions, rng: Rng): { x: Tensor3D; y: Ten
   return { x: tf.tensor3d(x, [B, T, 1]), y: tf.tensor3d(y, [B, T, 1]) };
 }
 
-/** `batches` batches from `seed` (a generator). */
-export function* sineBatches(options: SineOptions & { batches: number; seed?: number }): Generator<{ x: Tensor3D; y: Tensor3D }> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield sineBatch(options, rng);
+/** `batches` batches from `seed` (a generator; see {@link seededBatches}). */
+export function sineBatches(options: SineOptions & BatchStreamOptions): Generator<{ x: Tensor3D; y: Tensor3D }> {
+  return seededBatches(sineBatch, options);
 }
 
 /** MSE of predicting 0 and of persistence (ŷ(t) = x(t)) on a batch. */

@@ -3,7 +3,8 @@
  * reversal, each output depends on the whole input (a count of every digit), not on one
  * position. Batches are encoder–decoder batches (seq2seq.ts) over the digit vocabularies.
  */
-import { Rng } from "../init";
+import type { Rng } from "../init";
+import { seededBatches, type BatchStreamOptions } from "./batches";
 import { DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB, digitString, type DigitStringOptions } from "./reversal";
 import { seq2seqBatchOf, type Seq2SeqBatch, type Seq2SeqPair } from "./seq2seq";
 
@@ -20,8 +21,7 @@ export function sortingBatch(options: DigitStringOptions & { batchSize: number }
   return seq2seqBatchOf(sortingPairs(options.batchSize, options, rng), DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB);
 }
 
-/** `batches` sorting batches from `seed` (a generator). */
-export function* sortingBatches(options: DigitStringOptions & { batchSize: number; batches: number; seed?: number }): Generator<Seq2SeqBatch> {
-  const rng = new Rng(options.seed ?? 0);
-  for (let i = 0; i < options.batches; i++) yield sortingBatch(options, rng);
+/** `batches` sorting batches from `seed` (a generator; see {@link seededBatches}). */
+export function sortingBatches(options: DigitStringOptions & { batchSize: number } & BatchStreamOptions): Generator<Seq2SeqBatch> {
+  return seededBatches(sortingBatch, options);
 }

@@ -42,8 +42,14 @@ export function corpusVocab(text: string = loadCorpus()): Vocab {
   return Vocab.ofChars(text, { specials: [], name: "corpus vocab" });
 }
 
-/** The first (1 − valFraction) of the text for training, the rest for validation (cut at a line break). */
-export function splitText(text: string, valFraction = 0.1): { train: string; validation: string } {
+/** Default fraction of the text {@link splitText} keeps for validation: the last 10 %. */
+export const DEFAULT_VALIDATION_FRACTION = 0.1;
+
+/**
+ * The first (1 − valFraction) of the text for training, the rest for validation (cut at a
+ * line break); valFraction defaults to {@link DEFAULT_VALIDATION_FRACTION} (0.1).
+ */
+export function splitText(text: string, valFraction = DEFAULT_VALIDATION_FRACTION): { train: string; validation: string } {
   if (!(valFraction > 0 && valFraction < 1)) throw new Error(`splitText: valFraction must be in (0, 1), got ${valFraction}`);
   let cut = Math.floor(text.length * (1 - valFraction));
   const nl = text.lastIndexOf("\n", cut);

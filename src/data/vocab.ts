@@ -40,9 +40,12 @@ export class UnknownSymbolError extends Error {
   }
 }
 
+/** Default of {@link VocabOptions.specials}: PAD only (id 0). */
+export const DEFAULT_SPECIALS: readonly Special[] = ["pad"];
+
 /** How to build a {@link Vocab}. */
 export interface VocabOptions {
-  /** Special tokens to add before the symbols, e.g. ["pad", "start", "end"]. Default: ["pad"]. */
+  /** Special tokens to add before the symbols, e.g. ["pad", "start", "end"]. Default: {@link DEFAULT_SPECIALS} (["pad"]). */
   specials?: readonly Special[];
   /** Name used in error messages. Default: "vocab". */
   name?: string;
@@ -62,7 +65,7 @@ export class Vocab {
    */
   constructor(symbols: Iterable<string>, options: VocabOptions = {}) {
     this.name = options.name ?? "vocab";
-    const specials = options.specials ?? ["pad"];
+    const specials = options.specials ?? DEFAULT_SPECIALS;
     const tokens: string[] = [];
     this.specialIds = {};
     for (const s of specials) {

@@ -25,6 +25,7 @@ import { RecurrentLayer, checkPositive, prefixed } from "./recurrent-layer";
 import { bidirectional, mergedSize, MERGES, type Merge } from "./bidirectional";
 import { layer, unrollStacked, type AnyState } from "./stacked";
 import { tidy } from "../init";
+import { DEFAULT_SEED, layerSeed } from "../seeds";
 
 /** How to build a {@link RecurrentEncoder}. */
 export interface EncoderConfig {
@@ -40,7 +41,7 @@ export interface EncoderConfig {
   bidirectional?: Merge | false;
   /** LSTM only: peepholes; default true. */
   peepholes?: boolean;
-  /** Seed; default 0 (layer ℓ uses seed + 101ℓ, its reversed half seed + 101ℓ + 53). */
+  /** Seed; default {@link DEFAULT_SEED} (0). Layer ℓ uses {@link layerSeed}: seed + 101ℓ, its reversed half seed + 101ℓ + 53. */
   seed?: number;
 }
 
@@ -77,12 +78,12 @@ export class RecurrentEncoder {
     const H = config.hiddenSize;
     this.hiddenSize = H;
     this.outputSize = this.merge ? mergedSize(H, this.merge) : H;
-    const seed = config.seed ?? 0;
+    const seed = config.seed ?? DEFAULT_SEED;
     for (let l = 0; l < L; l++) {
       const inputSize = l === 0 ? config.inputSize : this.outputSize;
       const base = { cell: config.cell, inputSize, hiddenSize: H, peepholes: config.peepholes };
-      this.forwardLayers.push(new RecurrentLayer({ ...base, seed: seed + 101 * l }));
-      if (this.merge) this.backwardLayers.push(new RecurrentLayer({ ...base, seed: seed + 101 * l + 53 }));
+      this.forwardLayers.push(new RecurrentLayer({ ...base, seed: layerSeed(seed, l) }));
+      if (this.merge) this.backwardLayers.push(new RecurrentLayer({ ...base, seed: layerSeed(seed, l, "reversed") }));
     }
   }
 

@@ -23,16 +23,20 @@ export interface InputConfig {
   inputSize?: number;
   /** V: the vocabulary size, for token inputs [B, T] (ids in [0, V)). */
   vocabSize?: number;
-  /** D: the embedding size for token inputs; default 16. */
+  /** D: the embedding size for token inputs; default {@link DEFAULT_EMBEDDING_SIZE} (16). */
   embeddingSize?: number;
   /**
-   * The longest sequence the model accepts; default 1000. Longer inputs throw rather than
-   * silently unroll (and backpropagate through) thousands of steps. Raise it if you mean it.
+   * The longest sequence the model accepts; default {@link DEFAULT_MAX_LENGTH} (1000). Longer
+   * inputs throw rather than silently unroll (and backpropagate through) thousands of steps.
+   * Raise it if you mean it.
    */
   maxLength?: number;
 }
 
-/** Default of {@link InputConfig.maxLength}. */
+/** Default of {@link InputConfig.embeddingSize}: D = 16. */
+export const DEFAULT_EMBEDDING_SIZE = 16;
+
+/** Default of {@link InputConfig.maxLength}: 1000 steps. */
 export const DEFAULT_MAX_LENGTH = 1000;
 
 /** An input layer: the identity for vectors, an embedding table for tokens. */
@@ -46,6 +50,10 @@ export class SequenceInput {
   /** The longest sequence accepted. */
   readonly maxLength: number;
 
+  /**
+   * @param seed the seed of the embedding table (src/seeds.ts: a model passes `partSeed(seed, "input")`, an encoder–decoder `partSeed(seed, "source")`)
+   * @param where the model's name, for error messages
+   */
   constructor(
     config: InputConfig,
     seed: number,
@@ -61,7 +69,7 @@ export class SequenceInput {
     }
     if (config.vocabSize !== undefined) {
       checkPositive(where, "vocabSize", config.vocabSize);
-      const D = config.embeddingSize ?? 16;
+      const D = config.embeddingSize ?? DEFAULT_EMBEDDING_SIZE;
       checkPositive(where, "embeddingSize", D);
       const E = initEmbedding({ vocabSize: config.vocabSize, embeddingSize: D, seed });
       this.E = tf.variable(E, true);

@@ -35,6 +35,7 @@ import { flattenTime } from "./loss";
 import { sampleDecode, type DecoderState, type Decoded, type StepDecoder } from "./decoding";
 import type { AnyState } from "./stacked";
 import { tidy } from "../init";
+import { DEFAULT_SEED, partSeed } from "../seeds";
 
 /** How to build a {@link SequenceToSequence}. */
 export interface SequenceToSequenceConfig extends InputConfig, Omit<EncoderConfig, "inputSize"> {
@@ -60,10 +61,10 @@ export class SequenceToSequence implements Trainable, StepDecoder {
   readonly variables: Readonly<Record<string, Variable>>;
 
   constructor(readonly config: SequenceToSequenceConfig) {
-    const seed = config.seed ?? 0;
-    this.input = new SequenceInput(config, seed + 7, "SequenceToSequence");
+    const seed = config.seed ?? DEFAULT_SEED;
+    this.input = new SequenceInput(config, partSeed(seed, "input"), "SequenceToSequence");
     this.encoder = new RecurrentEncoder({ ...config, inputSize: this.input.size, seed });
-    this.head = new OutputHead(config.output, this.encoder.outputSize, seed + 3, "SequenceToSequence");
+    this.head = new OutputHead(config.output, this.encoder.outputSize, partSeed(seed, "head"), "SequenceToSequence");
     this.variables = {
       ...prefixed("input", this.input.variables),
       ...prefixed("encoder", this.encoder.variables),

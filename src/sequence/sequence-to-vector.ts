@@ -28,6 +28,7 @@ import { OutputHead, type OutputConfig } from "./output-head";
 import { prefixed } from "./recurrent-layer";
 import { checkMask } from "./masks";
 import { tidy } from "../init";
+import { DEFAULT_SEED, partSeed } from "../seeds";
 
 /** How to build a {@link SequenceToVector}. */
 export interface SequenceToVectorConfig extends InputConfig, Omit<EncoderConfig, "inputSize"> {
@@ -43,10 +44,10 @@ export class SequenceToVector implements Trainable {
   readonly variables: Readonly<Record<string, Variable>>;
 
   constructor(readonly config: SequenceToVectorConfig) {
-    const seed = config.seed ?? 0;
-    this.input = new SequenceInput(config, seed + 7, "SequenceToVector");
+    const seed = config.seed ?? DEFAULT_SEED;
+    this.input = new SequenceInput(config, partSeed(seed, "input"), "SequenceToVector");
     this.encoder = new RecurrentEncoder({ ...config, inputSize: this.input.size, seed });
-    this.head = new OutputHead(config.output, this.encoder.outputSize, seed + 3, "SequenceToVector");
+    this.head = new OutputHead(config.output, this.encoder.outputSize, partSeed(seed, "head"), "SequenceToVector");
     this.variables = {
       ...prefixed("input", this.input.variables),
       ...prefixed("encoder", this.encoder.variables),

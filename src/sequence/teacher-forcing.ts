@@ -31,6 +31,7 @@ import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/m
 import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
 import { Rng, tidy } from "../init";
+import { DEFAULT_SEED, layerSeed, partSeed } from "../seeds";
 import { RecurrentLayer, checkPositive, prefixed } from "./recurrent-layer";
 import { OutputHead } from "./output-head";
 import { checkSequence, DEFAULT_MAX_LENGTH } from "./inputs";
@@ -51,9 +52,9 @@ export interface TeacherForcingRnnConfig {
   cell?: CellChoice;
   /** Keep h(t−1) → h(t) as well (default true); false: the lecture's output-only recurrence ("rnn" only). */
   hiddenRecurrence?: boolean;
-  /** The longest sequence; default 1000. */
+  /** The longest sequence; default {@link DEFAULT_MAX_LENGTH} (1000). */
   maxLength?: number;
-  /** Seed of the initialiser and of the teacher-forcing coins; default 0. */
+  /** Seed of the initialiser and of the teacher-forcing coins (src/seeds.ts); default {@link DEFAULT_SEED} (0). */
   seed?: number;
 }
 
@@ -77,21 +78,21 @@ export class TeacherForcingRnn implements Trainable {
     if (!this.hiddenRecurrence && cell !== "rnn") {
       throw new Error(`${where}: hiddenRecurrence: false (output-only recurrence) needs cell "rnn", got "${cell}"`);
     }
-    const seed = config.seed ?? 0;
+    const seed = config.seed ?? DEFAULT_SEED;
     this.K = config.classes;
     this.inputSize = config.inputSize;
     this.maxLength = config.maxLength ?? DEFAULT_MAX_LENGTH;
-    this.layer = new RecurrentLayer({ cell, inputSize: config.inputSize + config.classes, hiddenSize: config.hiddenSize, seed });
+    this.layer = new RecurrentLayer({ cell, inputSize: config.inputSize + config.classes, hiddenSize: config.hiddenSize, seed: layerSeed(seed, 0) });
     if (!this.hiddenRecurrence) {
       // W ≡ 0, a constant: a(t) = b + U [x(t); y(t−1)] — recurrence only through the output.
       tf.tidy(() => this.layer.params.W.assign(tf.zerosLike(this.layer.params.W)));
       this.layer.params.W.trainable = false;
     }
-    this.head = new OutputHead({ classes: config.classes }, config.hiddenSize, seed + 3, where);
+    this.head = new OutputHead({ classes: config.classes }, config.hiddenSize, partSeed(seed, "head"), where);
     const own = prefixed("layer", this.layer.params);
     if (!this.hiddenRecurrence) delete own["layer.W"]; // not trained: stays 0
     this.variables = { ...own, ...prefixed("head", this.head.variables) };
-    this.rng = new Rng(seed + 19);
+    this.rng = new Rng(partSeed(seed, "teacherForcing"));
   }
 
   /**

@@ -31,6 +31,7 @@ import { OutputHead, type OutputConfig } from "./output-head";
 import { checkMask } from "./masks";
 import { flattenTime } from "./loss";
 import { DEFAULT_MAX_LENGTH } from "./inputs";
+import { DEFAULT_SEED, layerSeed, partSeed } from "../seeds";
 
 /** How the vector enters the recurrence. */
 export type VectorFeed = "initial-state" | "every-step";
@@ -47,11 +48,11 @@ export interface VectorToSequenceConfig {
   feed?: VectorFeed;
   /** What to predict at every step: `{classes: K}` or `{values: K}`. */
   output: OutputConfig;
-  /** The longest output sequence; default 1000. */
+  /** The longest output sequence; default {@link DEFAULT_MAX_LENGTH} (1000). */
   maxLength?: number;
   /** LSTM only: peepholes; default true. */
   peepholes?: boolean;
-  /** Seed; default 0. */
+  /** Seed of every part (the layer, the head, the bridge: src/seeds.ts); default {@link DEFAULT_SEED} (0). */
   seed?: number;
 }
 
@@ -72,13 +73,13 @@ export class VectorToSequence implements Trainable {
     }
     checkPositive("VectorToSequence", "inputSize", config.inputSize);
     this.maxLength = config.maxLength ?? DEFAULT_MAX_LENGTH;
-    const seed = config.seed ?? 0;
+    const seed = config.seed ?? DEFAULT_SEED;
     const H = config.hiddenSize;
     const stepInput = this.feed === "every-step" ? config.inputSize : 1;
-    this.layer = new RecurrentLayer({ cell: config.cell, inputSize: stepInput, hiddenSize: H, peepholes: config.peepholes, seed });
-    this.head = new OutputHead(config.output, H, seed + 3, "VectorToSequence");
+    this.layer = new RecurrentLayer({ cell: config.cell, inputSize: stepInput, hiddenSize: H, peepholes: config.peepholes, seed: layerSeed(seed, 0) });
+    this.head = new OutputHead(config.output, H, partSeed(seed, "head"), "VectorToSequence");
     if (this.feed === "initial-state") {
-      const rng = new Rng(seed + 5);
+      const rng = new Rng(partSeed(seed, "bridge"));
       const k = 1 / Math.sqrt(config.inputSize);
       this.bridge = toVariables({ A: uniformTensor([H, config.inputSize], k, rng), a: uniformTensor([H], k, rng) }) as { A: Variable; a: Variable };
     }

@@ -19,6 +19,7 @@ import type { Cell, HiddenState, StepGradients } from "../cell";
 import { checkShape } from "../checks";
 import { gruSizes, initGru, type GruParams, type GruStepOutput } from "../gru/gru";
 import { Rng, uniformTensor, type CellConfig } from "../../init";
+import { DEFAULT_SEED, gruPytorchBiasSeed } from "../../seeds";
 
 /**
  * PyTorch-convention GRU parameters: U = `weight_ih_l0`, W = `weight_hh_l0`, b = `bias_ih_l0`,
@@ -125,11 +126,12 @@ export const gruPytorchCell: Cell<GruPytorchParams, HiddenState, GruPytorchStepO
 
 /**
  * Fresh PyTorch-convention GRU parameters: U, W, b as {@link initGru} (same seed, same
- * values), then bh, every entry uniform in [−1/√H, 1/√H) (PyTorch's default).
+ * values), then bh, every entry uniform in [−1/√H, 1/√H) (PyTorch's default), from its own
+ * stream ({@link gruPytorchBiasSeed}: the seed XOR 0x5bd1e995).
  */
 export function initGruPytorch(config: CellConfig): GruPytorchParams {
   const base = initGru(config);
-  const rng = new Rng((config.seed ?? 0) ^ 0x5bd1e995);
+  const rng = new Rng(gruPytorchBiasSeed(config.seed ?? DEFAULT_SEED));
   return { ...base, bh: uniformTensor<tf.Rank.R1>([3 * config.hiddenSize], 1 / Math.sqrt(config.hiddenSize), rng) };
 }
 
