@@ -1,4 +1,3 @@
-import * as internal from "seqlab/internal";
 /**
  * Documentation that cannot rot: every TypeScript block of the README and every `@example`
  * in the library's doc comments compiles against the published entries ("seqlab",

@@ -1,7 +1,8 @@
 /**
  * The cells compute the lecture's equations: against the float64 reference, against hand
- * calculations that isolate one term (peepholes, the GRU's z), against tfjs's own layers,
- * with seeded initialisers, and with errors that say what is wrong.
+ * calculations that isolate one term (peepholes, the GRU's z), with seeded initialisers,
+ * and with errors that say what is wrong. (tfjs's own layers: recurrent-tfjs-layers.test.ts;
+ * PyTorch: recurrent-torch.test.ts.)
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
@@ -164,47 +165,6 @@ describe("recurrent cells", () => {
       assert.deepEqual(Object.keys(seqlab.CELLS), ["rnn", "lstm", "gru", "gru-pytorch"]);
       assert.equal(seqlab.CELLS.gru, seqlab.gruCell);
       assert.equal(seqlab.CELLS["gru-pytorch"], seqlab.gruPytorchCell);
-    });
-  });
-
-  describe("agreement with tfjs's own layers", () => {
-    function tfLayerRun(make: () => seqlab.tf.layers.Layer, weights: seqlab.tf.Tensor[], x: Tensor3D) {
-      const layer = make();
-      tf.dispose(layer.apply(x) as seqlab.tf.Tensor[]); // builds the weights
-      layer.setWeights(weights);
-      const raw = layer.apply(x) as seqlab.tf.Tensor | seqlab.tf.Tensor[];
-      const out = Array.isArray(raw) ? raw : [raw];
-      const got = out.map(values);
-      tf.dispose(out);
-      layer.dispose();
-      return got;
-    }
-    it("LSTM without peepholes = tf.layers.lstm with recurrentActivation 'sigmoid' (not its hardSigmoid default)", () => {
-      const { I, H } = SIZES;
-      const data = makeData(SIZES);
-      const p = seqlab.initLstm({ inputSize: I, hiddenSize: H, seed: 8, peepholes: false });
-      const ours = seqlab.unroll(seqlab.lstmCell, p, data.x);
-      const kernel = [p.U.transpose(), p.W.transpose(), p.b];
-      const opts = { units: H, returnSequences: true, returnState: true };
-      const [seq, hT, cT] = tfLayerRun(() => tf.layers.lstm({ ...opts, recurrentActivation: "sigmoid" }), kernel, data.x);
-      assert.ok(maxAbsDiff(values(ours.outputs), seq) < 1e-6);
-      assert.ok(maxAbsDiff(values(ours.state.h), hT) < 1e-6);
-      assert.ok(maxAbsDiff(values(ours.state.s), cT) < 1e-6);
-      const [hard] = tfLayerRun(() => tf.layers.lstm(opts), kernel, data.x);
-      assert.ok(maxAbsDiff(values(ours.outputs), hard) > 1e-3, "tfjs's default hardSigmoid gives other numbers");
-      seqlab.disposeAll(p, ours, kernel);
-      data.dispose();
-    });
-    it("vanilla RNN = tf.layers.simpleRNN with kernel Uᵀ, recurrentKernel Wᵀ, bias b", () => {
-      const { I, H } = SIZES;
-      const data = makeData(SIZES);
-      const p = seqlab.initRnn({ inputSize: I, hiddenSize: H, seed: 9 });
-      const ours = seqlab.unroll(seqlab.rnnCell, p, data.x);
-      const kernel = [p.U.transpose(), p.W.transpose(), p.b];
-      const [seq] = tfLayerRun(() => tf.layers.simpleRNN({ units: H, returnSequences: true }), kernel, data.x);
-      assert.ok(maxAbsDiff(values(ours.outputs), seq) < 1e-6);
-      seqlab.disposeAll(p, ours, kernel);
-      data.dispose();
     });
   });
 

@@ -2,6 +2,10 @@
  * Gradients three ways, per parameter and per timestep: hand-written BPTT (tfjs) vs
  * autodiff (tf.grads through the forward pass) vs centred finite differences of the
  * float64 reference — plus the float64 hand BPTT vs finite differences for the tight check.
+ *
+ * "Autodiff" means tf.grads through the tfjs-op unroll (fused: false). Through the default
+ * unroll, tf.grads calls the fused kernel's backward, which is hand-written too: comparing
+ * the hand BPTT with it compares two hand derivations, so that is checked separately.
  */
 import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
@@ -25,6 +29,21 @@ const agree32 = (a: seqlab.tf.Tensor, b: seqlab.tf.Tensor) => internal.scaledErr
 /** Worst errors seen, printed at the end (for the notes of issue 3). */
 const worst: Record<string, seqlab.GradientReport["worst"]> = {};
 
+/**
+ * Runs fn with the fused kernels off by default (SEQLAB_FUSED=0), for gradientReport, which
+ * takes no `fused` option: its "autodiff" column is then tf.grads through tfjs ops.
+ */
+function withoutFusedDefault<T>(fn: () => T): T {
+  const saved = process.env.SEQLAB_FUSED;
+  process.env.SEQLAB_FUSED = "0";
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.SEQLAB_FUSED;
+    else process.env.SEQLAB_FUSED = saved;
+  }
+}
+
 describe("recurrent gradients", () => {
   before(async () => {
     await seqlab.initBackend();
@@ -47,12 +66,16 @@ describe("recurrent gradients", () => {
           const data = makeData(sizes, 21);
           const p = init(I, H, 31) as never;
           const ro = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 41 });
-          const report = expectNoLeak("gradientReport", () =>
-            seqlab.gradientReport(cell as seqlab.AnyCell, p, ro, data.x, data.y, {
-              initialState: stateFor(cell, data.h0, data.s0),
-              finalStateWeights: stateFor(cell, data.wh, data.ws),
-            }),
+          internal.resetFusedProfile();
+          const report = withoutFusedDefault(() =>
+            expectNoLeak("gradientReport", () =>
+              seqlab.gradientReport(cell as seqlab.AnyCell, p, ro, data.x, data.y, {
+                initialState: stateFor(cell, data.h0, data.s0),
+                finalStateWeights: stateFor(cell, data.wh, data.ws),
+              }),
+            ),
           );
+          assert.equal(internal.fusedProfile().forwardCalls, 0, "the report's autodiff went through tfjs ops");
           const expectedRows = [...Object.keys(p), "V", "c", "x", ...cell.stateKeys.map((k) => `${k}0`)];
           assert.deepEqual(report.params.map((r) => r.name), expectedRows);
           assert.equal(report.timesteps.length, sizes.T);
@@ -73,7 +96,7 @@ describe("recurrent gradients", () => {
         });
       }
 
-      it("hand BPTT = tf.grads with a mask (padded batch) and in reverse", () => {
+      it("hand BPTT = tf.grads (fused: false) = tf.grads through the fused kernel, with a mask (padded batch) and in reverse", () => {
         const { T, B, I, H, K } = SIZES;
         const data = makeData(SIZES, 22);
         const p = init(I, H, 32) as never;
@@ -82,23 +105,29 @@ describe("recurrent gradients", () => {
         for (const options of [{ mask }, { reverse: true }, { mask, reverse: true }]) {
           const all = { ...options, initialState: stateFor(cell, data.h0, data.s0), finalStateWeights: stateFor(cell, data.wh, data.ws) };
           const hand = expectNoLeak("handGradients", () => seqlab.handGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, all));
-          const auto = expectNoLeak("autodiffGradients", () => seqlab.autodiffGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, all));
+          const auto = expectNoLeak("autodiffGradients", () => seqlab.autodiffGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, { ...all, fused: false }));
+          internal.resetFusedProfile();
+          const fused = expectNoLeak("autodiffGradients (fused)", () => seqlab.autodiffGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, all));
+          assert.ok(internal.fusedProfile().backwardCalls > 0, "the default path is the fused kernel");
+          for (const [how, other] of Object.entries({ "tf.grads (fused: false)": auto, "tf.grads (fused)": fused })) {
+            const what = `${JSON.stringify(Object.keys(options))} hand vs ${how}`;
+            assert.ok(Math.abs(hand.loss - other.loss) < 1e-5 * Math.abs(other.loss), what);
+            const pairs: [string, seqlab.tf.Tensor, seqlab.tf.Tensor][] = [
+              ...Object.keys(hand.grads).map((k) => [k, hand.grads[k], other.grads[k]] as [string, seqlab.tf.Tensor, seqlab.tf.Tensor]),
+              ["V", hand.readoutGrads.V, other.readoutGrads.V],
+              ["c", hand.readoutGrads.c, other.readoutGrads.c],
+              ["x", hand.dx, other.dx],
+              ["h0", hand.dInitial.h, other.dInitial.h],
+            ];
+            for (const [k, a, b] of pairs) assert.ok(agree32(a, b), `${what} ${k}`);
+          }
           const what = JSON.stringify(Object.keys(options));
-          assert.ok(Math.abs(hand.loss - auto.loss) < 1e-5 * Math.abs(auto.loss), what);
-          const pairs: [string, seqlab.tf.Tensor, seqlab.tf.Tensor][] = [
-            ...Object.keys(hand.grads).map((k) => [k, hand.grads[k], auto.grads[k]] as [string, seqlab.tf.Tensor, seqlab.tf.Tensor]),
-            ["V", hand.readoutGrads.V, auto.readoutGrads.V],
-            ["c", hand.readoutGrads.c, auto.readoutGrads.c],
-            ["x", hand.dx, auto.dx],
-            ["h0", hand.dInitial.h, auto.dInitial.h],
-          ];
-          for (const [k, a, b] of pairs) assert.ok(agree32(a, b), `${what} ${k}`);
           if ("mask" in options) {
             // Padded steps get no gradient: x(t) of sequence 1 at t = 2, 3 does not matter.
             const dx = hand.dx.arraySync();
             assert.ok([...dx[1][2], ...dx[1][3]].every((v) => v === 0), what);
           }
-          seqlab.disposeAll(hand, auto);
+          seqlab.disposeAll(hand, auto, fused);
         }
         seqlab.disposeAll(p, ro, mask);
         data.dispose();
@@ -129,14 +158,14 @@ describe("recurrent gradients", () => {
   });
 
   describe("the lecture's RNN BPTT (U, V, W, b, c)", () => {
-    it("rnnBptt returns ∇U, ∇V, ∇W, ∇b, ∇c equal to tf.grads, and ‖∇_h(t) L‖ with ∇_h(τ) L = Vᵀ ∇_o(τ) L", () => {
+    it("rnnBptt returns ∇U, ∇V, ∇W, ∇b, ∇c equal to tf.grads (fused: false), and ‖∇_h(t) L‖ with ∇_h(τ) L = Vᵀ ∇_o(τ) L", () => {
       const { T, B, I, H, K } = SIZES;
       const data = makeData(SIZES, 23);
       const cellP = seqlab.initRnn({ inputSize: I, hiddenSize: H, seed: 1 });
       const ro = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 2 });
       const params = { ...cellP, ...ro };
       const r = expectNoLeak("rnnBptt", () => seqlab.rnnBptt(params, data.x, data.y));
-      const auto = seqlab.autodiffGradients(seqlab.rnnCell, cellP, ro, data.x, data.y);
+      const auto = seqlab.autodiffGradients(seqlab.rnnCell, cellP, ro, data.x, data.y, { fused: false });
       assert.deepEqual(Object.keys(r.grads).sort(), ["U", "V", "W", "b", "c"]);
       for (const k of ["U", "W", "b"] as const) assert.ok(agree32(r.grads[k], auto.grads[k]), k);
       assert.ok(agree32(r.grads.V, auto.readoutGrads.V));

@@ -1,7 +1,9 @@
 /**
  * Parity with a framework nobody here wrote: PyTorch 1.13's nn.RNN (tanh), nn.LSTM and
  * nn.GRU, golden numbers made by test/fixtures/make_torch_fixtures.py (see there for the
- * loss). The tests need only the committed JSON, not PyTorch.
+ * loss). The lecture's cells, which no framework has (the peephole LSTM, the lecture GRU),
+ * are written out in float64 torch ops by the same script, with gradients by PyTorch's
+ * autograd. The tests need only the committed JSON, not PyTorch.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
@@ -16,7 +18,17 @@ type Tensor3D = seqlab.tf.Tensor3D;
 
 interface Fixture {
   meta: { torch: string; sizes: Record<string, number> };
-  cases: Record<string, { kind: "rnn" | "lstm" | "gru"; lengths: number[] | null; reverse: boolean; tensors: Record<string, { shape: number[]; data: number[] }> }>;
+  cases: Record<
+    string,
+    {
+      kind: "rnn" | "lstm" | "gru" | "lstm_peephole" | "gru_lecture";
+      lengths: number[] | null;
+      reverse: boolean;
+      /** "float64" for the lecture's cells written out in torch ops; float32 otherwise. */
+      dtype?: "float64";
+      tensors: Record<string, { shape: number[]; data: number[] }>;
+    }
+  >;
 }
 const fixture: Fixture = JSON.parse(readFileSync(join(__dirname, "fixtures", "torch_recurrent.json"), "utf8"));
 
@@ -35,10 +47,13 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
 
   it(`was made with PyTorch (${fixture.meta.torch}) at T=4, B=2, I=3, H=5, K=3`, () => {
     assert.deepEqual(fixture.meta.sizes, { T: 4, B: 2, I: 3, H: 5, K: 3 });
-    assert.deepEqual(Object.keys(fixture.cases), ["rnn", "lstm", "gru", "lstm_masked", "gru_reverse_masked"]);
+    assert.deepEqual(Object.keys(fixture.cases), [
+      "rnn", "lstm", "gru", "lstm_masked", "gru_reverse_masked", "lstm_peephole", "lstm_peephole_reverse_masked", "gru_lecture",
+    ]);
   });
 
   for (const [name, c] of Object.entries(fixture.cases)) {
+    if (c.dtype === "float64") continue; // the lecture's cells: below
     const what = [c.lengths ? `lengths ${c.lengths}` : "", c.reverse ? "reverse direction" : ""].filter(Boolean).join(", ");
     it(`${name}: outputs, final states, L and the gradients of every parameter, x, h0${c.kind === "lstm" ? ", c0" : ""}${what ? ` (${what})` : ""}`, () => {
       const t = (k: string) => tf.tensor(c.tensors[k].data, c.tensors[k].shape, "float32");
@@ -106,4 +121,85 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
       seqlab.disposeAll(made, outputs, state, hand);
     });
   }
+
+  describe("the lecture's cells, written out in float64 torch ops (no framework has them)", () => {
+    /** seqlab's float64 reference against PyTorch's float64: only summation order differs. */
+    const TOL64 = 1e-12;
+    const CELLS = { lstm_peephole: seqlab.lstmCell, gru_lecture: seqlab.gruCell } as Record<string, seqlab.AnyCell>;
+    for (const [name, c] of Object.entries(fixture.cases)) {
+      if (c.dtype !== "float64") continue;
+      const cell = CELLS[c.kind];
+      const lstm = c.kind === "lstm_peephole";
+      const what = [c.lengths ? `lengths ${c.lengths}` : "", c.reverse ? "reverse" : ""].filter(Boolean).join(", ");
+      it(`${name}: outputs, final states, L and every gradient — hand BPTT, tf.grads (fused: false), tf.grads (fused)${what ? ` (${what})` : ""}`, () => {
+        assert.ok(cell, `no seqlab cell for kind ${c.kind}`);
+        const made: seqlab.tf.Tensor[] = [];
+        const t = <T extends seqlab.tf.Tensor>(k: string): T => {
+          const x = tf.tensor(c.tensors[k].data, c.tensors[k].shape, "float32") as T;
+          made.push(x);
+          return x;
+        };
+        const names = lstm ? ["U", "W", "b", "wci", "wcf", "wco"] : ["U", "W", "b"];
+        const p = Object.fromEntries(names.map((k) => [k, t(k)]));
+        const ro = { V: t<Tensor2D>("readout.V"), c: t<seqlab.tf.Tensor1D>("readout.c") };
+        const x = t<Tensor3D>("x");
+        const y = tf.cast(t("y"), "int32") as Tensor2D;
+        made.push(y);
+        const initialState = lstm ? { h: t<Tensor2D>("h0"), s: t<Tensor2D>("s0") } : { h: t<Tensor2D>("h0") };
+        const finalStateWeights = lstm ? { h: t<Tensor2D>("w_h"), s: t<Tensor2D>("w_s") } : { h: t<Tensor2D>("w_h") };
+        const mask = c.lengths ? t<Tensor2D>("mask") : undefined;
+        const options = { mask, reverse: c.reverse, initialState, finalStateWeights };
+        const finals: Record<string, string> = { h: "hT", s: "sT" };
+
+        const compare = (ours: ArrayLike<number>, key: string, how: string, tol = TOL) => {
+          const e = internal.scaledError(ours, c.tensors[key].data);
+          worst[`${name} ${key} (${how})`] = { scaled: e, rel: seqlab.relError(ours, c.tensors[key].data) };
+          assert.ok(e < tol, `${name} ${key} (${how}): scaled error ${e}`);
+        };
+        for (const fused of [false, undefined]) {
+          const how = fused === false ? "unroll, fused: false" : "unroll, fused";
+          const r = seqlab.unroll(cell, p, x, { mask, reverse: c.reverse, initialState, fused });
+          compare(values(r.outputs), "outputs", how);
+          for (const k of cell.stateKeys) compare(values((r.state as unknown as Record<string, Tensor2D>)[k]), finals[k], how);
+          seqlab.disposeAll(r);
+        }
+        const hand = seqlab.handGradients(cell, p, ro, x, y, options);
+        const reference = seqlab.autodiffGradients(cell, p, ro, x, y, { ...options, fused: false });
+        internal.resetFusedProfile();
+        const fused = seqlab.autodiffGradients(cell, p, ro, x, y, options);
+        assert.ok(internal.fusedProfile().backwardCalls > 0, "the default path is the fused kernel");
+        const ways = { "hand BPTT": hand, "tf.grads, fused: false": reference, "tf.grads, fused": fused };
+        for (const [how, g] of Object.entries(ways)) {
+          compare([g.loss], "loss", how);
+          for (const k of names) compare(values((g.grads as Record<string, seqlab.tf.Tensor>)[k]), `grad.${k}`, how);
+          compare(values(g.readoutGrads.V), "grad.readout.V", how);
+          compare(values(g.readoutGrads.c), "grad.readout.c", how);
+          compare(values(g.dx), "grad.x", how);
+          for (const k of cell.stateKeys) compare(values((g.dInitial as unknown as Record<string, Tensor2D>)[k]), `grad.${k}0`, how);
+        }
+        if (!c.lengths && !c.reverse) {
+          // seqlab's float64 reference (plain loops, hand BPTT) has no mask or reverse option.
+          const ref = internal.referenceGradients({
+            cell: cell.reference!,
+            params: internal.paramsToF64(p),
+            readout: { V: internal.toF64(ro.V), c: internal.toF64(ro.c) },
+            x: internal.toF64(x),
+            y: y.dataSync(),
+            initialState: internal.paramsToF64(initialState),
+            finalStateWeights: internal.paramsToF64(finalStateWeights),
+          });
+          const how = "float64 reference";
+          compare(ref.outputs.data, "outputs", how, TOL64);
+          for (const k of cell.stateKeys) compare(ref.state[k].data, finals[k], how, TOL64);
+          compare([ref.loss], "loss", how, TOL64);
+          for (const k of names) compare(ref.grads[k].data, `grad.${k}`, how, TOL64);
+          compare(ref.readoutGrads.V.data, "grad.readout.V", how, TOL64);
+          compare(ref.readoutGrads.c.data, "grad.readout.c", how, TOL64);
+          compare(ref.dx.data, "grad.x", how, TOL64);
+          for (const k of cell.stateKeys) compare(ref.dInitial[k].data, `grad.${k}0`, how, TOL64);
+        }
+        seqlab.disposeAll(made, hand, reference, fused);
+      });
+    }
+  });
 });

@@ -102,7 +102,7 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
       data.dispose();
     });
     for (const options of [{}, { reverse: true }, { maskLengths: [T, 3] }]) {
-      it(`hand BPTT through the stack = tf.grads ${JSON.stringify(options)}`, () => {
+      it(`hand BPTT through the stack = tf.grads (fused: false) = tf.grads through the fused kernels ${JSON.stringify(options)}`, () => {
         const data = makeData(SIZES);
         const stack = makeStack(5);
         const ro = seqlab.initReadout({ hiddenSize: 3, classes: K, seed: 9 });
@@ -120,19 +120,28 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
           return { back, dV: g.dV };
         });
         const flat = stack.flatMap((l) => Object.values(l.params) as seqlab.tf.Tensor[]);
-        const f = (...ts: seqlab.tf.Tensor[]) => {
-          let k = 0;
-          const layers = stack.map((l) => ({ cell: l.cell, params: Object.fromEntries(Object.keys(l.params).map((name) => [name, ts[k++]])) }));
-          const { outputs } = seqlab.unrollStacked(layers as unknown as typeof stack, ts[k] as Tensor3D, opts);
-          return seqlab.sequenceLoss(seqlab.readout({ V: ts[k + 1] as Tensor2D, c: ro.c }, outputs), data.y, mask);
+        // tf.grads through tfjs ops is autodiff; through the fused kernels it calls their hand-written backward.
+        const gradsBy = (fused: boolean | undefined) => {
+          const f = (...ts: seqlab.tf.Tensor[]) => {
+            let k = 0;
+            const layers = stack.map((l) => ({ cell: l.cell, params: Object.fromEntries(Object.keys(l.params).map((name) => [name, ts[k++]])) }));
+            const { outputs } = seqlab.unrollStacked(layers as unknown as typeof stack, ts[k] as Tensor3D, { ...opts, fused });
+            return seqlab.sequenceLoss(seqlab.readout({ V: ts[k + 1] as Tensor2D, c: ro.c }, outputs), data.y, mask);
+          };
+          return tf.grads(f)([...flat, data.x, ro.V]);
         };
-        const auto = tf.grads(f)([...flat, data.x, ro.V]);
+        const auto = gradsBy(false);
+        internal.resetFusedProfile();
+        const fused = gradsBy(undefined);
+        assert.ok(internal.fusedProfile().backwardCalls > 0, "the default stack runs the fused kernels");
         const handFlat = hand.back.grads.flatMap((g) => Object.values(g) as seqlab.tf.Tensor[]);
-        handFlat.forEach((g, j) => assert.ok(internal.scaledError(values(g), values(auto[j])) < 1e-5, `parameter ${j}`));
-        assert.ok(internal.scaledError(values(hand.back.dx), values(auto[flat.length])) < 1e-5, "x");
-        assert.ok(internal.scaledError(values(hand.dV), values(auto[flat.length + 1])) < 1e-5, "V");
+        for (const [how, other] of Object.entries({ "fused: false": auto, fused })) {
+          handFlat.forEach((g, j) => assert.ok(internal.scaledError(values(g), values(other[j])) < 1e-5, `${how}: parameter ${j}`));
+          assert.ok(internal.scaledError(values(hand.back.dx), values(other[flat.length])) < 1e-5, `${how}: x`);
+          assert.ok(internal.scaledError(values(hand.dV), values(other[flat.length + 1])) < 1e-5, `${how}: V`);
+        }
         assert.equal(hand.back.dhNorms.length, 3);
-        seqlab.disposeAll(stack.map((l) => l.params), ro, mask, hand, auto);
+        seqlab.disposeAll(stack.map((l) => l.params), ro, mask, hand, auto, fused);
         data.dispose();
       });
     }
