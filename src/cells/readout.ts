@@ -7,6 +7,7 @@
  * L = Σ_t L(t) = −Σ_t log p_model(y(t) | x(1), …, x(t)) = −Σ_t log ŷ_{y(t)}(t)
  * ```
  */
+import { DEFAULT_SEED } from "../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { checkRank, checkShape } from "./checks";
@@ -128,7 +129,7 @@ export interface ReadoutConfig {
 
 /** Fresh readout parameters, uniform in [−1/√H, 1/√H) (PyTorch's `nn.Linear` default). */
 export function initReadout(config: ReadoutConfig): ReadoutParams {
-  const rng = new Rng(config.seed ?? 0);
+  const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(config.hiddenSize);
   return {
     V: uniformTensor<tf.Rank.R2>([config.classes, config.hiddenSize], k, rng),

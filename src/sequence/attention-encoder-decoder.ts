@@ -35,6 +35,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import { Rng, uniformTensor } from "../init";
+import { DEFAULT_SEED, partSeed } from "../seeds";
 import { EncoderDecoderBase, type EncoderDecoderConfig, type Memory, type Readout } from "./decoder";
 import { OutputHead } from "./output-head";
 import { flattenTime } from "./loss";
@@ -83,8 +84,8 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
     }
     super(config, "AttentionEncoderDecoder", () => 0);
     this.score = score;
-    const seed = config.seed ?? 0;
-    const rng = new Rng(seed + 29);
+    const seed = config.seed ?? DEFAULT_SEED;
+    const rng = new Rng(partSeed(seed, "attention"));
     const k = 1 / Math.sqrt(H);
     const A = config.attentionSize ?? H;
     const p: Record<string, Tensor> = {
@@ -98,7 +99,7 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
     }
     if (this.score === "general") p.Wa = uniformTensor([H, Henc], k, rng);
     this.params = toVariables(p);
-    this.head = new OutputHead({ classes: config.targetVocabSize }, H, seed + 23, "AttentionEncoderDecoder");
+    this.head = new OutputHead({ classes: config.targetVocabSize }, H, partSeed(seed, "attentionHead"), "AttentionEncoderDecoder");
   }
 
   protected ownVariables(): Record<string, Variable> {

@@ -39,7 +39,8 @@ import { ShapeError } from "../cells/checks";
 import { Rng, tidy } from "../init";
 import { RecurrentEncoder } from "./encoder";
 import type { Merge } from "./bidirectional";
-import { SequenceInput, DEFAULT_MAX_LENGTH } from "./inputs";
+import { SequenceInput, DEFAULT_EMBEDDING_SIZE, DEFAULT_MAX_LENGTH } from "./inputs";
+import { DEFAULT_SEED, partSeed } from "../seeds";
 import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
 import { checkTokenIds, embed, initEmbedding } from "./embedding";
 import { checkMask } from "./masks";
@@ -117,10 +118,10 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
     /** The size of `extra` appended to the decoder input (H_enc for a fixed context, 0 for attention). */
     extraInput: (encoderOutputSize: number) => number,
   ) {
-    const seed = config.seed ?? 0;
+    const seed = config.seed ?? DEFAULT_SEED;
     checkPositive(where, "targetVocabSize", config.targetVocabSize);
-    const D = config.embeddingSize ?? 16;
-    this.source = new SequenceInput({ vocabSize: config.sourceVocabSize, embeddingSize: D, maxLength: config.maxLength }, seed + 11, where);
+    const D = config.embeddingSize ?? DEFAULT_EMBEDDING_SIZE;
+    this.source = new SequenceInput({ vocabSize: config.sourceVocabSize, embeddingSize: D, maxLength: config.maxLength }, partSeed(seed, "source"), where);
     this.encoder = new RecurrentEncoder({
       cell: config.cell,
       inputSize: D,
@@ -130,16 +131,16 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       peepholes: config.peepholes,
       seed,
     });
-    this.targetEmbedding = toVariables({ E: initEmbedding({ vocabSize: config.targetVocabSize, embeddingSize: D, seed: seed + 13 }) }).E;
+    this.targetEmbedding = toVariables({ E: initEmbedding({ vocabSize: config.targetVocabSize, embeddingSize: D, seed: partSeed(seed, "targetEmbedding") }) }).E;
     this.decoder = new RecurrentLayer({
       cell: config.cell,
       inputSize: D + extraInput(this.encoder.outputSize),
       hiddenSize: config.hiddenSize,
       peepholes: config.peepholes,
-      seed: seed + 17,
+      seed: partSeed(seed, "decoderLayer"),
     });
     this.maxOutputLength = config.maxOutputLength ?? DEFAULT_MAX_LENGTH;
-    this.rng = new Rng(seed + 19);
+    this.rng = new Rng(partSeed(seed, "teacherForcing"));
   }
 
   /** K. */

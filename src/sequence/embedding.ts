@@ -13,6 +13,7 @@
  * Like PyTorch's `nn.Embedding(V, D)` (initialised N(0, 1) as there) and tfjs's
  * `tf.layers.embedding` (which initialises uniform in [−0.05, 0.05]).
  */
+import { DEFAULT_SEED } from "../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { Rng, normalTensor } from "../init";
@@ -31,7 +32,7 @@ export interface EmbeddingConfig {
 
 /** A fresh table E [V, D] with N(0, scale²) entries from a seeded stream. */
 export function initEmbedding(config: EmbeddingConfig): Tensor2D {
-  return normalTensor<tf.Rank.R2>([config.vocabSize, config.embeddingSize], config.scale ?? 1, new Rng(config.seed ?? 0));
+  return normalTensor<tf.Rank.R2>([config.vocabSize, config.embeddingSize], config.scale ?? 1, new Rng(config.seed ?? DEFAULT_SEED));
 }
 
 /**

@@ -16,6 +16,7 @@
  * Like PyTorch's `nn.RNN/LSTM/GRU` with `num_layers=1, batch_first=True`, and a tfjs
  * `tf.layers.rnn` with `returnSequences: true`.
  */
+import { DEFAULT_SEED } from "../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import type { AnyCell, CellChoice } from "../cells/cell";
@@ -43,7 +44,7 @@ export function makeCell(config: RecurrentLayerConfig): { cell: AnyCell; params:
   checkPositive("RecurrentLayer", "hiddenSize", config.hiddenSize);
   const cell = resolveCell("RecurrentLayer", config.cell);
   if (!cell.init) throw new Error(`RecurrentLayer: cell "${cell.name}" has no init, so a layer cannot make its parameters (give the cell an init(config))`);
-  const init = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, seed: config.seed ?? 0, peepholes: config.peepholes ?? true };
+  const init = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, seed: config.seed ?? DEFAULT_SEED, peepholes: config.peepholes ?? true };
   return { cell, params: { ...cell.init(init) } };
 }
 

@@ -12,6 +12,7 @@
  *
  * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
  */
+import { DEFAULT_SEED } from "../../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { gruRef } from "./reference";
@@ -151,7 +152,7 @@ export const gruCell: Cell<GruParams, HiddenState, GruStepOutput> = {
  */
 export function initGru(config: CellConfig): GruParams {
   const { inputSize: I, hiddenSize: H } = config;
-  const rng = new Rng(config.seed ?? 0);
+  const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);
   return {
     U: uniformTensor<tf.Rank.R2>([3 * H, I], k, rng),

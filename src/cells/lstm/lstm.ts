@@ -13,6 +13,7 @@
  *
  * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
  */
+import { DEFAULT_SEED } from "../../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { lstmRef } from "./reference";
@@ -207,7 +208,7 @@ export interface LstmConfig extends CellConfig {
  */
 export function initLstm(config: LstmConfig): LstmParams {
   const { inputSize: I, hiddenSize: H } = config;
-  const rng = new Rng(config.seed ?? 0);
+  const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);
   const p: LstmParams = {
     U: uniformTensor<tf.Rank.R2>([4 * H, I], k, rng),

@@ -9,6 +9,7 @@
  *
  * Explained in notebooks/01-sequences-and-the-unfolded-recurrence.ipynb and notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
+import { DEFAULT_SEED } from "../../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { rnnRef } from "./reference";
@@ -125,7 +126,7 @@ export const rnnCell: Cell<RnnParams, HiddenState> = {
  */
 export function initRnn(config: CellConfig): RnnParams {
   const { inputSize: I, hiddenSize: H } = config;
-  const rng = new Rng(config.seed ?? 0);
+  const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);
   return {
     U: uniformTensor<tf.Rank.R2>([H, I], k, rng),
