@@ -21,6 +21,7 @@ export interface EvaluateOptions {
  * a list's are not.
  *
  * @example
+ * const model = new SequenceToVector({ inputSize: 2, cell: "gru", hiddenSize: 32, output: { values: 1 }, seed: 1 });
  * const test = await evaluate(model, () => addingBatches({ length: 50, batchSize: 256, batches: 4, seed: 7 }));
  * console.log(`test MSE ${test.loss.toFixed(4)}`);
  */

@@ -34,6 +34,7 @@
  * @example
  * // The adding problem: fresh batches every epoch (the trainer disposes them), a fixed
  * // validation set made anew for each evaluation, Adam, clipping, early stopping, live curves.
+ * const model = new SequenceToVector({ inputSize: 2, cell: "gru", hiddenSize: 32, output: { values: 1 }, seed: 1 });
  * const history = await fit(model, {
  *   data: (_epoch, rng) => addingBatches({ length: 50, batchSize: 32, batches: 50, seed: rng.int(1e9) }),
  *   validation: () => addingBatches({ length: 50, batchSize: 256, batches: 1, seed: 999 }),
@@ -48,6 +49,7 @@
  * @example
  * // A list of batches (yours: the trainer shuffles them but never disposes them), then
  * // three more epochs that continue the same history.
+ * const model = new SequenceToVector({ inputSize: 2, cell: "gru", hiddenSize: 32, output: { values: 1 }, seed: 1 });
  * const batches = [...addingBatches({ length: 20, batchSize: 32, batches: 10, seed: 1 })];
  * const first = await fit(model, { data: batches, epochs: 5, seed: 1 });
  * const more = await fit(model, { data: batches, epochs: 3, seed: 2, history: first });
