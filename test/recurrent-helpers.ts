@@ -59,3 +59,43 @@ export const CELLS = [
 export function stateFor(cell: seqlab.AnyCell, h: seqlab.tf.Tensor2D, s: seqlab.tf.Tensor2D): { h: seqlab.tf.Tensor2D; s?: seqlab.tf.Tensor2D } {
   return cell.stateKeys.includes("s") ? { h, s } : { h };
 }
+
+/**
+ * tf.grads through `modelLoss` on the path `unroll` takes by default — the fused kernels for
+ * seqlab's cells, whose gradient is their own hand-written backward. (`autodiffGradients`
+ * always runs the tfjs-op reference path; this is the other side of "fused = reference".)
+ */
+export function gradsThroughDefaultPath(
+  cell: seqlab.AnyCell,
+  params: Record<string, seqlab.tf.Tensor | undefined>,
+  ro: seqlab.ReadoutParams,
+  x: seqlab.tf.Tensor3D,
+  y: seqlab.tf.Tensor2D,
+  options: seqlab.ModelOptions<seqlab.AnyState> = {},
+): seqlab.ModelGradients<Record<string, seqlab.tf.Tensor>, Record<string, seqlab.tf.Tensor2D>> {
+  const { tf } = seqlab;
+  const names = Object.keys(params).filter((k) => params[k] !== undefined);
+  const given = (options.initialState ?? {}) as Record<string, seqlab.tf.Tensor2D | undefined>;
+  const [B] = x.shape;
+  const H = cell.sizes(params).H;
+  const s0 = cell.stateKeys.map((k) => given[k] ?? (tf.zeros([B, H]) as seqlab.tf.Tensor2D));
+  const inputs = [...names.map((k) => params[k]!), ro.V, ro.c, x, ...s0];
+  const f = (...ts: seqlab.tf.Tensor[]) => {
+    const p = Object.fromEntries(names.map((k, j) => [k, ts[j]]));
+    const r = { V: ts[names.length] as seqlab.tf.Tensor2D, c: ts[names.length + 1] as seqlab.tf.Tensor1D };
+    const init = Object.fromEntries(cell.stateKeys.map((k, j) => [k, ts[names.length + 3 + j]]));
+    return seqlab.modelLoss(cell, p, r, ts[names.length + 2] as seqlab.tf.Tensor3D, y, { ...options, initialState: init });
+  };
+  const { value, grads } = tf.valueAndGrads(f)(inputs);
+  s0.forEach((t, j) => given[cell.stateKeys[j]] === undefined && t.dispose());
+  const loss = value.dataSync()[0];
+  value.dispose();
+  const n = names.length;
+  return {
+    loss,
+    grads: Object.fromEntries(names.map((k, j) => [k, grads[j]])),
+    readoutGrads: { V: grads[n] as seqlab.tf.Tensor2D, c: grads[n + 1] as seqlab.tf.Tensor1D },
+    dx: grads[n + 2] as seqlab.tf.Tensor3D,
+    dInitial: Object.fromEntries(cell.stateKeys.map((k, j) => [k, grads[n + 3 + j] as seqlab.tf.Tensor2D])),
+  };
+}
