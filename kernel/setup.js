@@ -162,7 +162,7 @@ function debianInstalled(pkg) {
 
 /**
  * Whether a need is met here, by asking for the thing itself (a Python module that imports,
- * an executable), not for a package.
+ * an executable) rather than for a package — except OpenBLAS, a package on Debian.
  * @param {Need} need
  * @returns {boolean}
  */
