@@ -16,6 +16,12 @@
  *   interleaved A B C D E A B C D E …;
  *   PyTorch runs in its own process afterwards, on one thread (the targets' reference)
  *   and, for comparison with seqlab's two threads, on two.
+ *
+ * PyTorch must run on a real BLAS (test/bench/blas.ts): the bench first asks a PyTorch
+ * process which library gives it sgemm_, and refuses the reference BLAS or no PyTorch at all
+ * with the command that fixes it (SEQLAB_BENCH_ANY_BLAS=1 runs anyway, flagged in the table
+ * and in out/bench.json). The BLAS, OpenBLAS's kernels and threads, and the CPU's AVX2 /
+ * AVX-512 flags head the output and go into out/bench.json.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -25,6 +31,8 @@ import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { tf, initBackend, describeBackend } from "seqlab";
 import { loadKernels, WasmArena } from "seqlab/internal";
+import { blasVerdict, cpuFeatures, describeSetup, torchFacts } from "./blas";
+import { TORCH_PYTHON } from "../../kernel/setup";
 
 const OUT = path.join(__dirname, "..", "..", "out", "bench.json");
 
@@ -147,8 +155,14 @@ function seqlabStep(model: Model, T: number, B: number, I: number, H: number, fu
   };
 }
 
-function torchStep(model: Model, T: number, B: number, I: number, H: number, reps: number, threads = 1): { ms: number; torch: string } | { skipped: string } {
-  const python = "/usr/bin/python3";
+interface TorchStep {
+  ms: number;
+  torch: string;
+  blas: { sgemm: string | null; openblas: { core: string; threads: number } | null };
+}
+
+function torchStep(model: Model, T: number, B: number, I: number, H: number, reps: number, threads = 1): TorchStep | { skipped: string } {
+  const python = TORCH_PYTHON;
   const r = spawnSync(python, [path.join(__dirname, "torch_step.py"), model, ...[T, B, I, H, reps, threads].map(String)], {
     encoding: "utf-8",
     env: { ...process.env, OMP_NUM_THREADS: String(threads) },
@@ -161,6 +175,21 @@ function torchStep(model: Model, T: number, B: number, I: number, H: number, rep
 }
 
 async function main() {
+  // What PyTorch runs on, first: no minutes of timing before a refusal.
+  const cpu = cpuFeatures();
+  const facts = torchFacts();
+  const verdict = blasVerdict(facts);
+  const setup = describeSetup(facts, verdict.blas, cpu);
+  const warning = verdict.ok ? null : `${verdict.problem}. Run:\n\n    ${verdict.remedy}\n`;
+  if (warning) {
+    if (process.env.SEQLAB_BENCH_ANY_BLAS !== "1") {
+      console.error(`bench: refusing to compare against PyTorch here: ${warning}\n(SEQLAB_BENCH_ANY_BLAS=1 runs the bench anyway, flagged.)`);
+      process.exit(1);
+    }
+    console.error(`⚠ bench: ${warning}\n⚠ SEQLAB_BENCH_ANY_BLAS=1: running anyway; the PyTorch columns are flagged.\n`);
+  }
+  console.log(setup);
+  const flag = warning ? " ⚠" : "";
   const backend = await initBackend();
   console.log(describeBackend(backend));
   const gemm = await gemmBench();
@@ -238,6 +267,8 @@ async function main() {
         fused_ms_per_step: { kernels: fusedCounters.msKernel / steps, copies: fusedCounters.msCopy / steps },
         fused_mb_copied_per_step: fusedCounters.bytes / steps / 1e6,
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
+        // what each PyTorch process ran on, as it said itself (1 and 2 threads)
+        torch_blas: [torch, torch2].map((t) => (t && "blas" in t ? { sgemm: t.blas.sgemm, core: t.blas.openblas?.core ?? null, threads: t.blas.openblas?.threads ?? null } : null)),
       };
       cases.push(row);
       const f = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
@@ -246,17 +277,26 @@ async function main() {
         `${f(ms.seqlab_reference, 0)} | ${f(ms.tf_layers, 0)} | ${f(torchMs, 1)} | ${f(torch2Ms, 1)} | ` +
         `**${f(row.ratio_vs_torch, 2)}** | **${f(row.speedup_vs_tf_layers, 1)}×** |`;
       table.push(line);
-      console.log(line + ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : ""));
+      const elsewhere = row.torch_blas.filter((b) => b && b.sgemm !== verdict.blas?.library).map((b) => b!.sgemm);
+      console.log(line + ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : "") + (elsewhere.length ? ` (⚠ PyTorch's sgemm_ came from ${elsewhere.join(", ")})` : ""));
     }
   }
   console.log("\nms per training step (median; forward + BPTT + Adam):");
-  console.log("| model | T | B | I | H | seqlab | fused, 1 thread | fused, 2 threads | seqlab reference (tfjs ops) | tf.layers | PyTorch, 1 thread | PyTorch, 2 threads | seqlab / PyTorch 1 thread | tf.layers / seqlab |");
+  console.log(setup);
+  console.log(
+    "| model | T | B | I | H | seqlab | fused, 1 thread | fused, 2 threads | seqlab reference (tfjs ops) | tf.layers | " +
+      `PyTorch, 1 thread${flag} | PyTorch, 2 threads${flag} | seqlab / PyTorch 1 thread${flag} | tf.layers / seqlab |`,
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const line of table) console.log(line);
-  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const result = {
-    machine: `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, tfjs ${backend.name}`,
+    machine: `${os.cpus()[0]?.model ?? cpu.model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, tfjs ${backend.name}`,
     date: new Date().toISOString(),
+    cpu,
+    // the BLAS PyTorch's sgemm_ came from; fair: false when SEQLAB_BENCH_ANY_BLAS=1 let the
+    // bench compare against the reference BLAS or without PyTorch
+    torch: { ...facts, blas: verdict.blas, fair: verdict.ok, ...(verdict.ok ? {} : { warning: `${verdict.problem}; run: ${verdict.remedy}` }) },
+    setup,
     gemm_gflops: gemm.seqlab,
     tfjs_matmul_gflops: gemm.tfjs,
     cases,

@@ -2,7 +2,9 @@
 (forward + backward through time + Adam) on the CPU with THREADS threads (default 1).
 
 usage: /usr/bin/python3 test/bench/torch_step.py MODEL T B I H REPS [THREADS]
-prints one JSON line: {"ms": median, "torch": version, "threads": THREADS}
+prints one JSON line: {"ms": median, "torch": version, "threads": THREADS, "blas": …}, where
+"blas" says which library gave torch its sgemm_ and, for OpenBLAS, its kernels and threads
+(torch_blas.py).
 """
 import json
 import statistics
@@ -10,6 +12,7 @@ import sys
 import time
 
 import torch
+import torch_blas
 
 model, T, B, I, H, reps = sys.argv[1], *map(int, sys.argv[2:7])
 threads = int(sys.argv[7]) if len(sys.argv) > 7 else 1
@@ -38,4 +41,6 @@ for _ in range(reps):
     t0 = time.perf_counter()
     step()
     times.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"ms": statistics.median(times), "torch": torch.__version__, "threads": threads}))
+facts = torch_blas.facts(torch)
+blas = {"sgemm": facts["sgemm"], "openblas": facts["openblas"]}
+print(json.dumps({"ms": statistics.median(times), "torch": torch.__version__, "threads": threads, "blas": blas}))
