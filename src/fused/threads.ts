@@ -13,7 +13,7 @@
  * whose per-step product has at least {@link AUTO_MIN_STEP_WORK} multiply-adds (B·G·H;
  * e.g. the LSTM at B = 32, H = 128) runs on an engine with a worker that times each
  * kernel (per cell, sizes and direction) on one and on two threads and keeps the faster,
- * trying the other once every 16 to 256 calls: the results are bit-identical either way,
+ * trying the other once every 16 to 256 calls (tuning.ts): the results are bit-identical either way,
  * and on a shared 2-core machine whose other core is busy one thread can win. Smaller
  * problems stay on one thread without a worker. On two threads, jobs with fewer than
  * {@link MIN_PARALLEL_WORK} multiply-adds stay on the main thread (the barrier costs a
