@@ -38,9 +38,13 @@ export { unrollStackedWithTape, backwardStacked } from "./grad/stacked";
 export type { StackedTapes } from "./grad/stacked";
 
 // Fused kernels (WebAssembly)
-export type { FusedCell } from "./fused/spec";
+export type { FusedCell, FusedCellDefinition, FusedSizes, FusedVector, FusedForwardArgs, FusedBackwardArgs } from "./fused/spec";
+export { fusedCell, gateOffsets } from "./fused/spec";
 export { fusedUnroll, fusedVariant, fusedProfile, resetFusedProfile, fusedMemory, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./fused/fused";
-export type { FusedVariant, FusedProfile, FusedUnrollOptions } from "./fused/fused";
+export type { FusedVariant, FusedProfile, FusedUnrollOptions, FusedMemory } from "./fused/fused";
+export { FusedOptionError, fusedSetting, threadsSetting, relaxedSimdSetting } from "./fused/options";
+export { TFJS_INTERNALS, TfjsInternalsError, checkTfjsInternals, missingTfjsInternals } from "./fused/tfjs-internals";
+export type { TfjsInternal } from "./fused/tfjs-internals";
 export { WasmHeap } from "./fused/heap";
 export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK, AUTO_MIN_STEP_WORK } from "./fused/threads";
 export { loadKernels, WasmArena, wasmMatMul, kernelBuild, relaxedSimd, instantiateKernels, instantiateSharedKernels } from "./fused/wasm";

@@ -1,12 +1,28 @@
 /**
- * The WebAssembly kernels: the SIMD gemm (4 × 8 register tile) and its scalar
- * fallback agree with tf.matMul on every shape, including the edges that do not
- * fill a tile; the arena grows memory safely.
+ * The WebAssembly kernels: the default build is the fastest the runtime validates, and
+ * every build computes the same products; the SIMD gemm (4 × 8 register tile) and its
+ * scalar fallback agree with tf.matMul on every shape, including the edges that do not
+ * fill a tile; the arena grows memory safely; the kernels' generated TypeScript types
+ * match the AssemblyScript and the built module.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { tf, initBackend } from "seqlab";
-import { loadKernels, WasmArena, wasmMatMul } from "seqlab/internal";
+import { loadKernels, WasmArena, wasmMatMul, FusedOptionError, fusedCell } from "seqlab/internal";
+import type { KernelBuild } from "seqlab/internal";
+
+const root = path.join(__dirname, "..");
+const BUILDS = ["relaxed", "simd", "scalar"] as const;
+
+/** The WebAssembly API's validate (Node has it; its types live in lib.dom). */
+const validate = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate;
+
+/** Whether this runtime, with V8's flags as they are now, validates the module of `build`. */
+function validates(build: KernelBuild): boolean {
+  return validate(fs.readFileSync(path.join(root, "dist", "fused", `seqlab-${build}.wasm`)));
+}
 
 /** Seeded values in [−1, 1) (a linear congruential generator: enough for test data). */
 class Lcg {
@@ -32,31 +48,53 @@ describe("wasm kernels", () => {
     await initBackend();
   });
 
-  it("loads the relaxed-SIMD build here (Node 20: by setting V8's flag), and the SIMD and scalar builds on request", () => {
-    assert.equal(loadKernels().build, "relaxed");
-    assert.equal(loadKernels().simd, true);
-    assert.equal(loadKernels().exports.simd(), 1);
-    assert.equal(loadKernels("simd").build, "simd");
-    assert.equal(loadKernels("simd").exports.simd(), 1);
-    assert.equal(loadKernels("scalar").simd, false);
-    assert.equal(loadKernels("scalar").exports.simd(), 0);
+  it("loads the fastest build the runtime validates, and with a slower build asked for, the fastest no faster than that", () => {
+    const best = loadKernels().build; // may first set V8's relaxed-SIMD flag (see the next test)
+    assert.equal(best, BUILDS.find((b) => b === "scalar" || validates(b)));
+    BUILDS.forEach((prefer, i) => {
+      const k = loadKernels(prefer);
+      const want = BUILDS.slice(i).find((b) => b === "scalar" || validates(b))!;
+      assert.equal(k.build, want, `loadKernels("${prefer}")`);
+      assert.equal(k.simd, want !== "scalar");
+      assert.equal(k.exports.simd(), want === "scalar" ? 0 : 1);
+    });
   });
 
-  it("SEQLAB_RELAXED_SIMD=0 keeps V8's flags as they are: the SIMD build where relaxed SIMD is not on by default", () => {
-    const script = `
+  it("every build computes the same product (to float32 rounding: FMA rounds once)", () => {
+    const [M, K, N] = [33, 17, 130];
+    const rng = new Lcg(11);
+    const a = random(M * K, rng);
+    const b = random(K * N, rng);
+    const [first, ...rest] = BUILDS.map((build) => wasmMatMul(a, b, M, K, N, loadKernels(build)));
+    for (const got of rest) for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - first[i]) <= 1e-6 * (1 + Math.abs(first[i])), `entry ${i}`);
+  });
+
+  it("SEQLAB_RELAXED_SIMD=0 keeps V8's flags as they are; unset, seqlab sets the relaxed-SIMD flag if the runtime needs it", () => {
+    const read = `
       const fs = require("fs");
       const path = require("path");
+      const dir = path.join(path.dirname(require.resolve("seqlab/internal")), "fused");
+      const bytes = (b) => fs.readFileSync(path.join(dir, "seqlab-" + b + ".wasm"));`;
+    // what V8 validates as it starts, and with the flag set (no seqlab involved)
+    const v8 = spawnSync(process.execPath, ["-e", `${read}
+      const native = WebAssembly.validate(bytes("relaxed"));
+      require("v8").setFlagsFromString("--experimental-wasm-relaxed-simd");
+      console.log(JSON.stringify({ native, flagged: WebAssembly.validate(bytes("relaxed")), simd: WebAssembly.validate(bytes("simd")) }));`], { encoding: "utf-8" });
+    assert.equal(v8.status, 0, v8.stderr);
+    const { native, flagged, simd } = JSON.parse(v8.stdout.trim());
+    const script = `${read}
       const wasm = require("seqlab/internal");
-      const bytes = fs.readFileSync(path.join(path.dirname(require.resolve("seqlab/internal")), "fused", "seqlab-relaxed.wasm"));
-      const native = WebAssembly.validate(bytes);
-      console.log(JSON.stringify({ native, build: wasm.kernelBuild(), after: WebAssembly.validate(bytes) }));`;
-    for (const env of ["0", ""]) {
+      console.log(JSON.stringify({ build: wasm.kernelBuild(), after: WebAssembly.validate(bytes("relaxed")) }));`;
+    for (const env of ["0", "off", "", "1"]) {
       const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", env: { ...process.env, SEQLAB_RELAXED_SIMD: env } });
       assert.equal(r.status, 0, r.stderr);
-      const got = JSON.parse(r.stdout.trim());
-      if (env === "0") assert.deepEqual(got, { native: got.native, build: got.native ? "relaxed" : "simd", after: got.native });
-      else assert.deepEqual(got, { native: got.native, build: "relaxed", after: true });
+      const relaxed = env === "0" || env === "off" ? native : flagged;
+      assert.deepEqual(JSON.parse(r.stdout.trim()), { build: relaxed ? "relaxed" : simd ? "simd" : "scalar", after: relaxed }, `SEQLAB_RELAXED_SIMD="${env}"`);
     }
+    const bad = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", env: { ...process.env, SEQLAB_RELAXED_SIMD: "yes please" } });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /FusedOptionError: SEQLAB_RELAXED_SIMD: expected one of "0", "off", "false", "1", "on", "true", got "yes please"/);
+    assert.ok(FusedOptionError.prototype instanceof Error);
   });
 
   const shapes: [number, number, number][] = [
@@ -68,7 +106,7 @@ describe("wasm kernels", () => {
     [33, 17, 130],
     [8, 1, 16],
   ];
-  for (const variant of ["relaxed", "simd", "scalar"] as const) {
+  for (const variant of BUILDS) {
     for (const [M, K, N] of shapes) {
       it(`${variant} gemm matches tf.matMul for [${M}, ${K}]·[${K}, ${N}]`, () => {
         const rng = new Lcg(M * 1000 + K * 10 + N);
@@ -83,7 +121,7 @@ describe("wasm kernels", () => {
     }
   }
 
-  for (const variant of ["relaxed", "simd", "scalar"] as const) {
+  for (const variant of BUILDS) {
     for (const [M, K, N] of [[1, 1, 8], [4, 5, 16], [7, 33, 24], [13, 64, 40]]) {
       it(`${variant} gemmPanels (B packed in panels of 8 columns) = tf.matMul, accumulating, for [${M}, ${K}]·[${K}, ${N}] and its sub-blocks`, () => {
         const k = loadKernels(variant);
@@ -163,4 +201,46 @@ describe("wasm kernels", () => {
     assert.throws(() => wasmMatMul(new Float32Array(5), new Float32Array(6), 2, 3, 2), /wasmMatMul: a must have M·K = 6 values, got 5/);
     assert.throws(() => wasmMatMul(new Float32Array(6), new Float32Array(5), 2, 3, 2), /wasmMatMul: b must have K·N = 6 values, got 5/);
   });
+
+  it("the generated kernel types list every function of the built module, with its number of parameters", () => {
+    const source = fs.readFileSync(path.join(root, "src", "fused", "wasm-exports.generated.ts"), "utf-8");
+    const typed = new Map([...source.matchAll(/^  (\w+)\(([^)]*)\): \w+;$/gm)].map((m) => [m[1], m[2] ? m[2].split(",").length : 0]));
+    for (const build of BUILDS) {
+      const ex = loadKernels(build).exports as unknown as Record<string, unknown>;
+      const functions = Object.keys(ex).filter((k) => typeof ex[k] === "function");
+      assert.deepEqual(functions.sort(), [...typed.keys()].sort(), `the exports of the ${build} build`);
+      for (const name of functions) assert.equal((ex[name] as () => void).length, typed.get(name), `${name}: parameters`);
+    }
+  });
+
+  it("the generated kernel types are up to date with the AssemblyScript (scripts/build-wasm.js --check)", function () {
+    this.timeout(180_000);
+    const r = spawnSync(process.execPath, [path.join(root, "scripts", "build-wasm.js"), "--check"], { encoding: "utf-8" });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
 });
+
+/** Type tests: a fused description that calls a kernel wrongly, or reads an array it did not declare, does not compile. */
+export const typeTests = [
+  fusedCell({
+    name: "rnn",
+    nG: 1,
+    params: ["U", "W", "b"],
+    stateKeys: ["h"],
+    saved: ({ B, T, Hp }) => ({ RH: B * T * Hp }),
+    forward(k, a) {
+      // @ts-expect-error one argument (hT) missing
+      k.rnnForward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.UT, a.WT, a.bias, a.h0, a.mask, a.act, a.HP, a.out);
+      // @ts-expect-error no such kernel
+      k.rnnForwards(a.B);
+      // @ts-expect-error no such array: the cell declared RH, and its state is h only
+      void [a.RHH, a.s0];
+      void a.RH;
+    },
+    backward(k, a) {
+      // @ts-expect-error no vector was declared, so there is no gradient of one
+      void a.dpeep;
+      void [k, a.dh0, a.dhT, a.RH];
+    },
+  }),
+];

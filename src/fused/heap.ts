@@ -5,7 +5,7 @@
  * allocation. Freed neighbours are merged; the memory grows only when no free block
  * fits, so a training loop with fixed sizes reaches its peak after the first step and
  * reuses the same blocks from then on (wasm memory never shrinks; dropping the
- * instance releases it, see releaseFusedMemory in src/fused/fused.ts).
+ * instance releases it, see releaseFusedMemory in src/fused/engine.ts).
  */
 import type { WasmMemory } from "./wasm";
 

@@ -9,11 +9,11 @@
  * JavaScript runs per timestep and no message is posted per job.
  *
  * How many threads: {@link setFusedThreads} (1, 2 or "auto"), else the environment
- * variable SEQLAB_THREADS ("1" one thread, "2" two), else "auto". With "auto", a problem
+ * variable SEQLAB_THREADS ("1" one thread, "2" two, "auto"), else "auto". With "auto", a problem
  * whose per-step product has at least {@link AUTO_MIN_STEP_WORK} multiply-adds (B·G·H;
  * e.g. the LSTM at B = 32, H = 128) runs on an engine with a worker that times each
  * kernel (per cell, sizes and direction) on one and on two threads and keeps the faster,
- * trying the other once every 16 to 256 calls: the results are bit-identical either way,
+ * trying the other once every 16 to 256 calls (tuning.ts): the results are bit-identical either way,
  * and on a shared 2-core machine whose other core is busy one thread can win. Smaller
  * problems stay on one thread without a worker. On two threads, jobs with fewer than
  * {@link MIN_PARALLEL_WORK} multiply-adds stay on the main thread (the barrier costs a
@@ -21,6 +21,7 @@
  */
 import * as os from "os";
 import { Worker } from "worker_threads";
+import { threadsSetting } from "./options";
 
 /** M·N·K of a product below which the second thread is not used. */
 export const MIN_PARALLEL_WORK = 1 << 16;
@@ -46,14 +47,14 @@ export function parallelMinWork(): number {
 /** Per-step multiply-adds (B · G · H) from which "auto" considers two threads. */
 export const AUTO_MIN_STEP_WORK = 1 << 18;
 
-/** The thread setting asked for: 1, 2 or "auto" (2 and "auto" need ≥ 2 CPUs, else 1). */
+/**
+ * The thread setting asked for: {@link setFusedThreads}, else SEQLAB_THREADS (1, 2 or
+ * auto; options.ts), else "auto". 2 and "auto" need ≥ 2 CPUs, else 1.
+ *
+ * @throws {FusedOptionError} if SEQLAB_THREADS holds another value.
+ */
 export function requestedThreads(): 1 | 2 | "auto" {
-  let want: 1 | 2 | "auto" = override ?? "auto";
-  if (override === undefined) {
-    const env = (process.env.SEQLAB_THREADS ?? "").trim().toLowerCase();
-    if (env === "1") want = 1;
-    else if (env === "2") want = 2;
-  }
+  const want = override ?? threadsSetting();
   if (want === 1) return 1;
   const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   return cpus >= 2 ? want : 1;

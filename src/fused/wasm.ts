@@ -1,6 +1,6 @@
 /**
  * The WebAssembly module of seqlab's fused kernels (sources: src/fused/assembly,
- * AssemblyScript), built by `npm run build` (scripts/build-kernels.js) into dist/fused/
+ * AssemblyScript), built by `npm run build` (scripts/build-wasm.js) into dist/fused/
  * in three builds, each also in a threads variant (see threads.ts):
  *
  * - "relaxed" (seqlab-relaxed.wasm): 128-bit SIMD, and the products' multiply-adds as
@@ -13,11 +13,17 @@
  * --experimental-wasm-relaxed-simd, which {@link relaxedSimd} sets at run time (only
  * the validation of wasm modules reads it) unless SEQLAB_RELAXED_SIMD=0.
  *
+ * The exports' types ({@link KernelExports}) are generated from the AssemblyScript at build
+ * time (wasm-exports.generated.ts): calling a kernel with a wrong name or number of
+ * arguments fails to compile.
+ *
  * The kernels address float32 arrays by byte offset in the module's memory; a
  * {@link WasmArena} hands out those offsets and grows the memory when needed.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { relaxedSimdSetting } from "./options";
+import type { GeneratedKernelExports } from "./wasm-exports.generated";
 
 /** A WebAssembly memory, as the kernels use it. */
 export interface WasmMemory {
@@ -33,38 +39,14 @@ interface WebAssemblyApi {
 }
 const WebAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-/** The functions the module exports (see src/fused/assembly). */
-export interface KernelExports {
+/**
+ * The module's exports: its memory and the functions of src/fused/assembly/index.ts, typed
+ * from the AssemblyScript (see {@link GeneratedKernelExports}). The threads build's
+ * functions setThreads, workerLoop and stopWorker are inert in the other builds.
+ */
+export interface KernelExports extends GeneratedKernelExports {
+  /** The module's memory (the threads build imports a shared one). */
   memory: WasmMemory;
-  /** C[M, N] (+)= A[M, K] · B[K, N], row-major, strides in elements. */
-  gemm(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
-  /** C[M, N] (+)= Aᵀ·B with A stored [K, M]. */
-  gemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
-  heapBase(): number;
-  simd(): number;
-  /** Two threads (threads build only, see src/fused/assembly/parallel.ts). */
-  setThreads(ctrl: number, minWork: number): void;
-  workerLoop(ctrl: number): number;
-  stopWorker(ctrl: number): void;
-  sigmoidArray(a: number, n: number): void;
-  tanhArray(a: number, n: number): void;
-  /** Pads gate-stacked weights (dst row-major or, with dstPanels, in panels; dstT, its transpose, in panels). */
-  packGates(src: number, nG: number, H: number, cols: number, Hp: number, colsP: number, dst: number, dstPanels: number, dstT: number): void;
-  columnSums(a: number, rows: number, width: number, lda: number, dst: number): void;
-  /** B [K, N] (N a multiple of 8) → panels of 8 columns for gemmPanels. */
-  packPanels(b: number, K: number, N: number, ldb: number, dst: number): void;
-  /** C (+)= A·B with B in panels (packPanels; panel stride ldp values). */
-  gemmPanels(M: number, N: number, K: number, a: number, lda: number, bp: number, ldp: number, c: number, ldc: number, accumulate: number): void;
-  // The fused recurrent kernels (src/fused/assembly/{rnn,lstm,gru,gru-pytorch}.ts); every
-  // argument is a size, a flag or a byte offset, in the order the AssemblyScript declares them.
-  rnnForward(...args: number[]): void;
-  rnnBackward(...args: number[]): void;
-  lstmForward(...args: number[]): void;
-  lstmBackward(...args: number[]): void;
-  gruForward(...args: number[]): void;
-  gruBackward(...args: number[]): void;
-  gruPytorchForward(...args: number[]): void;
-  gruPytorchBackward(...args: number[]): void;
 }
 
 /** A build of the kernels, fastest first: relaxed-SIMD FMA, SIMD, scalar. */
@@ -103,8 +85,7 @@ export function relaxedSimd(): boolean {
     return (relaxed = false);
   }
   relaxed = WebAssembly.validate(bytes);
-  const env = (process.env.SEQLAB_RELAXED_SIMD ?? "").trim().toLowerCase();
-  if (!relaxed && env !== "0" && env !== "off" && env !== "false") {
+  if (!relaxed && relaxedSimdSetting()) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       (require("v8") as typeof import("v8")).setFlagsFromString("--experimental-wasm-relaxed-simd");

@@ -1,4 +1,4 @@
-// AssemblyScript, compiled to WebAssembly by `npm run build` (scripts/build-kernels.js:
+// AssemblyScript, compiled to WebAssembly by `npm run build` (scripts/build-wasm.js:
 // without SIMD, with SIMD, and with SIMD plus relaxed-SIMD fused multiply-add).
 //
 // C[M, N] (+)= A[M, K] · B[K, N], all row-major float32, addressed by byte offsets

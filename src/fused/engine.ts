@@ -1,0 +1,184 @@
+/**
+ * The fused path's engines and their memory. An engine is one instance of the kernel
+ * module with its own wasm memory, a {@link WasmHeap} of blocks in it, and, on the threads
+ * build, the worker of the second thread; there is one engine per build and thread setting
+ * ("relaxed/1", "relaxed/auto", "simd/2", "scalar/1", …), made on first use.
+ *
+ * A forward's block stays allocated only between a recorded forward and its backward
+ * (workspace.ts); forwards outside tf.grads/minimize free it at once. At most
+ * {@link MAX_LIVE} blocks (and {@link MAX_LIVE_BYTES}) wait for their backward; keeping
+ * another evicts the oldest, whose backward then recomputes it from the saved inputs, so
+ * results never depend on eviction. {@link fusedMemory} reports the memory,
+ * {@link releaseFusedMemory} gives it back.
+ */
+import { instantiateKernels, instantiateSharedKernels, kernelBuild, type KernelBuild, type KernelExports, type WasmKernels } from "./wasm";
+import { WasmHeap } from "./heap";
+import { SecondThread, parallelMinWork, requestedThreads, AUTO_MIN_STEP_WORK } from "./threads";
+import { ThreadTuner } from "./tuning";
+import type { FusedSizes } from "./spec";
+import type { Workspace } from "./workspace";
+
+/** Forward blocks that may wait for their backward at once (then the oldest is evicted). */
+export const MAX_LIVE = 32;
+/** Bytes of forward blocks that may wait for their backward at once. */
+export const MAX_LIVE_BYTES = 512 * 2 ** 20;
+
+/** Bytes of the threads' control block in the shared memory. */
+const CTRL_BYTES = 128;
+
+/** One kernel instance with its own memory, and the blocks in it. */
+export class Engine {
+  readonly kernels: WasmKernels;
+  readonly heap: WasmHeap;
+  /** Forward blocks waiting for their backward, oldest first. */
+  readonly live = new Set<Workspace>();
+  /** Bytes of the blocks in {@link live}. */
+  liveBytes = 0;
+
+  /** The worker sharing this engine's memory, if it runs on two threads. */
+  readonly second: SecondThread | null = null;
+  /** Bytes of the heap held for the engine's lifetime (the threads' control block). */
+  readonly reservedBytes: number = 0;
+
+  /** The threads' control block in the shared memory (0: none). */
+  private ctrl = 0;
+  /** Per kind of kernel call, 1 or 2 threads (mode "auto"). */
+  private readonly tuner = new ThreadTuner();
+
+  /**
+   * mode = 2 or "auto": the threads build with a worker, if the runtime can (else one
+   * thread); "auto" chooses 1 or 2 threads per kernel call by timing (see tuning.ts).
+   */
+  constructor(
+    variant: KernelBuild,
+    readonly mode: 1 | 2 | "auto",
+  ) {
+    const shared = variant !== "scalar" && mode !== 1 ? instantiateSharedKernels(variant) : null;
+    this.kernels = shared ? shared.kernels : instantiateKernels(variant);
+    this.heap = new WasmHeap(this.kernels.exports.memory, this.kernels.exports.heapBase());
+    if (shared) {
+      const ctrl = this.heap.alloc(CTRL_BYTES);
+      this.reservedBytes = CTRL_BYTES;
+      new Int32Array(shared.memory.buffer).fill(0, ctrl >> 2, (ctrl + CTRL_BYTES) >> 2);
+      try {
+        const second = new SecondThread(shared.module, shared.memory, ctrl);
+        if (second.ready) {
+          this.kernels.exports.setThreads(ctrl, parallelMinWork());
+          this.second = second;
+          this.ctrl = ctrl;
+        } else second.stop(this.kernels.exports.stopWorker);
+      } catch {
+        this.second = null; // no worker_threads: one thread on the threads build
+      }
+    }
+  }
+
+  /** 2 when a worker takes half of the large products, else 1. */
+  get threads(): 1 | 2 {
+    return this.second?.ready ? 2 : 1;
+  }
+
+  /** The module's exports. */
+  get ex(): KernelExports {
+    return this.kernels.exports;
+  }
+
+  /** Before a kernel call of kind `key`: the thread count to run it on (set in the module). */
+  begin(key: string): 1 | 2 {
+    if (!this.second?.ready) return 1;
+    const n = this.mode === "auto" ? this.tuner.choose(key) : 2;
+    this.ex.setThreads(n === 2 ? this.ctrl : 0, parallelMinWork());
+    return n;
+  }
+
+  /** After the kernel call of {@link begin}: its time on n threads. */
+  end(key: string, n: 1 | 2, ms: number): void {
+    if (this.mode === "auto") this.tuner.record(key, n, ms);
+  }
+
+  /** Stops the worker (the engine must not be used afterwards). */
+  dispose(): void {
+    this.second?.stop(this.kernels.exports.stopWorker);
+  }
+
+  /** A view of the whole memory (make a new one after every allocation: memory may grow). */
+  f32(): Float32Array {
+    return new Float32Array(this.kernels.exports.memory.buffer);
+  }
+
+  /** Keeps a recorded forward's block for its backward, evicting the oldest beyond the limits. */
+  keep(ws: Workspace): void {
+    this.live.add(ws);
+    this.liveBytes += ws.bytes;
+    for (const old of this.live) {
+      if (this.live.size <= MAX_LIVE && this.liveBytes <= MAX_LIVE_BYTES) break;
+      if (old !== ws) old.release();
+    }
+  }
+
+  /** Forgets a block that {@link keep} kept (its owner frees it). */
+  forget(ws: Workspace): void {
+    if (this.live.delete(ws)) this.liveBytes -= ws.bytes;
+  }
+}
+
+/** Engines by build and thread setting ("relaxed/1", "relaxed/auto", "simd/2", "scalar/1", …). */
+const engines = new Map<string, Engine>();
+
+/** The engine for a problem of sizes `sz`: "auto" uses the worker only for problems big enough to gain from it. */
+export function engineFor(variant: KernelBuild, sz: FusedSizes): Engine {
+  let mode = variant !== "scalar" ? requestedThreads() : 1;
+  if (mode === "auto" && sz.B * sz.G * sz.Hp < AUTO_MIN_STEP_WORK) mode = 1;
+  const key = `${variant}/${mode}`;
+  let e = engines.get(key);
+  if (!e) engines.set(key, (e = new Engine(variant, mode)));
+  return e;
+}
+
+/** What {@link fusedMemory} reports. */
+export interface FusedMemory {
+  /** Bytes of wasm memory the runtime holds for the engines. */
+  bytes: number;
+  /** Bytes in blocks (forwards waiting for a backward, or a call running). */
+  usedBytes: number;
+  /** Forward blocks waiting for their backward. */
+  liveBlocks: number;
+  /** The most threads an engine runs on (0 before the first call). */
+  threads: number;
+  /** Chunks of products the second thread has computed. */
+  workerChunks: number;
+}
+
+/**
+ * The wasm memory of the fused path's engines of this build (one per thread setting
+ * used): bytes reserved by the runtime, in blocks, the blocks waiting for a backward,
+ * the most threads an engine runs on (0 before the first call) and the chunks of
+ * products the second thread has computed.
+ */
+export function fusedMemory(variant: KernelBuild = kernelBuild()): FusedMemory {
+  const r = { bytes: 0, usedBytes: 0, liveBlocks: 0, threads: 0, workerChunks: 0 };
+  for (const [key, e] of engines) {
+    if (!key.startsWith(`${variant}/`)) continue;
+    r.bytes += e.ex.memory.buffer.byteLength;
+    r.usedBytes += e.heap.usedBytes - e.reservedBytes;
+    r.liveBlocks += e.live.size;
+    r.threads = Math.max(r.threads, e.threads);
+    r.workerChunks += e.second?.chunks ?? 0;
+  }
+  return r;
+}
+
+/**
+ * Gives the fused path's wasm memory back: drops the kernel instances (a wasm memory
+ * cannot shrink; an unreferenced instance is garbage-collected with its memory) and stops
+ * the second thread's worker, if any. Forwards still waiting for their backward are
+ * recomputed then. The next fused call starts a fresh instance. Call it when the models
+ * that used the fused path are disposed.
+ */
+export function releaseFusedMemory(): void {
+  for (const e of engines.values()) {
+    for (const ws of [...e.live]) ws.release();
+    e.dispose();
+  }
+  engines.clear();
+}
