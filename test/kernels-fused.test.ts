@@ -368,6 +368,30 @@ describe("fused recurrent kernels (wasm)", function () {
       tf.dispose([x, ...Object.values(p)]);
     }
   });
+  it("a call too big for the kernels' memory says what it needs and the limit, leaves the heap as it was, and a smaller call then works", () => {
+    // LSTM, B = 512, T = 1000, H = 1024: the gates alone are 512·1000·4096 floats = 8 GB > wasm32's 4 GB.
+    const p = seqlab.initLstm({ inputSize: 1, hiddenSize: 1024, seed: 1, peepholes: false });
+    const big = tf.zeros([512, 1000, 1]) as T3;
+    const small = tf.ones([2, 3, 1]) as T3;
+    try {
+      const before = internal.fusedMemory();
+      assert.throws(
+        () => seqlab.unroll(seqlab.lstmCell, p, big, { fused: "scalar" }),
+        (e: Error) =>
+          e instanceof RangeError &&
+          /unroll\(lstm\): the forward of B=512, T=1000, I=1, H=1024 needs \d+ MB of the fused kernels' memory/.test(e.message) &&
+          /wasm32 limit 4096 MB/.test(e.message) &&
+          /Smaller calls still work/.test(e.message),
+      );
+      assert.equal(internal.fusedMemory().usedBytes, before.usedBytes, "the failed call holds no memory");
+      const r = seqlab.unroll(seqlab.lstmCell, p, small, { fused: "scalar" });
+      const ref = seqlab.unroll(seqlab.lstmCell, p, small, { fused: false });
+      assert.ok(internal.maxAbsError(Array.from(r.outputs.dataSync()), Array.from(ref.outputs.dataSync())) < 1e-5);
+      seqlab.disposeAll(r, ref);
+    } finally {
+      tf.dispose([big, small, ...Object.values(p)]);
+    }
+  });
 });
 
 describe("fused path: configuration and tfjs internals", () => {

@@ -16,6 +16,30 @@ interface Block {
   bytes: number;
 }
 
+/** wasm32 addresses 4 GiB at most (65,536 pages of 64 KiB). */
+export const WASM32_MAX_BYTES = 2 ** 32;
+
+/** A request the kernels' memory could not grow to hold; the heap is unchanged. */
+export class WasmMemoryError extends Error {
+  constructor(
+    /** Bytes asked for. */
+    readonly bytes: number,
+    /** Bytes in use when it was asked. */
+    readonly inUse: number,
+    /** Bytes the memory had. */
+    readonly had: number,
+    cause: unknown,
+  ) {
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+    super(
+      `the fused kernels' memory cannot grow to hold ${mb(bytes)} more (in use ${mb(inUse)}, ` +
+        `allocated ${mb(had)}, wasm32 limit ${mb(WASM32_MAX_BYTES)}): ${(cause as Error)?.message ?? cause}`,
+      { cause },
+    );
+    this.name = "WasmMemoryError";
+  }
+}
+
 export class WasmHeap {
   /** Free blocks below `top`, sorted by address. */
   private free: Block[] = [];
@@ -47,11 +71,23 @@ export class WasmHeap {
       return at;
     }
     const at = this.top;
-    this.top += size;
     const have = this.memory.buffer.byteLength;
-    if (this.top > have) this.memory.grow(Math.ceil((this.top - have) / 65536));
+    if (at + size > have) {
+      try {
+        this.memory.grow(Math.ceil((at + size - have) / 65536));
+      } catch (e) {
+        // Nothing was taken: the heap stays as it was, and a smaller request can still succeed.
+        throw new WasmMemoryError(size, at - this.freeBytes(), have, e);
+      }
+    }
+    this.top = at + size;
     this.used.set(at, size);
     return at;
+  }
+
+  /** Bytes in free blocks below the top. */
+  private freeBytes(): number {
+    return this.free.reduce((sum, f) => sum + f.bytes, 0);
   }
 
   /** Returns a block to the heap. */

@@ -14,6 +14,22 @@ import type { Engine } from "./engine";
 import type { FusedCell, FusedSizes, FusedVector } from "./spec";
 import { Layout, putPadded, putPaddedFrom, getUnpadded, unpad, gateRows } from "./padding";
 import { profile, now } from "./profile";
+import { WasmMemoryError } from "./heap";
+
+/** Rethrows a failed allocation with the call's sizes and what to do about it. */
+function allocFor(engine: Engine, bytes: number, what: string, cell: string, sz: FusedSizes): number {
+  try {
+    return engine.heap.alloc(bytes);
+  } catch (e) {
+    if (!(e instanceof WasmMemoryError)) throw e;
+    throw new RangeError(
+      `unroll(${cell}): the ${what} of B=${sz.B}, T=${sz.T}, I=${sz.I}, H=${sz.H} needs ${(bytes / 2 ** 20).toFixed(0)} MB of the ` +
+        `fused kernels' memory, more than it can hold — ${e.message}. Use a smaller batch (B) or shorter chunks ` +
+        "(fit's tbptt), or the tfjs-op path (unroll(…, {fused: false})). Smaller calls still work.",
+      { cause: e },
+    );
+  }
+}
 
 /** The values a forward reads, as plain arrays. */
 export interface ForwardInputs {
@@ -159,7 +175,7 @@ export class Workspace {
       for (const [name, floats] of Object.entries(spec.saved?.(sz) ?? {})) p.add(name, floats);
     });
     this.bytes = p.bytes;
-    this.block = engine.heap.alloc(this.bytes);
+    this.block = allocFor(engine, this.bytes, "forward", spec.name, sz);
     this.args = { B, T, I, Hp, reverse: reverse ? 1 : 0 };
     p.fill(this.args, this.block);
   }
@@ -250,7 +266,7 @@ export class Workspace {
       n.vectors.forEach(([name, v], j) => (this.present[j] ? p.add(`d${name}`, v.gates * Hp) : p.absent.push(`d${name}`)));
       for (const [name, floats] of Object.entries(this.spec.scratch?.(this.sz) ?? {})) p.add(name, floats);
     });
-    const block = e.heap.alloc(bp.bytes);
+    const block = allocFor(e, bp.bytes, "backward", this.spec.name, this.sz);
     try {
       const q = this.args; // the backward runs once: its offsets join the forward's
       bp.fill(q, block);
