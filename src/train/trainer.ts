@@ -28,6 +28,11 @@
  *   gradient with a finite loss stops before it is applied.
  * - **Memory.** Every tensor a step makes is disposed before the next one:
  *   `tf.memory().numTensors` stays flat however long the run.
+ * - **Errors early.** Before the first step: unknown option keys (with the likely name:
+ *   `lr` → `optimizer: { learningRate }`), a disposed model, a second `fit` on a model that
+ *   is still training, a generator object as `data`, bad validation batches. Each batch is
+ *   checked before its step, NaN/±Inf included ("fit: data: batch 3 of epoch 1: x[1, 4, 0]
+ *   is NaN"), so bad data is not mistaken for a learning rate that is too high.
  * - **Notebook output.** After every step the trainer awaits the event loop (setImmediate),
  *   so displays and prints reach the notebook while it trains.
  *
@@ -82,9 +87,14 @@ export { nextTurn } from "./step";
 
 /** How to train. Every field but `data` is optional. */
 export interface FitOptions<B extends Batch = Batch> {
-  /** The training batches; see {@link BatchSource}. */
+  /** The training batches: an array, or a function of the epoch (not a generator object, which cannot be replayed); see {@link BatchSource}. */
   data: BatchSource<B>;
-  /** Validation batches, evaluated after every epoch with `training: false`. A function is called each time and its batches disposed. */
+  /**
+   * Validation batches, evaluated after every epoch with `training: false`. A function is
+   * called each time, and the tensors it made are disposed (as for `data`). Checked before
+   * the first training step: every batch of a list, the first of a function's (which is
+   * called once more for this).
+   */
   validation?: readonly B[] | (() => Iterable<B>);
   /** Epochs to run (in this call). Default: 10. */
   epochs?: number;
