@@ -82,7 +82,8 @@ export interface UnrollLastResult<S extends HiddenState> {
  *
  * Runs in `tf.tidy`: only the returned tensors survive. Inputs are validated first: NaN or
  * ±Inf in x, the initial state or the mask throws a NonFiniteInputError naming the argument
- * and the index (one reduction per input; src/sequence/finite.ts); a wrong rank or size
+ * and the index (one reduction per input; src/sequence/finite.ts; with `checkFinite`, the
+ * per-step NonFiniteError, which names the timestep, instead); a wrong rank or size
  * throws a ShapeError naming the argument (x, h0, s0, mask, a weight).
  */
 export function unroll<P extends object, S extends HiddenState, O extends S>(
@@ -103,8 +104,9 @@ export function unroll<P extends object, S extends HiddenState, O extends S>(
   x: Tensor3D,
   options: UnrollOptions<S> & { returnSequences?: boolean } = {},
 ): UnrollResult<S> | UnrollLastResult<S> {
+  // NaN/±Inf in the inputs, named with their index (with checkFinite, the per-step check says which timestep instead).
   const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
-  checkInputs(`unroll(${cell.name})`, { x, ...Object.fromEntries(Object.entries(given).map(([k, t]) => [`${k}0`, t])), mask: options.mask });
+  if (!options.checkFinite) checkInputs(`unroll(${cell.name})`, { x, ...Object.fromEntries(Object.entries(given).map(([k, t]) => [`${k}0`, t])), mask: options.mask });
   const variant = options.checkFinite ? null : fusedVariant(cell, options.fused);
   if (variant) {
     const { H } = checkUnrollInputs(cell, params, x, options);
