@@ -17,6 +17,8 @@ export type { DisplayContent } from "./notebook";
 export { uniformTensor, normalTensor, tidy } from "./init";
 export { checkShape, checkRank, assertFinite } from "./cells/checks";
 export type { Dim } from "./cells/checks";
+export { checkKeys, suggest, editDistance, OptionError, ALIASES } from "./options";
+export { checkFinite, checkInputs, withCheckedInputs, NonFiniteInputError } from "./sequence/finite";
 
 // Seeds: how a model's seed becomes each part's (src/seeds.ts)
 export { DEFAULT_SEED, SEED_OFFSETS, partSeed, layerSeed, gruPytorchBiasSeed } from "./seeds";
@@ -80,6 +82,7 @@ export type { DecoderState, DecoderStep } from "./sequence/decoding";
 // Training plumbing
 export { nextTurn, disposeBatch } from "./train/trainer";
 export type { CarriedState } from "./train/model";
+export { checkNotDisposed, DisposedModelError } from "./train/model";
 export type { TrainContext } from "./train/callbacks";
 export type { Checkpoint } from "./train/checkpoint";
 export { clipByNorm, clipGradients } from "./train/clipping";

@@ -36,7 +36,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import { Rng, uniformTensor } from "../init";
 import { DEFAULT_SEED, partSeed } from "../seeds";
-import { EncoderDecoderBase, type EncoderDecoderConfig, type Memory, type Readout } from "./decoder";
+import { ENCODER_DECODER_KEYS, EncoderDecoderBase, type EncoderDecoderConfig, type Memory, type Readout } from "./decoder";
+import { checkKeys } from "../options";
 import { OutputHead } from "./output-head";
 import { flattenTime } from "./loss";
 import { prefixed, toVariables } from "./recurrent-layer";
@@ -70,6 +71,7 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
 
   constructor(config: AttentionEncoderDecoderConfig) {
     // Checked before any variable exists, so that a bad config leaks nothing.
+    checkKeys("AttentionEncoderDecoder", config, [...ENCODER_DECODER_KEYS, "score", "attentionSize"]);
     const score = config.score ?? "general";
     if (!ATTENTION_SCORES.includes(score)) {
       throw new Error(`AttentionEncoderDecoder: score must be one of ${ATTENTION_SCORES.map((s) => `"${s}"`).join(", ")}, got ${JSON.stringify(score)}`);

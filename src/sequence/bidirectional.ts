@@ -26,6 +26,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { AnyState, Layer } from "./stacked";
 import { unroll } from "./unroll";
+import { checkInputs, stateInputs, withCheckedInputs } from "./finite";
 import { tidy } from "../init";
 
 /** How the two directions are combined. */
@@ -69,7 +70,13 @@ export function bidirectional(
   const merge = options.merge ?? "concat";
   const bad = checkMerge("bidirectional", merge);
   if (bad) throw bad;
-  return tidy("bidirectional", () => {
+  checkInputs("bidirectional", {
+    x,
+    mask: options.mask,
+    ...stateInputs(options.initialStates?.forward, "initialStates.forward"),
+    ...stateInputs(options.initialStates?.backward, "initialStates.backward"),
+  });
+  return tidy("bidirectional", () => withCheckedInputs(() => {
     const fwd = unroll(forwardLayer.cell, forwardLayer.params, x, { mask: options.mask, initialState: options.initialStates?.forward });
     const bwd = unroll(backwardLayer.cell, backwardLayer.params, x, {
       mask: options.mask,
@@ -79,7 +86,7 @@ export function bidirectional(
     const outputs = mergeDirections(fwd.outputs, bwd.outputs, merge) as Tensor3D; // [B, T, 2H] or [B, T, H]
     const final = mergeDirections(fwd.state.h, bwd.state.h, merge) as Tensor2D; // [B, 2H] or [B, H]
     return { outputs, forward: fwd.state as AnyState, backward: bwd.state as AnyState, final };
-  });
+  }));
 }
 
 /**

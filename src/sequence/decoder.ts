@@ -36,7 +36,10 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
 import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
-import { Rng, tidy } from "../init";
+import { Rng } from "../init";
+import { keysOf } from "../options";
+import { checkNotDisposed } from "../train/model";
+import { tidyChecked } from "./finite";
 import { RecurrentEncoder } from "./encoder";
 import type { Merge } from "./bidirectional";
 import { SequenceInput, DEFAULT_EMBEDDING_SIZE, DEFAULT_MAX_LENGTH } from "./inputs";
@@ -73,6 +76,21 @@ export interface EncoderDecoderConfig {
   /** Seed of the initialisers and of the teacher-forcing coins; default 0. */
   seed?: number;
 }
+
+/** The keys of {@link EncoderDecoderConfig}. */
+export const ENCODER_DECODER_KEYS = keysOf<EncoderDecoderConfig>({
+  sourceVocabSize: true,
+  targetVocabSize: true,
+  embeddingSize: true,
+  cell: true,
+  hiddenSize: true,
+  encoderLayers: true,
+  bidirectional: true,
+  maxLength: true,
+  maxOutputLength: true,
+  peepholes: true,
+  seed: true,
+});
 
 /** What the encoder leaves for the decoder: batch-first tensors. */
 export interface Memory {
@@ -172,7 +190,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
 
   /** Reads the source [B, T_in] (ids) with its mask. */
   encode(x: Tensor, xMask?: Tensor2D, argument = "batch.x"): { memory: Memory; init: AnyState } {
-    return tidy(`${this.where}.encode`, () => {
+    checkNotDisposed(`${this.where}.encode`, this);
+    return tidyChecked(`${this.where}.encode`, () => {
       const xs = this.source.read(x, argument); // [B, T_in, D]
       const [B, Tin] = xs.shape;
       if (xMask) checkMask(this.where, argument === "batch.x" ? "batch.xMask" : "sourceMask", xMask, B, Tin);
@@ -189,7 +208,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
    * with teacher-forcing ratio r (1: all true previous tokens; 0: all own predictions).
    */
   run(batch: Batch, r: number, rng: Rng = this.rng): Readout {
-    return tidy(`${this.where}.run`, () => {
+    checkNotDisposed(`${this.where}.run`, this);
+    return tidyChecked(`${this.where}.run`, () => {
       const yIn = this.checkBatch(batch);
       const { memory, init } = this.encode(batch.x, batch.xMask);
       const [B, Tout] = yIn.shape;
@@ -229,7 +249,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
   forward(batch: Batch, options: ForwardOptions): ForwardResult {
     const r = options.teacherForcingRatio ?? (options.training ? 1 : 0);
     if (!(r >= 0 && r <= 1)) throw new Error(`${this.where}: teacherForcingRatio must be in [0, 1], got ${r}`);
-    return tidy(`${this.where}.forward`, () => {
+    checkNotDisposed(`${this.where}.forward`, this);
+    return tidyChecked(`${this.where}.forward`, () => {
       const { logits } = this.run(batch, r, options.rng ?? this.rng);
       this.checkTargets(batch);
       const m = batch.mask ? flattenTime<Tensor1D>(batch.mask) : undefined; // [B·T_out]
@@ -239,7 +260,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
 
   /** {@link StepDecoder}: encodes the source; the state is the decoder's h(0) (and s(0)) and the encoder's memory. */
   begin(source: Tensor, sourceMask?: Tensor2D): EncoderDecoderState {
-    return tidy(`${this.where}.begin`, () => {
+    checkNotDisposed(`${this.where}.begin`, this);
+    return tidyChecked(`${this.where}.begin`, () => {
       const { memory, init } = this.encode(source, sourceMask, "source");
       const decoder = Object.fromEntries(this.decoder.stateKeys.map((k) => [k, init[k]])) as AnyState; // [B, H] each
       return { decoder, memory };
@@ -248,7 +270,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
 
   /** {@link StepDecoder}: one decoder step from the previous tokens [B]; the memory is passed on as it is. */
   step(prev: Tensor1D, state: EncoderDecoderState): DecoderStep<EncoderDecoderState> {
-    return tidy(`${this.where}.step`, () => {
+    checkNotDisposed(`${this.where}.step`, this);
+    return tidyChecked(`${this.where}.step`, () => {
       checkTokenIds(this.where, "prev", prev, this.outputSize);
       const { decoder: prevState, memory } = state;
       const extra = this.extra(memory); // [B, H_enc] or undefined

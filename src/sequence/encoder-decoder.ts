@@ -26,7 +26,8 @@
  */
 import type { Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
-import { EncoderDecoderBase, type EncoderDecoderConfig, type Memory, type Readout } from "./decoder";
+import { ENCODER_DECODER_KEYS, EncoderDecoderBase, type EncoderDecoderConfig, type Memory, type Readout } from "./decoder";
+import { checkKeys } from "../options";
 import { OutputHead } from "./output-head";
 import { flattenTime } from "./loss";
 import { prefixed } from "./recurrent-layer";
@@ -36,6 +37,7 @@ export class EncoderDecoder extends EncoderDecoderBase {
   readonly head: OutputHead;
 
   constructor(config: EncoderDecoderConfig) {
+    checkKeys("EncoderDecoder", config, ENCODER_DECODER_KEYS);
     super(config, "EncoderDecoder", (Henc) => Henc);
     this.head = new OutputHead({ classes: config.targetVocabSize }, config.hiddenSize, (config.seed ?? 0) + 23, "EncoderDecoder");
   }

@@ -25,7 +25,10 @@ import { RecurrentLayer, checkPositive, prefixed } from "./recurrent-layer";
 import { bidirectional, mergedSize, MERGES, type Merge } from "./bidirectional";
 import { layer, unrollStacked, type AnyState } from "./stacked";
 import { tidy } from "../init";
+import { checkInputs, stateInputs, withCheckedInputs } from "./finite";
 import { DEFAULT_SEED, layerSeed } from "../seeds";
+import { checkKeys, keysOf } from "../options";
+import { checkNotDisposed } from "../train/model";
 
 /** How to build a {@link RecurrentEncoder}. */
 export interface EncoderConfig {
@@ -43,6 +46,15 @@ export interface EncoderConfig {
   peepholes?: boolean;
   /** Seed; default {@link DEFAULT_SEED} (0). Layer ℓ uses {@link layerSeed}: seed + 101ℓ, its reversed half seed + 101ℓ + 53. */
   seed?: number;
+}
+
+/** The keys of {@link EncoderConfig}. */
+export const ENCODER_KEYS = keysOf<EncoderConfig>({ cell: true, inputSize: true, hiddenSize: true, layers: true, bidirectional: true, peepholes: true, seed: true });
+
+/** The encoder part of a model's config (a model's config has more keys than the encoder reads). */
+export function encoderConfig(config: Omit<EncoderConfig, "inputSize">, inputSize: number, seed: number): EncoderConfig {
+  const { cell, hiddenSize, layers, bidirectional, peepholes } = config;
+  return { cell, inputSize, hiddenSize, layers, bidirectional, peepholes, seed };
 }
 
 /** What {@link RecurrentEncoder.run} returns; dispose it with `disposeAll(result)`. */
@@ -69,6 +81,7 @@ export class RecurrentEncoder {
   readonly hiddenSize: number;
 
   constructor(readonly config: EncoderConfig) {
+    checkKeys("RecurrentEncoder", config, ENCODER_KEYS);
     const L = config.layers ?? 1;
     checkPositive("RecurrentEncoder", "layers", L);
     this.merge = config.bidirectional ?? false;
@@ -102,10 +115,13 @@ export class RecurrentEncoder {
 
   /**
    * Reads x [B, T, I] (with an optional mask [B, T]); `initialStates[ℓ]` starts layer ℓ's
-   * forward direction (zeros where missing).
+   * forward direction (zeros where missing). NaN/±Inf in x, the mask or a state throws a
+   * NonFiniteInputError naming it.
    */
   run(x: Tensor3D, options: { mask?: Tensor2D; initialStates?: (Partial<AnyState> | undefined)[] } = {}): EncoderResult {
-    return tidy("RecurrentEncoder.run", () => {
+    checkNotDisposed("RecurrentEncoder.run", this, "the RecurrentEncoder");
+    checkInputs("RecurrentEncoder.run", { x, mask: options.mask, ...Object.assign({}, ...(options.initialStates ?? []).map((s, k) => stateInputs(s, `initialStates[${k}]`))) });
+    return tidy("RecurrentEncoder.run", () => withCheckedInputs(() => {
       if (!this.merge) {
         const stack = this.forwardLayers.map((l) => layer(l.cell, l.params));
         const r = unrollStacked(stack, x, { mask: options.mask, initialStates: options.initialStates });
@@ -126,7 +142,7 @@ export class RecurrentEncoder {
         states.push(r.forward);
       });
       return { outputs: input, final: final!, states };
-    });
+    }));
   }
 
   /** Frees the variables. */

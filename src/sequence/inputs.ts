@@ -16,6 +16,8 @@ import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import { ShapeError } from "../cells/checks";
 import { checkTokenIds, embed, initEmbedding } from "./embedding";
 import { checkPositive } from "./recurrent-layer";
+import { checkFinite } from "./finite";
+import { keysOf } from "../options";
 
 /** How a model reads its input sequence: give `inputSize`, or `vocabSize` (+ `embeddingSize`). */
 export interface InputConfig {
@@ -32,6 +34,9 @@ export interface InputConfig {
    */
   maxLength?: number;
 }
+
+/** The keys of {@link InputConfig} (for the models' unknown-key check). */
+export const INPUT_KEYS = keysOf<InputConfig>({ inputSize: true, vocabSize: true, embeddingSize: true, maxLength: true });
 
 /** Default of {@link InputConfig.embeddingSize}: D = 16. */
 export const DEFAULT_EMBEDDING_SIZE = 16;
@@ -88,7 +93,8 @@ export class SequenceInput {
   }
 
   /**
-   * Checks x and returns the vectors the recurrent layers read, [B, T, I] (or [B, T, D]).
+   * Checks x (shape; NaN/±Inf in vectors; ids in the vocabulary) and returns the vectors the
+   * recurrent layers read, [B, T, I] (or [B, T, D]).
    * @param argument how the caller names x in messages, e.g. "batch.x"
    */
   read(x: Tensor, argument = "batch.x"): Tensor3D {
@@ -102,6 +108,7 @@ export class SequenceInput {
           [...x.shape],
         );
       }
+      checkFinite(this.where, argument, x);
       return x as Tensor3D;
     }
     checkTokenIds(this.where, argument, x, this.vocabSize);

@@ -24,6 +24,9 @@ import { crossEntropy, meanSquaredError, type LossResult } from "./loss";
 /** What a model predicts: `{classes: K}` (ids, cross-entropy) or `{values: K}` (reals, squared error). */
 export type OutputConfig = { classes: number; values?: undefined } | { values: number; classes?: undefined };
 
+/** The keys of {@link OutputConfig}. */
+export const OUTPUT_KEYS: readonly string[] = ["classes", "values"];
+
 /** The output layer o = c + V h with its loss. */
 export class OutputHead {
   /** V [K, H] and c [K]. */

@@ -23,6 +23,11 @@ import type { AnyCell, CellChoice } from "../cells/cell";
 import { resolveCell } from "../cells/registry";
 import { unroll, type UnrollOptions } from "./unroll";
 import type { AnyState } from "./stacked";
+import { checkKeys, keysOf } from "../options";
+import { checkNotDisposed } from "../train/model";
+
+/** The keys of {@link RecurrentLayerConfig}. */
+const LAYER_KEYS = keysOf<RecurrentLayerConfig>({ cell: true, inputSize: true, hiddenSize: true, peepholes: true, seed: true });
 
 /** How to build a {@link RecurrentLayer}. */
 export interface RecurrentLayerConfig {
@@ -40,6 +45,7 @@ export interface RecurrentLayerConfig {
 
 /** The cell a config names and fresh (plain tensor) parameters from its `init`. */
 export function makeCell(config: RecurrentLayerConfig): { cell: AnyCell; params: Record<string, Tensor> } {
+  checkKeys("RecurrentLayer", config, LAYER_KEYS);
   checkPositive("RecurrentLayer", "inputSize", config.inputSize);
   checkPositive("RecurrentLayer", "hiddenSize", config.hiddenSize);
   const cell = resolveCell("RecurrentLayer", config.cell);
@@ -95,6 +101,7 @@ export class RecurrentLayer {
 
   /** h(t) for every t, [B, T, H], and the final state: `unroll(cell, θ, x, options)`. */
   run(x: Tensor3D, options: UnrollOptions<AnyState> = {}): { outputs: Tensor3D; state: AnyState } {
+    checkNotDisposed("RecurrentLayer.run", { variables: this.params }, "the RecurrentLayer");
     return unroll(this.cell, this.params, x, options);
   }
 
@@ -103,6 +110,7 @@ export class RecurrentLayer {
    * previous output, which no whole-sequence unroll can know in advance.
    */
   step(x: Tensor2D, prev: AnyState): AnyState {
+    checkNotDisposed("RecurrentLayer.step", { variables: this.params }, "the RecurrentLayer");
     const out = this.cell.step(this.params, x, prev) as AnyState;
     const next = {} as AnyState;
     for (const key of this.cell.stateKeys) next[key] = out[key]; // gates are left to the caller's tidy

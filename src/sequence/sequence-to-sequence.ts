@@ -26,16 +26,19 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import type { Batch, CarriedState, ForwardOptions, ForwardResult, Trainable } from "../train/model";
-import { RecurrentEncoder, type EncoderConfig } from "./encoder";
-import { SequenceInput, type InputConfig } from "./inputs";
+import { ENCODER_KEYS, RecurrentEncoder, encoderConfig, type EncoderConfig } from "./encoder";
+import { INPUT_KEYS, SequenceInput, type InputConfig } from "./inputs";
 import { OutputHead, type OutputConfig } from "./output-head";
 import { prefixed } from "./recurrent-layer";
 import { checkMask } from "./masks";
 import { flattenTime } from "./loss";
 import { sampleDecode, type DecoderState, type Decoded, type StepDecoder } from "./decoding";
 import type { AnyState } from "./stacked";
-import { tidy } from "../init";
 import { DEFAULT_SEED, partSeed } from "../seeds";
+import { checkKeys } from "../options";
+import { checkNotDisposed } from "../train/model";
+import { OUTPUT_KEYS } from "./output-head";
+import { checkInputs, stateInputs, tidyChecked } from "./finite";
 
 /** How to build a {@link SequenceToSequence}. */
 export interface SequenceToSequenceConfig extends InputConfig, Omit<EncoderConfig, "inputSize"> {
@@ -61,9 +64,11 @@ export class SequenceToSequence implements Trainable, StepDecoder {
   readonly variables: Readonly<Record<string, Variable>>;
 
   constructor(readonly config: SequenceToSequenceConfig) {
+    checkKeys("SequenceToSequence", config, [...INPUT_KEYS, ...ENCODER_KEYS.filter((k) => k !== "inputSize"), "output"]);
+    checkKeys("SequenceToSequence", config.output, OUTPUT_KEYS, "output");
     const seed = config.seed ?? DEFAULT_SEED;
     this.input = new SequenceInput(config, partSeed(seed, "input"), "SequenceToSequence");
-    this.encoder = new RecurrentEncoder({ ...config, inputSize: this.input.size, seed });
+    this.encoder = new RecurrentEncoder(encoderConfig(config, this.input.size, seed));
     this.head = new OutputHead(config.output, this.encoder.outputSize, partSeed(seed, "head"), "SequenceToSequence");
     this.variables = {
       ...prefixed("input", this.input.variables),
@@ -79,7 +84,9 @@ export class SequenceToSequence implements Trainable, StepDecoder {
 
   /** o(t) for every t: [B, T, K] logits or values; and the final state (see {@link forward}). */
   predict(x: Tensor, options: { mask?: Tensor2D; state?: CarriedState } = {}): { o: Tensor3D; state?: CarriedState } {
-    return tidy("SequenceToSequence.predict", () => {
+    checkNotDisposed("SequenceToSequence.predict", this);
+    checkInputs("SequenceToSequence.predict", stateInputs(options.state, "options.state"));
+    return tidyChecked("SequenceToSequence.predict", () => {
       const xs = this.input.read(x, "x"); // [B, T, I]
       const [B, T] = xs.shape;
       if (options.mask) checkMask("SequenceToSequence", "mask", options.mask, B, T);
@@ -91,7 +98,8 @@ export class SequenceToSequence implements Trainable, StepDecoder {
   }
 
   forward(batch: Batch, options: ForwardOptions): ForwardResult {
-    return tidy("SequenceToSequence.forward", () => {
+    checkNotDisposed("SequenceToSequence.forward", this);
+    return tidyChecked("SequenceToSequence.forward", () => {
       const xs = this.input.read(batch.x, "batch.x"); // [B, T, I]
       const [B, T] = xs.shape;
       if (batch.mask) checkMask("SequenceToSequence", "batch.mask", batch.mask, B, T);
@@ -143,7 +151,8 @@ export class SequenceToSequence implements Trainable, StepDecoder {
    */
   begin(source: Tensor, _sourceMask?: Tensor2D): DecoderState {
     if (this.encoder.merge) throw new Error("SequenceToSequence: a bidirectional model cannot generate step by step");
-    return tidy("SequenceToSequence.begin", () => {
+    checkNotDisposed("SequenceToSequence.begin", this);
+    return tidyChecked("SequenceToSequence.begin", () => {
       const [B, Tp] = source.shape;
       if (Tp <= 1) {
         const zero: DecoderState = {};
@@ -157,7 +166,7 @@ export class SequenceToSequence implements Trainable, StepDecoder {
 
   /** {@link StepDecoder}: one step from the previous token y(t−1) [B]. */
   step(prev: Tensor1D, state: DecoderState): { logits: Tensor2D; state: DecoderState } {
-    return tidy("SequenceToSequence.step", () => {
+    return tidyChecked("SequenceToSequence.step", () => {
       const B = prev.shape[0];
       const r = this.predict(tf.reshape(prev, [B, 1]), { state: state as CarriedState });
       return { logits: tf.reshape(r.o, [B, this.head.size]) as Tensor2D, state: r.state! };

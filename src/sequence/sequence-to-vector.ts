@@ -22,13 +22,16 @@
 import type { Tensor, Tensor2D, Variable } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
-import { RecurrentEncoder, type EncoderConfig } from "./encoder";
-import { SequenceInput, type InputConfig } from "./inputs";
+import { ENCODER_KEYS, RecurrentEncoder, encoderConfig, type EncoderConfig } from "./encoder";
+import { INPUT_KEYS, SequenceInput, type InputConfig } from "./inputs";
 import { OutputHead, type OutputConfig } from "./output-head";
 import { prefixed } from "./recurrent-layer";
 import { checkMask } from "./masks";
-import { tidy } from "../init";
 import { DEFAULT_SEED, partSeed } from "../seeds";
+import { checkKeys } from "../options";
+import { checkNotDisposed } from "../train/model";
+import { OUTPUT_KEYS } from "./output-head";
+import { tidyChecked } from "./finite";
 
 /** How to build a {@link SequenceToVector}. */
 export interface SequenceToVectorConfig extends InputConfig, Omit<EncoderConfig, "inputSize"> {
@@ -44,9 +47,11 @@ export class SequenceToVector implements Trainable {
   readonly variables: Readonly<Record<string, Variable>>;
 
   constructor(readonly config: SequenceToVectorConfig) {
+    checkKeys("SequenceToVector", config, [...INPUT_KEYS, ...ENCODER_KEYS.filter((k) => k !== "inputSize"), "output"]);
+    checkKeys("SequenceToVector", config.output, OUTPUT_KEYS, "output");
     const seed = config.seed ?? DEFAULT_SEED;
     this.input = new SequenceInput(config, partSeed(seed, "input"), "SequenceToVector");
-    this.encoder = new RecurrentEncoder({ ...config, inputSize: this.input.size, seed });
+    this.encoder = new RecurrentEncoder(encoderConfig(config, this.input.size, seed));
     this.head = new OutputHead(config.output, this.encoder.outputSize, partSeed(seed, "head"), "SequenceToVector");
     this.variables = {
       ...prefixed("input", this.input.variables),
@@ -57,7 +62,8 @@ export class SequenceToVector implements Trainable {
 
   /** o = c + V h(T_b): [B, K] logits or values. */
   predict(x: Tensor, mask?: Tensor2D): Tensor2D {
-    return tidy("SequenceToVector.predict", () => {
+    checkNotDisposed("SequenceToVector.predict", this);
+    return tidyChecked("SequenceToVector.predict", () => {
       const xs = this.input.read(x, "x"); // [B, T, I]
       if (mask) checkMask("SequenceToVector", "mask", mask, xs.shape[0], xs.shape[1]);
       const { final } = this.encoder.run(xs, { mask }); // [B, H_out]
@@ -66,7 +72,8 @@ export class SequenceToVector implements Trainable {
   }
 
   forward(batch: Batch, _options: ForwardOptions): ForwardResult {
-    return tidy("SequenceToVector.forward", () => {
+    checkNotDisposed("SequenceToVector.forward", this);
+    return tidyChecked("SequenceToVector.forward", () => {
       const xs = this.input.read(batch.x, "batch.x"); // [B, T, I]
       const [B, T] = xs.shape;
       if (batch.mask) checkMask("SequenceToVector", "batch.mask", batch.mask, B, T);

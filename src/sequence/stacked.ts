@@ -11,6 +11,7 @@ import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";
 import { unroll, type UnrollOptions } from "./unroll";
 import { tidy } from "../init";
+import { checkInputs, stateInputs, withCheckedInputs } from "./finite";
 
 /** One layer of a stack: a cell and its parameters. */
 export interface Layer<P extends object = object, S extends HiddenState = HiddenState, O extends S = S> {
@@ -38,7 +39,8 @@ export type AnyLayer = Layer<any, any, any>;
 /**
  * Runs the stack over x [B, T, I]; returns the top layer's outputs [B, T, H_L] and every
  * layer's final state (bottom first). All layers share the mask and the direction.
- * Runs in `tf.tidy`; dispose the result with `disposeAll(result)`.
+ * Runs in `tf.tidy`; dispose the result with `disposeAll(result)`. NaN/±Inf in x, the
+ * initial states or the mask throws a NonFiniteInputError naming it (src/sequence/finite.ts).
  */
 export function unrollStacked(
   layers: readonly AnyLayer[],
@@ -48,7 +50,8 @@ export function unrollStacked(
   if (layers.length === 0) throw new Error("unrollStacked: layers must not be empty");
   // Layer by layer through unroll (not the tape): whatever makes unroll faster (fused
   // kernels) makes the stack faster, and no per-step tape is kept.
-  return tidy("unrollStacked", () => {
+  checkInputs("unrollStacked", { x, mask: options.mask, ...Object.assign({}, ...(options.initialStates ?? []).map((s, k) => stateInputs(s, `initialStates[${k}]`))) });
+  return tidy("unrollStacked", () => withCheckedInputs(() => {
     const { initialStates, ...rest } = options;
     let outputs = x;
     const states: AnyState[] = [];
@@ -58,5 +61,5 @@ export function unrollStacked(
       states.push(r.state as AnyState);
     });
     return { outputs, states };
-  });
+  }));
 }

@@ -30,7 +30,10 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
 import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
-import { Rng, tidy } from "../init";
+import { Rng } from "../init";
+import { checkKeys, keysOf } from "../options";
+import { checkNotDisposed } from "../train/model";
+import { checkFinite, tidyChecked } from "./finite";
 import { DEFAULT_SEED, layerSeed, partSeed } from "../seeds";
 import { RecurrentLayer, checkPositive, prefixed } from "./recurrent-layer";
 import { OutputHead } from "./output-head";
@@ -58,6 +61,9 @@ export interface TeacherForcingRnnConfig {
   seed?: number;
 }
 
+/** The keys of {@link TeacherForcingRnnConfig}. */
+const TEACHER_FORCING_KEYS = keysOf<TeacherForcingRnnConfig>({ inputSize: true, classes: true, hiddenSize: true, cell: true, hiddenRecurrence: true, maxLength: true, seed: true });
+
 /** An RNN whose previous output feeds its hidden state (see the file comment). */
 export class TeacherForcingRnn implements Trainable {
   readonly layer: RecurrentLayer;
@@ -71,6 +77,7 @@ export class TeacherForcingRnn implements Trainable {
 
   constructor(readonly config: TeacherForcingRnnConfig) {
     const where = "TeacherForcingRnn";
+    checkKeys(where, config, TEACHER_FORCING_KEYS);
     checkPositive(where, "inputSize", config.inputSize);
     checkPositive(where, "classes", config.classes);
     const cell = config.cell ?? "rnn";
@@ -101,7 +108,9 @@ export class TeacherForcingRnn implements Trainable {
    *   step t is fed yPrev[:, t−1] (the first step is fed 0)
    */
   run(x: Tensor3D, yPrev: Tensor2D, r: number, options: { mask?: Tensor2D; rng?: Rng } = {}): Tensor3D {
-    return tidy("TeacherForcingRnn.run", () => {
+    checkNotDisposed("TeacherForcingRnn.run", this);
+    checkFinite("TeacherForcingRnn.run", "x", x);
+    return tidyChecked("TeacherForcingRnn.run", () => {
       const [B, T] = x.shape;
       const K = this.K;
       const prevOneHot = (ids: Tensor1D) => tf.oneHot(tf.cast(ids, "int32"), K).toFloat() as Tensor2D; // [B, K]
@@ -143,11 +152,13 @@ export class TeacherForcingRnn implements Trainable {
   forward(batch: Batch, options: ForwardOptions): ForwardResult {
     const r = options.teacherForcingRatio ?? (options.training ? 1 : 0);
     if (!(r >= 0 && r <= 1)) throw new Error(`TeacherForcingRnn: teacherForcingRatio must be in [0, 1], got ${r}`);
-    return tidy("TeacherForcingRnn.forward", () => {
+    checkNotDisposed("TeacherForcingRnn.forward", this);
+    return tidyChecked("TeacherForcingRnn.forward", () => {
       const x = batch.x as Tensor3D;
       checkSequence("TeacherForcingRnn", "batch.x", x, ["B", "T", "I"], this.maxLength);
       const [B, T, I] = x.shape;
       if (I !== this.inputSize) throw new ShapeError(`TeacherForcingRnn: batch.x must have shape [B, T, I] with I = ${this.inputSize}, got [${x.shape.join(", ")}]`, "batch.x", [B, T, this.inputSize], [...x.shape]);
+      checkFinite("TeacherForcingRnn", "batch.x", x);
       this.head.checkTargets("batch.y", batch.y, [B, T], ["B", "T"]);
       const fed = (batch.yIn ?? batch.y) as Tensor2D;
       if (batch.yIn) {

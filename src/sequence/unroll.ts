@@ -16,6 +16,7 @@ import type { Cell, HiddenState } from "../cells/cell";
 import { assertFinite, checkRank, checkShape } from "../cells/checks";
 import { tidy } from "../init";
 import { fusedUnroll, fusedVariant, type FusedVariant } from "../fused/fused";
+import { checkInputs } from "./finite";
 
 /** How to unroll. Every field is optional. */
 export interface UnrollOptions<S extends HiddenState> {
@@ -79,8 +80,11 @@ export interface UnrollLastResult<S extends HiddenState> {
  * | outputs | [B, T, H] | h(t) for every t |
  * | state | [B, H] each | the final state |
  *
- * Runs in `tf.tidy`: only the returned tensors survive. Inputs are validated first: a
- * wrong rank or size throws a ShapeError naming the argument (x, h0, s0, mask, a weight).
+ * Runs in `tf.tidy`: only the returned tensors survive. Inputs are validated first: NaN or
+ * ±Inf in x, the initial state or the mask throws a NonFiniteInputError naming the argument
+ * and the index (one reduction per input; src/sequence/finite.ts; with `checkFinite`, the
+ * per-step NonFiniteError, which names the timestep, instead); a wrong rank or size
+ * throws a ShapeError naming the argument (x, h0, s0, mask, a weight).
  */
 export function unroll<P extends object, S extends HiddenState, O extends S>(
   cell: Cell<P, S, O>,
@@ -100,6 +104,9 @@ export function unroll<P extends object, S extends HiddenState, O extends S>(
   x: Tensor3D,
   options: UnrollOptions<S> & { returnSequences?: boolean } = {},
 ): UnrollResult<S> | UnrollLastResult<S> {
+  // NaN/±Inf in the inputs, named with their index (with checkFinite, the per-step check says which timestep instead).
+  const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
+  if (!options.checkFinite) checkInputs(`unroll(${cell.name})`, { x, ...Object.fromEntries(Object.entries(given).map(([k, t]) => [`${k}0`, t])), mask: options.mask });
   const variant = options.checkFinite ? null : fusedVariant(cell, options.fused);
   if (variant) {
     const { H } = checkUnrollInputs(cell, params, x, options);

@@ -25,9 +25,12 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow
 import type { Batch, ForwardOptions, ForwardResult, Trainable } from "../train/model";
 import type { CellChoice } from "../cells/cell";
 import { ShapeError } from "../cells/checks";
-import { Rng, tidy, uniformTensor } from "../init";
+import { Rng, uniformTensor } from "../init";
+import { checkKeys, keysOf } from "../options";
+import { checkNotDisposed } from "../train/model";
+import { checkFinite, tidyChecked } from "./finite";
 import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
-import { OutputHead, type OutputConfig } from "./output-head";
+import { OUTPUT_KEYS, OutputHead, type OutputConfig } from "./output-head";
 import { checkMask } from "./masks";
 import { flattenTime } from "./loss";
 import { DEFAULT_MAX_LENGTH } from "./inputs";
@@ -56,6 +59,9 @@ export interface VectorToSequenceConfig {
   seed?: number;
 }
 
+/** The keys of {@link VectorToSequenceConfig}. */
+const VECTOR_TO_SEQUENCE_KEYS = keysOf<VectorToSequenceConfig>({ cell: true, inputSize: true, hiddenSize: true, feed: true, output: true, maxLength: true, peepholes: true, seed: true });
+
 /** One-to-many: a sequence generated from one vector. */
 export class VectorToSequence implements Trainable {
   readonly feed: VectorFeed;
@@ -67,6 +73,8 @@ export class VectorToSequence implements Trainable {
   readonly maxLength: number;
 
   constructor(readonly config: VectorToSequenceConfig) {
+    checkKeys("VectorToSequence", config, VECTOR_TO_SEQUENCE_KEYS);
+    checkKeys("VectorToSequence", config.output, OUTPUT_KEYS, "output");
     this.feed = config.feed ?? "every-step";
     if (this.feed !== "initial-state" && this.feed !== "every-step") {
       throw new Error(`VectorToSequence: feed must be "initial-state" or "every-step", got ${JSON.stringify(this.feed)}`);
@@ -92,7 +100,8 @@ export class VectorToSequence implements Trainable {
 
   /** o(t) for t = 1 … T: [B, T, K]. */
   predict(v: Tensor2D, T: number, mask?: Tensor2D): Tensor3D {
-    return tidy("VectorToSequence.predict", () => {
+    checkNotDisposed("VectorToSequence.predict", this);
+    return tidyChecked("VectorToSequence.predict", () => {
       const h = this.run(v, T, "v", mask); // [B, T, H]
       const B = v.shape[0];
       return tf.reshape(this.head.apply(flattenTime<Tensor2D>(h)), [B, T, this.head.size]) as Tensor3D;
@@ -100,7 +109,8 @@ export class VectorToSequence implements Trainable {
   }
 
   forward(batch: Batch, _options: ForwardOptions): ForwardResult {
-    return tidy("VectorToSequence.forward", () => {
+    checkNotDisposed("VectorToSequence.forward", this);
+    return tidyChecked("VectorToSequence.forward", () => {
       const v = batch.x as Tensor2D;
       this.checkVector(v, "batch.x");
       if (batch.y.rank < 2) throw new ShapeError(`VectorToSequence: batch.y must have shape [B, T] or [B, T, K], got [${batch.y.shape.join(", ")}]`, "batch.y", [], [...batch.y.shape]);
@@ -136,6 +146,7 @@ export class VectorToSequence implements Trainable {
       throw new ShapeError(`VectorToSequence: ${argument} must have shape [B, I] with I = ${I}, got [${v.shape.join(", ")}]`, argument, [v.shape[0] ?? 0, I], [...v.shape]);
     }
     if (v.shape[0] === 0) throw new ShapeError(`VectorToSequence: ${argument} is an empty batch: expected B ≥ 1 vectors, got shape [${v.shape.join(", ")}]`, argument, [], [...v.shape]);
+    checkFinite("VectorToSequence", argument, v);
   }
 
   dispose(): void {

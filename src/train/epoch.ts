@@ -7,7 +7,7 @@ import type { Batch } from "./model";
 import { MetricMeans, type Metrics } from "./metrics";
 import type { History } from "./history";
 import { splitTime } from "./tbptt";
-import { checkBatch, disposeBatch, disposeState, epochBatches } from "./batches";
+import { checkBatch, disposeBatch, disposeMadeSince, disposeState, epochBatches } from "./batches";
 import { evaluate } from "./evaluate";
 import { fmt } from "./non-finite";
 import { trainStep, type EpochProgress } from "./step";
@@ -15,20 +15,20 @@ import type { TrainingRun } from "./run";
 
 /**
  * Trains on every batch of the epoch, until the batches run out or the run is asked to
- * stop. Batches from a data function are disposed after their steps; a state carried by
- * truncated BPTT is disposed at the end of the epoch.
+ * stop. The tensors a data function made are disposed after their steps (batches.ts); a
+ * state carried by truncated BPTT is disposed at the end of the epoch.
  */
 export async function trainEpoch<B extends Batch>(run: TrainingRun<B>, epoch: number): Promise<EpochProgress> {
   const e: EpochProgress = { epoch, means: new MetricMeans(), stepInEpoch: 0 };
-  const owned = typeof run.options.data === "function";
   let batchIndex = 0;
   try {
-    for (const batch of epochBatches(run.options.data, epoch, run.shuffle, run.rng)) {
+    const { batches, madeFrom } = epochBatches(run.options.data, epoch, run.shuffle, run.rng);
+    for (const batch of batches) {
       batchIndex++;
       try {
-        await trainBatch(run, e, batch, `batch ${batchIndex} of epoch ${epoch}`);
+        await trainBatch(run, e, batch, `fit: data: batch ${batchIndex} of epoch ${epoch}`);
       } finally {
-        if (owned) disposeBatch(batch);
+        if (batch && typeof batch === "object") disposeMadeSince(batch, madeFrom);
       }
       if (run.stopRequest) break;
     }

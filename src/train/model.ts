@@ -69,3 +69,30 @@ export interface Trainable<B extends Batch = Batch> {
   /** Frees the variables. */
   dispose(): void;
 }
+
+/** Thrown when a model is used after `dispose()`. */
+export class DisposedModelError extends Error {
+  override name = "DisposedModelError";
+}
+
+/**
+ * Throws a {@link DisposedModelError} if any of the model's variables has been disposed
+ * (`model.dispose()` was called), instead of tfjs's "Tensor is disposed" deep inside a pass.
+ * @param where the call that was attempted, e.g. "SequenceToVector.predict" or "fit"
+ * @param model the model (its class name goes into the message), or `{variables}` with `name`
+ * @param name what to call it, when not its class name (e.g. "RecurrentLayer")
+ */
+export function checkNotDisposed(where: string, model: Pick<Trainable, "variables">, name = modelName(model)): void {
+  const gone = Object.entries(model.variables).filter(([, v]) => v.isDisposed);
+  if (gone.length === 0) return;
+  throw new DisposedModelError(
+    `${where}: ${name} has been disposed (dispose() freed its weights: ${gone.map(([n]) => n).slice(0, 3).join(", ")}${gone.length > 3 ? ", …" : ""}); ` +
+      "build a new one (and load a checkpoint into it to carry on)",
+  );
+}
+
+/** "the SequenceToVector model", or "the model" for a plain object. */
+export function modelName(model: object): string {
+  const name = model.constructor?.name;
+  return name && name !== "Object" ? `the ${name} model` : "the model";
+}

@@ -18,6 +18,7 @@ import type { StepLog } from "./callbacks";
 import { disposeState } from "./batches";
 import { isFiniteStep, stopOnNonFinite } from "./non-finite";
 import type { TrainingRun } from "./run";
+import { withCheckedInputs } from "../sequence/finite";
 
 /** Where an epoch stands: what its steps add up and the state they carry. */
 export interface EpochProgress {
@@ -69,7 +70,8 @@ export function forwardBackward<B extends Batch>(
   let kept: Tensor[] = [];
   let state: CarriedState | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(batch, options);
+    // The batch was checked when it came in (batches.ts): no input checks again inside.
+    const out = withCheckedInputs(() => model.forward(batch, options));
     kept = [tf.keep(out.count), ...(out.correct ? [tf.keep(out.correct)] : [])];
     if (out.state) state = Object.fromEntries(Object.entries(out.state).map(([k, t]) => [k, tf.keep(t)]));
     return out.loss;

@@ -28,6 +28,11 @@
  *   gradient with a finite loss stops before it is applied.
  * - **Memory.** Every tensor a step makes is disposed before the next one:
  *   `tf.memory().numTensors` stays flat however long the run.
+ * - **Errors early.** Before the first step: unknown option keys (with the likely name:
+ *   `lr` → `optimizer: { learningRate }`), a disposed model, a second `fit` on a model that
+ *   is still training, a generator object as `data`, bad validation batches. Each batch is
+ *   checked before its step, NaN/±Inf included ("fit: data: batch 3 of epoch 1: x[1, 4, 0]
+ *   is NaN"), so bad data is not mistaken for a learning rate that is too high.
  * - **Notebook output.** After every step the trainer awaits the event loop (setImmediate),
  *   so displays and prints reach the notebook while it trains.
  *
@@ -68,9 +73,13 @@ import type { History } from "./history";
 import type { EarlyStoppingConfig } from "./early-stopping";
 import type { Callback } from "./callbacks";
 import type { ProgressOptions } from "./progress";
-import type { BatchSource } from "./batches";
+import { checkDataSource, type BatchSource } from "./batches";
 import { TrainingRun } from "./run";
 import { endEpoch, trainEpoch } from "./epoch";
+import { checkValidation } from "./evaluate";
+import { checkNotDisposed, modelName } from "./model";
+import { checkKeys, keysOf } from "../options";
+import { OPTIMIZER_DEFAULTS } from "./optimizers";
 
 export type { BatchSource } from "./batches";
 export { disposeBatch } from "./batches";
@@ -80,9 +89,14 @@ export { nextTurn } from "./step";
 
 /** How to train. Every field but `data` is optional. */
 export interface FitOptions<B extends Batch = Batch> {
-  /** The training batches; see {@link BatchSource}. */
+  /** The training batches: an array, or a function of the epoch (not a generator object, which cannot be replayed); see {@link BatchSource}. */
   data: BatchSource<B>;
-  /** Validation batches, evaluated after every epoch with `training: false`. A function is called each time and its batches disposed. */
+  /**
+   * Validation batches, evaluated after every epoch with `training: false`. A function is
+   * called each time, and the tensors it made are disposed (as for `data`). Checked before
+   * the first training step: every batch of a list, the first of a function's (which is
+   * called once more for this).
+   */
   validation?: readonly B[] | (() => Iterable<B>);
   /** Epochs to run (in this call). Default: 10. */
   epochs?: number;
@@ -115,6 +129,35 @@ export interface FitOptions<B extends Batch = Batch> {
 /** Default of {@link FitOptions.epochs}. */
 const DEFAULT_EPOCHS = 10;
 
+/** The keys of {@link FitOptions} and of its nested configs (for the unknown-key check). */
+const FIT_KEYS = keysOf<FitOptions>({
+  data: true,
+  validation: true,
+  epochs: true,
+  optimizer: true,
+  clip: true,
+  teacherForcing: true,
+  tbptt: true,
+  earlyStopping: true,
+  seed: true,
+  shuffle: true,
+  perplexity: true,
+  callbacks: true,
+  progress: true,
+  history: true,
+  onNonFinite: true,
+});
+const CLIP_KEYS = keysOf<ClipConfig>({ globalNorm: true, norm: true, value: true });
+const TBPTT_KEYS = keysOf<TbpttConfig>({ chunk: true, acrossBatches: true });
+const EARLY_STOPPING_KEYS = keysOf<EarlyStoppingConfig>({ monitor: true, patience: true, minDelta: true, restoreBest: true });
+const PROGRESS_KEYS = keysOf<ProgressOptions>({ interval: true, terminalInterval: true, write: true });
+
+/**
+ * The models being trained right now: a second `fit` on one of them is refused (two runs
+ * would interleave their updates and each restore its own "last good" weights).
+ */
+const training = new WeakSet<object>();
+
 /**
  * Trains `model` in place and returns its history.
  * @throws NonFiniteLossError (unless onNonFinite: "stop"); errors from the model, the data or a callback
@@ -122,28 +165,57 @@ const DEFAULT_EPOCHS = 10;
  */
 export async function fit<B extends Batch>(model: Trainable<B>, options: FitOptions<B>): Promise<History> {
   const epochs = checkFitOptions(model, options);
-  const run = new TrainingRun(model, options, epochs);
-  try {
-    await run.call((cb) => cb.onTrainBegin?.(run.ctx));
-    for (let epoch = run.ctx.firstEpoch; epoch <= run.ctx.lastEpoch && !run.stopRequest; epoch++) {
-      const startedAt = Date.now();
-      const progress = await trainEpoch(run, epoch);
-      if (run.stopRequest) break; // a partial epoch is kept in steps/stepLoss only
-      await endEpoch(run, progress, startedAt);
-    }
-    await finishRun(run);
-  } finally {
-    run.close();
+  if (training.has(model)) {
+    throw new Error(
+      `fit: ${modelName(model)} is already being trained by another fit call that has not finished; ` +
+        "await it first (const history = await fit(…)) — two runs at once would mix their updates",
+    );
   }
+  checkValidation(options.validation, "fit");
+  training.add(model);
+  let run: TrainingRun<B> | undefined;
+  try {
+    run = new TrainingRun(model, options, epochs);
+    return await train(run);
+  } finally {
+    run?.close();
+    training.delete(model);
+  }
+}
+
+/** The epochs of a prepared run, then its end; throws the run's failure (a non-finite loss) if any. */
+async function train<B extends Batch>(run: TrainingRun<B>): Promise<History> {
+  await run.call((cb) => cb.onTrainBegin?.(run.ctx));
+  for (let epoch = run.ctx.firstEpoch; epoch <= run.ctx.lastEpoch && !run.stopRequest; epoch++) {
+    const startedAt = Date.now();
+    const progress = await trainEpoch(run, epoch);
+    if (run.stopRequest) break; // a partial epoch is kept in steps/stepLoss only
+    await endEpoch(run, progress, startedAt);
+  }
+  await finishRun(run);
   if (run.failure) throw run.failure;
   return run.history;
 }
 
-/** Checks what can be checked before training; returns the number of epochs. */
+/** Checks what can be checked before training (except the validation batches); returns the number of epochs. */
 function checkFitOptions<B extends Batch>(model: Trainable<B>, options: FitOptions<B>): number {
+  if (options === null || typeof options !== "object") throw new Error(`fit: options must be an object { data, epochs?, … }, got ${String(options)}`);
+  checkKeys("fit", options, FIT_KEYS);
+  const optimizer = options.optimizer as unknown;
+  if (optimizer !== null && typeof optimizer === "object" && typeof (optimizer as tf.Optimizer).applyGradients !== "function") {
+    const name = (optimizer as { name?: unknown }).name;
+    const defaults = OPTIMIZER_DEFAULTS[name as OptimizerName];
+    if (defaults) checkKeys("fit", optimizer, ["name", ...Object.keys(defaults)], "optimizer");
+  }
+  checkKeys("fit", options.clip, CLIP_KEYS, "clip");
+  checkKeys("fit", options.tbptt, TBPTT_KEYS, "tbptt");
+  checkKeys("fit", options.earlyStopping, EARLY_STOPPING_KEYS, "earlyStopping");
+  checkKeys("fit", options.progress, PROGRESS_KEYS, "progress");
+  checkNotDisposed("fit", model);
   const epochs = options.epochs ?? DEFAULT_EPOCHS;
   if (!(Number.isInteger(epochs) && epochs >= 0)) throw new Error(`fit: epochs must be an integer ≥ 0, got ${epochs}`);
   if (options.data === undefined) throw new Error("fit: no data; pass { data: [batches…] } or { data: (epoch, rng) => batches }");
+  checkDataSource(options.data, "fit: data");
   if (options.tbptt) checkTbptt(options.tbptt);
   if (Object.keys(model.variables).length === 0) throw new Error("fit: the model has no variables to train");
   return epochs;
