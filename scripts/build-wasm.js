@@ -87,16 +87,26 @@ function render(dts) {
   const re = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export function (\w+)\(([^)]*)\): (\w+);/g;
   for (let m = re.exec(dts); m; m = re.exec(dts)) {
     const [, comment, name, params, result] = m;
-    const lines = comment.split("\n").map((l) => l.replace(/^\s*\* ?/, "").trim()).filter(Boolean);
+    const lines = comment
+      .split("\n")
+      .map((l) => l.replace(/^\s*\* ?/, "").trim())
+      .filter(Boolean);
     // asc names the function by its internal path: src/fused/assembly/<file>/<name>
     const internal = lines[0];
     const file = `${internal.slice(0, internal.lastIndexOf("/"))}.ts`;
-    const types = Object.fromEntries(lines.flatMap((l) => {
-      const p = /^@param (\w+) `(\w+)`/.exec(l);
-      return p ? [[p[1], p[2]]] : [];
-    }));
+    const types = Object.fromEntries(
+      lines.flatMap((l) => {
+        const p = /^@param (\w+) `(\w+)`/.exec(l);
+        return p ? [[p[1], p[2]]] : [];
+      }),
+    );
     const returns = /^@returns `(\w+)`/.exec(lines.find((l) => l.startsWith("@returns")) ?? "");
-    const ascParams = params ? params.split(", ").map((p) => { const n = p.split(":")[0]; return `${n}: ${types[n]}`; }) : [];
+    const ascParams = params
+      ? params.split(", ").map((p) => {
+          const n = p.split(":")[0];
+          return `${n}: ${types[n]}`;
+        })
+      : [];
     const signature = `${name}(${ascParams.join(", ")}): ${returns ? returns[1] : "void"}`;
     const doc = sourceDoc(fs.readFileSync(path.join(root, file), "utf-8"), name);
     const body = [...doc, ...(doc.length ? [""] : []), `AssemblyScript (${file}): \`${signature}\``];

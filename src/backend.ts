@@ -42,9 +42,7 @@ export function initBackend(backend?: string): Promise<BackendInfo> {
   const forced = backend ?? (process.env.SEQLAB_BACKEND || undefined);
   if (forced !== undefined && !(BACKENDS as readonly string[]).includes(forced)) {
     const from = backend !== undefined ? "backend" : "SEQLAB_BACKEND";
-    return Promise.reject(
-      new Error(`${from}: expected one of ${BACKENDS.map((b) => `"${b}"`).join(", ")}, got "${forced}"`),
-    );
+    return Promise.reject(new Error(`${from}: expected one of ${BACKENDS.map((b) => `"${b}"`).join(", ")}, got "${forced}"`));
   }
   if (chosen && (forced === undefined || info?.name === forced)) return chosen;
   chosen = choose(forced as BackendName | undefined).then((i) => (info = i));

@@ -77,7 +77,17 @@ export type { AttentionEncoderDecoderConfig } from "./sequence/attention-encoder
 export { additiveScore, dotScore, generalScore, scaledDotScore, attentionSoftmax, attentionContext } from "./sequence/attention";
 export type { AdditiveAttentionParams, AttentionScore } from "./sequence/attention";
 export { greedyDecode, sampleDecode, beamSearch } from "./sequence/decoding";
-export type { StepDecoder, DecodeOptions, SampleOptions, BeamOptions, Decoded, BeamDecoded, MemoryState, SourceMemory, AnyDecoderState } from "./sequence/decoding";
+export type {
+  StepDecoder,
+  DecodeOptions,
+  SampleOptions,
+  BeamOptions,
+  Decoded,
+  BeamDecoded,
+  MemoryState,
+  SourceMemory,
+  AnyDecoderState,
+} from "./sequence/decoding";
 export type { EncoderDecoderState } from "./sequence/decoder";
 
 // Training (src/train) -------------------------------------------------------------------------

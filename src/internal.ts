@@ -42,7 +42,16 @@ export type { StackedTapes } from "./grad/stacked";
 // Fused kernels (WebAssembly)
 export type { FusedCell, FusedCellDefinition, FusedSizes, FusedVector, FusedForwardArgs, FusedBackwardArgs } from "./fused/spec";
 export { fusedCell, gateOffsets } from "./fused/spec";
-export { fusedUnroll, fusedVariant, fusedProfile, resetFusedProfile, fusedMemory, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./fused/fused";
+export {
+  fusedUnroll,
+  fusedVariant,
+  fusedProfile,
+  resetFusedProfile,
+  fusedMemory,
+  releaseFusedMemory,
+  MAX_LIVE,
+  MAX_LIVE_BYTES,
+} from "./fused/fused";
 export type { FusedVariant, FusedProfile, FusedUnrollOptions, FusedMemory } from "./fused/fused";
 export { FusedOptionError, fusedSetting, threadsSetting, relaxedSimdSetting } from "./fused/options";
 export { TFJS_INTERNALS, TfjsInternalsError, checkTfjsInternals, missingTfjsInternals } from "./fused/tfjs-internals";

@@ -89,7 +89,11 @@ export function checkKeys(where: string, given: unknown, known: readonly string[
     const suggestion = suggest(key, known);
     const hint = suggestion ? `; did you mean ${spell(suggestion)}?` : ".";
     const what = path ? `option "${full}"` : `option "${key}"`;
-    throw new OptionError(`${where}: unknown ${what}${hint} Known options${path ? ` of ${path}` : ""}: ${known.join(", ")}`, full, suggestion ? (path ? `${path}.${suggestion}` : suggestion) : undefined);
+    throw new OptionError(
+      `${where}: unknown ${what}${hint} Known options${path ? ` of ${path}` : ""}: ${known.join(", ")}`,
+      full,
+      suggestion ? (path ? `${path}.${suggestion}` : suggestion) : undefined,
+    );
   }
 }
 

@@ -34,7 +34,10 @@ describe("backend", function () {
       assert.equal(ok.name, "tensorflow");
     } else {
       assert.equal(ok.name, "wasm");
-      assert.deepEqual(ok.skipped.map((s: { name: string }) => s.name), ["tensorflow"]);
+      assert.deepEqual(
+        ok.skipped.map((s: { name: string }) => s.name),
+        ["tensorflow"],
+      );
       assert.match(ok.reason, /^tensorflow unavailable \((@tensorflow\/tfjs-node is not installed|.*tfjs_binding)/);
       assert.equal(typeof ok.simd, "boolean");
     }

@@ -77,7 +77,11 @@ function mguInit(c: CellInitConfig): MguParams {
   const { inputSize: I, hiddenSize: H } = c;
   const rng = new seqlab.Rng(c.seed ?? 0);
   const k = 1 / Math.sqrt(H);
-  const u = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b) }, () => (2 * rng.next() - 1) * k), shape);
+  const u = (shape: number[]) =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((a, b) => a * b) }, () => (2 * rng.next() - 1) * k),
+      shape,
+    );
   return { U: u([2 * H, I]) as Tensor2D, W: u([2 * H, H]) as Tensor2D, b: u([2 * H]) as Tensor1D };
 }
 
@@ -159,7 +163,14 @@ describe("a cell defined outside the library (minimal gated unit)", () => {
   before(async () => {
     await seqlab.initBackend();
     x = tf.randomNormal([B, T, I], 0, 1, "float32", 3) as Tensor3D;
-    y = tf.tensor2d([[0, 1, 2, 1], [2, 2, 0, 1]], [B, T], "int32");
+    y = tf.tensor2d(
+      [
+        [0, 1, 2, 1],
+        [2, 2, 0, 1],
+      ],
+      [B, T],
+      "int32",
+    );
     p = mguInit({ inputSize: I, hiddenSize: H, seed: 1 });
     ro = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 2 });
   });
@@ -187,7 +198,10 @@ describe("a cell defined outside the library (minimal gated unit)", () => {
     assert.ok(r.worst.handVsAutodiff.scaled < 1e-6, `hand vs autodiff ${r.worst.handVsAutodiff.scaled}`);
     assert.ok(r.worst.handVsNumeric.scaled < 1e-3, `hand vs numeric ${r.worst.handVsNumeric.scaled}`);
     assert.equal(r.worst.f64HandVsNumeric, undefined);
-    assert.deepEqual(r.params.map((row) => row.name), ["U", "W", "b", "V", "c", "x", "h0"]);
+    assert.deepEqual(
+      r.params.map((row) => row.name),
+      ["U", "W", "b", "V", "c", "x", "h0"],
+    );
     assert.match(seqlab.formatGradientReport(r), /no float64 reference: finite differences in float32/);
   });
 
@@ -204,7 +218,15 @@ describe("a cell defined outside the library (minimal gated unit)", () => {
       ...mguCell,
       backward: (pp, xx, prev, out, d) => {
         const g = mguBackward(pp, xx, prev, out, d);
-        const W = tf.tidy(() => tf.concat([tf.slice(g.dParams.W, [0, 0], [H, H]), tf.matMul(tf.mul(tf.mul(d.h, out.f), tf.sub(1, tf.square(out.n))), prev.h, true, false)], 0)) as Tensor2D;
+        const W = tf.tidy(() =>
+          tf.concat(
+            [
+              tf.slice(g.dParams.W, [0, 0], [H, H]),
+              tf.matMul(tf.mul(tf.mul(d.h, out.f), tf.sub(1, tf.square(out.n))), prev.h, true, false),
+            ],
+            0,
+          ),
+        ) as Tensor2D;
         g.dParams.W.dispose();
         return { ...g, dParams: { ...g.dParams, W } };
       },

@@ -34,7 +34,14 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
     const run = internal.parityBatch({ length: 12, batchSize: 8, target: "running" }, new seqlab.Rng(3));
     const bits = (run.x.arraySync() as number[][][]).map((s) => s.map((r) => r[0]));
     const ys = run.y.arraySync() as number[][];
-    bits.forEach((s, b) => s.forEach((_, t) => assert.equal(ys[b][t], s.slice(0, t + 1).reduce((a, c) => a ^ c, 0))));
+    bits.forEach((s, b) =>
+      s.forEach((_, t) =>
+        assert.equal(
+          ys[b][t],
+          s.slice(0, t + 1).reduce((a, c) => a ^ c, 0),
+        ),
+      ),
+    );
     assert.equal(run.mask, undefined);
     const varying = internal.parityBatch({ length: [3, 9], batchSize: 16 }, new seqlab.Rng(4));
     assert.deepEqual(varying.x.shape, [16, 9, 1]);
@@ -45,8 +52,14 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
     const lengths = m.map((r) => r.reduce((a, c) => a + c, 0));
     assert.ok(lengths.every((n) => n >= 3 && n <= 9) && new Set(lengths).size > 1);
     vx.forEach((s, b) => {
-      assert.equal(vy[b], s.slice(0, lengths[b]).reduce((a, c) => a ^ c, 0));
-      assert.ok(s.slice(lengths[b]).every((v) => v === 0), "zero padding");
+      assert.equal(
+        vy[b],
+        s.slice(0, lengths[b]).reduce((a, c) => a ^ c, 0),
+      );
+      assert.ok(
+        s.slice(lengths[b]).every((v) => v === 0),
+        "zero padding",
+      );
     });
     internal.disposeBatch(run as seqlab.Batch);
     internal.disposeBatch(varying as seqlab.Batch);
@@ -68,7 +81,8 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
       const k = rng.int(s.length);
       const other = symbols.replace(s[k], "")[rng.int(6)];
       const bad = s.slice(0, k) + other + s.slice(k + 1);
-      const allowed = [...bad].every((c, j) => internal.embeddedReberNext(bad.slice(0, j)).includes(c)) && internal.embeddedReberNext(bad).length === 0;
+      const allowed =
+        [...bad].every((c, j) => internal.embeddedReberNext(bad.slice(0, j)).includes(c)) && internal.embeddedReberNext(bad).length === 0;
       assert.equal(internal.isEmbeddedReber(bad), allowed, bad);
     }
     assert.deepEqual(internal.embeddedReberNext("BP"), ["B"]);
@@ -81,7 +95,10 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
     b.strings.forEach((s, i) => {
       assert.equal(seqlab.REBER_VOCAB.decodeText(x[i]), s.slice(0, -1));
       assert.equal(seqlab.REBER_VOCAB.decodeText(y[i]), s.slice(1));
-      assert.equal(m[i].reduce((a, c) => a + c, 0), s.length - 1);
+      assert.equal(
+        m[i].reduce((a, c) => a + c, 0),
+        s.length - 1,
+      );
     });
     internal.disposeBatch(b);
   });
@@ -104,7 +121,11 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
         assert.equal(internal.DIGITS_TARGET_VOCAB.decodeText(y[i]), f(src));
         assert.equal(internal.DIGITS_TARGET_VOCAB.decodeText(yIn[i]), f(src));
         assert.equal(yIn[i][0], internal.DIGITS_TARGET_VOCAB.start);
-        assert.equal(m[i].reduce((a, c) => a + c, 0), src.length + 1, "target + END");
+        assert.equal(
+          m[i].reduce((a, c) => a + c, 0),
+          src.length + 1,
+          "target + END",
+        );
       });
       internal.disposeBatch(b);
     }
@@ -114,7 +135,10 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
       /digit source vocab: unknown symbol "a" at position 2 of sequence 0/,
     );
     assert.throws(
-      () => internal.seq2seqBatchOf([{ source: "123456", target: "1" }], internal.DIGITS_SOURCE_VOCAB, internal.DIGITS_TARGET_VOCAB, { maxSourceLength: 5 }),
+      () =>
+        internal.seq2seqBatchOf([{ source: "123456", target: "1" }], internal.DIGITS_SOURCE_VOCAB, internal.DIGITS_TARGET_VOCAB, {
+          maxSourceLength: 5,
+        }),
       /sequence 0 has 6 steps, longer than maxLength 5/,
     );
   });

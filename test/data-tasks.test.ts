@@ -117,7 +117,10 @@ describe("tasks", () => {
     const V = seqlab.DATE_TARGET_VOCAB;
     examples.forEach((e, i) => {
       assert.equal(seqlab.DATE_SOURCE_VOCAB.decodeText(xs[i]), e.source);
-      assert.equal(ms[i].reduce((a, c) => a + c, 0), e.source.length);
+      assert.equal(
+        ms[i].reduce((a, c) => a + c, 0),
+        e.source.length,
+      );
       assert.equal(yIn[i][0], V.start);
       assert.equal(ys[i][10], V.end);
       assert.equal(V.decodeText(ys[i]), e.target);
@@ -132,13 +135,16 @@ describe("tasks", () => {
     assert.deepEqual([v.pad, v.start, v.end], [0, 1, 2]);
     assert.deepEqual(v.encode("cab"), [5, 3, 4]);
     assert.equal(v.decodeText([1, 5, 3, 2, 4]), "ca", "START skipped, stops at END");
-    assert.throws(() => v.encode("abxc", 7), (e: unknown) => {
-      assert.ok(e instanceof internal.UnknownSymbolError);
-      assert.equal(e.symbol, "x");
-      assert.equal(e.position, 2);
-      assert.match(e.message, /abc vocab: unknown symbol "x" at position 2 of sequence 7; the vocabulary has "a" "b" "c"/);
-      return true;
-    });
+    assert.throws(
+      () => v.encode("abxc", 7),
+      (e: unknown) => {
+        assert.ok(e instanceof internal.UnknownSymbolError);
+        assert.equal(e.symbol, "x");
+        assert.equal(e.position, 2);
+        assert.match(e.message, /abc vocab: unknown symbol "x" at position 2 of sequence 7; the vocabulary has "a" "b" "c"/);
+        return true;
+      },
+    );
     assert.throws(() => v.special("unk"), /has no unk token/);
     assert.throws(() => v.decode([9]), /id 9 at position 0 is out of range \[0, 6\)/);
     const withUnk = new seqlab.Vocab(["a"], { specials: ["pad", "unk"] });
@@ -149,12 +155,36 @@ describe("tasks", () => {
 
   it("padding: ids and mask; empty batch, empty sequence and too-long sequence → clear errors", () => {
     const { ids, mask, lengths } = seqlab.padSequences([[3, 4, 5], [6]], { padId: 0 });
-    assert.deepEqual(ids.arraySync(), [[3, 4, 5], [6, 0, 0]]);
-    assert.deepEqual(mask.arraySync(), [[1, 1, 1], [1, 0, 0]]);
+    assert.deepEqual(ids.arraySync(), [
+      [3, 4, 5],
+      [6, 0, 0],
+    ]);
+    assert.deepEqual(mask.arraySync(), [
+      [1, 1, 1],
+      [1, 0, 0],
+    ]);
     assert.deepEqual(lengths, [3, 1]);
-    const v = internal.padVectors([[[1, 2]], [[3, 4], [5, 6]]]);
-    assert.deepEqual(v.x.arraySync(), [[[1, 2], [0, 0]], [[3, 4], [5, 6]]]);
-    assert.deepEqual(v.mask.arraySync(), [[1, 0], [1, 1]]);
+    const v = internal.padVectors([
+      [[1, 2]],
+      [
+        [3, 4],
+        [5, 6],
+      ],
+    ]);
+    assert.deepEqual(v.x.arraySync(), [
+      [
+        [1, 2],
+        [0, 0],
+      ],
+      [
+        [3, 4],
+        [5, 6],
+      ],
+    ]);
+    assert.deepEqual(v.mask.arraySync(), [
+      [1, 0],
+      [1, 1],
+    ]);
     assert.throws(() => seqlab.padSequences([]), /empty batch/);
     assert.throws(() => seqlab.padSequences([[1], []]), /sequence 1 is empty/);
     assert.throws(() => seqlab.padSequences([[1], [1, 2, 3]], { maxLength: 2 }), /sequence 1 has 3 steps, longer than maxLength 2/);

@@ -23,7 +23,10 @@ function exportsOf(file: string): { values: string[]; types: string[] } {
   const values: string[] = [];
   const types: string[] = [];
   for (const m of src.matchAll(/export (type )?\{([^}]*)\} from "[^"]+";/g)) {
-    const names = m[2].split(",").map((n) => n.trim()).filter(Boolean);
+    const names = m[2]
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean);
     (m[1] ? types : values).push(...names);
   }
   return { values, types };
@@ -134,7 +137,9 @@ function describeDiagnostics(diagnostics: readonly ts.Diagnostic[], snippets: Sn
       if (!d.file || d.start === undefined) return message;
       const s = snippets.find((x) => path.resolve(x.file) === path.resolve(d.file!.fileName));
       const { line } = d.file.getLineAndCharacterOfPosition(d.start);
-      return s ? `${s.where.replace(/:\d+$/, "")}:${s.line + line + 1 - s.offset}: ${message}` : `${d.file.fileName}:${line + 1}: ${message}`;
+      return s
+        ? `${s.where.replace(/:\d+$/, "")}:${s.line + line + 1 - s.offset}: ${message}`
+        : `${d.file.fileName}:${line + 1}: ${message}`;
     })
     .join("\n");
 }

@@ -204,7 +204,7 @@ describe("wasm kernels", () => {
 
   it("the generated kernel types list every function of the built module, with its number of parameters", () => {
     const source = fs.readFileSync(path.join(root, "src", "fused", "wasm-exports.generated.ts"), "utf-8");
-    const typed = new Map([...source.matchAll(/^  (\w+)\(([^)]*)\): \w+;$/gm)].map((m) => [m[1], m[2] ? m[2].split(",").length : 0]));
+    const typed = new Map([...source.matchAll(/^ {2}(\w+)\(([^)]*)\): \w+;$/gm)].map((m) => [m[1], m[2] ? m[2].split(",").length : 0]));
     for (const build of BUILDS) {
       const ex = loadKernels(build).exports as unknown as Record<string, unknown>;
       const functions = Object.keys(ex).filter((k) => typeof ex[k] === "function");

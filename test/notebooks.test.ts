@@ -12,7 +12,10 @@ import { renderedPlots, closeBrowser } from "seqlab/internal";
 import { jupyterEnv, run, JupyterEnv } from "./helpers/jupyter";
 
 const dir = path.join(__dirname, "..", "notebooks");
-const notebooks = fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort();
+const notebooks = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
 
 interface Cell {
   cell_type: string;
@@ -20,9 +23,8 @@ interface Cell {
   outputs?: { output_type: string; text?: string | string[]; data?: Record<string, unknown> }[];
   execution_count?: number | null;
 }
-const read = (file: string): { cells: Cell[]; metadata: { kernelspec?: { name: string } } } =>
-  JSON.parse(fs.readFileSync(file, "utf-8"));
-const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : t ?? "");
+const read = (file: string): { cells: Cell[]; metadata: { kernelspec?: { name: string } } } => JSON.parse(fs.readFileSync(file, "utf-8"));
+const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : (t ?? ""));
 
 describe("notebooks", function () {
   it("there is at least one, numbered like 01-…", () => {
@@ -115,7 +117,10 @@ describe("notebooks", function () {
       assert.deepEqual(page.pageErrors, []);
       assert.ok(page.plots.length >= 2, `found ${page.plots.length} plots`);
       for (const p of page.plots) assert.equal(p.drawn, p.traces, `plot "${p.title}" drew ${p.drawn} of ${p.traces} traces`);
-      assert.ok(page.plots.some((p) => /training loss \(MSE\), step \d+/.test(p.title)), "the live figure's last state is missing");
+      assert.ok(
+        page.plots.some((p) => /training loss \(MSE\), step \d+/.test(p.title)),
+        "the live figure's last state is missing",
+      );
       assert.equal(r.plots.length, 2, `saved plots: ${r.plots}`);
       for (const file of r.plots) {
         const saved = await renderedPlots(file);

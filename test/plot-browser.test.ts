@@ -8,7 +8,20 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { attentionWeights, gateActivations, gradientFlow, hiddenStates, liveFigure, savePlot, sequencePrediction, show, textActivation, trainingCurves, unfoldedGraph, type Figure } from "seqlab";
+import {
+  attentionWeights,
+  gateActivations,
+  gradientFlow,
+  hiddenStates,
+  liveFigure,
+  savePlot,
+  sequencePrediction,
+  show,
+  textActivation,
+  trainingCurves,
+  unfoldedGraph,
+  type Figure,
+} from "seqlab";
 import { closeBrowser, gradientFlowHeatmap, renderedPlots, type DisplayContent } from "seqlab/internal";
 
 const BRIDGE = Symbol.for("seqlab.kernel");
@@ -17,14 +30,53 @@ const BRIDGE = Symbol.for("seqlab.kernel");
 function allFigures(): Figure[] {
   const text = "the cat\nsat";
   return [
-    trainingCurves([{ name: "RNN", loss: [2, 1, NaN, 0.4], valLoss: [2.2, 1.3, 0.9, 0.8], metric: [0.2, 0.5, 0.6, 0.7] }, { name: "LSTM", loss: [2, 0.7, 0.3, 0.1] }], { logY: true }),
-    hiddenStates([[0.1, -0.5, 0.9], [0.3, 0.2, -0.9], [0.4, 0.4, 0.4]]),
-    gateActivations({ i: [[0.1, 0.5], [0.9, 0.2]], f: [[0.3, 0.5], [0.6, 0.7]], o: [[0.5, 0.5], [0.1, 0.2]] }),
-    attentionWeights([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]], ["le", "chat", "le"], ["the", "cat"]),
-    gradientFlow([[1e-6, 1e-4, 1e-2, 1], [1e-3, 1e-2, 1e-1, 1]]),
-    gradientFlowHeatmap([[1e-6, 1e-4, 1e-2, 1], [1e-3, 0, 1e-1, 1]]),
+    trainingCurves(
+      [
+        { name: "RNN", loss: [2, 1, NaN, 0.4], valLoss: [2.2, 1.3, 0.9, 0.8], metric: [0.2, 0.5, 0.6, 0.7] },
+        { name: "LSTM", loss: [2, 0.7, 0.3, 0.1] },
+      ],
+      { logY: true },
+    ),
+    hiddenStates([
+      [0.1, -0.5, 0.9],
+      [0.3, 0.2, -0.9],
+      [0.4, 0.4, 0.4],
+    ]),
+    gateActivations({
+      i: [
+        [0.1, 0.5],
+        [0.9, 0.2],
+      ],
+      f: [
+        [0.3, 0.5],
+        [0.6, 0.7],
+      ],
+      o: [
+        [0.5, 0.5],
+        [0.1, 0.2],
+      ],
+    }),
+    attentionWeights(
+      [
+        [0.7, 0.2, 0.1],
+        [0.1, 0.8, 0.1],
+      ],
+      ["le", "chat", "le"],
+      ["the", "cat"],
+    ),
+    gradientFlow([
+      [1e-6, 1e-4, 1e-2, 1],
+      [1e-3, 1e-2, 1e-1, 1],
+    ]),
+    gradientFlowHeatmap([
+      [1e-6, 1e-4, 1e-2, 1],
+      [1e-3, 0, 1e-1, 1],
+    ]),
     sequencePrediction([0, 1, 0, -1, 0, 1], [0.1, 0.9, 0.1, -0.8, 0.2, 0.6], { freeRunningFrom: 3 }),
-    textActivation(text, Array.from(text, (_, i) => Math.sin(i))),
+    textActivation(
+      text,
+      Array.from(text, (_, i) => Math.sin(i)),
+    ),
     unfoldedGraph({ steps: 3, inputSize: 2, hiddenSize: 4, outputSize: 2 }),
   ];
 }
@@ -49,7 +101,10 @@ function notebookPage(file: string, outputs: DisplayContent[]): string {
   const cells = outputs
     .map((o) => `<div class="jp-OutputArea-output" data-mime-type="text/html">\n${String(o.data["text/html"])}\n</div>`)
     .join("\n");
-  fs.writeFileSync(file, `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>notebook</title></head><body>\n${cells}\n</body></html>\n`);
+  fs.writeFileSync(
+    file,
+    `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>notebook</title></head><body>\n${cells}\n</body></html>\n`,
+  );
   return file;
 }
 
@@ -112,7 +167,10 @@ describe("plots in a browser (headless Chromium, offline)", function () {
     });
     const r = await renderedPlots(notebookPage(path.join(dir, "out-of-order.html"), [other, carrier]));
     assert.deepEqual(r.notDrawn, []);
-    assert.deepEqual(r.plots.map((p) => p.title), ["Hidden state h(t)", "Training curves"]);
+    assert.deepEqual(
+      r.plots.map((p) => p.title),
+      ["Hidden state h(t)", "Training curves"],
+    );
     assert.ok(r.plots.every((p) => p.drawn === p.traces && p.traces > 0));
   });
 
@@ -162,7 +220,10 @@ describe("plots in a browser (headless Chromium, offline)", function () {
 
   it("bad export arguments are clear errors", async () => {
     const fig = allFigures()[0];
-    await assert.rejects(savePlot(fig, path.join(dir, "x.jpg")), /path: cannot tell the format of ".*x\.jpg": use one of \.html, \.png, \.svg/);
+    await assert.rejects(
+      savePlot(fig, path.join(dir, "x.jpg")),
+      /path: cannot tell the format of ".*x\.jpg": use one of \.html, \.png, \.svg/,
+    );
     await assert.rejects(savePlot(fig, path.join(dir, "x.png"), { width: 0 }), /width: expected a number of pixels ≥ 10, got 0/);
     await assert.rejects(savePlot(fig, path.join(dir, "x.png"), { scale: -1 }), /scale: expected a positive number, got -1/);
     await assert.rejects(savePlot({ data: 1 } as unknown as Figure, path.join(dir, "x.html")), /fig: expected a plotly figure/);

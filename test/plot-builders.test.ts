@@ -4,7 +4,18 @@
  * announces) — never a silently blank plot.
  */
 import { strict as assert } from "assert";
-import { attentionWeights, gateActivations, gradientFlow, heatmap, hiddenStates, sequencePrediction, textActivation, trainingCurves, unfoldedGraph, type Figure } from "seqlab";
+import {
+  attentionWeights,
+  gateActivations,
+  gradientFlow,
+  heatmap,
+  hiddenStates,
+  sequencePrediction,
+  textActivation,
+  trainingCurves,
+  unfoldedGraph,
+  type Figure,
+} from "seqlab";
 import { figureSummary, gradientFlowHeatmap } from "seqlab/internal";
 
 /** A trace as a plain record (plotly's Data is a union; tests read fields by name). */
@@ -54,7 +65,10 @@ describe("plot builders", () => {
         ],
         { logY: true },
       );
-      assert.deepEqual(fig.data.map((d) => d.name), ["RNN (train)", "RNN (validation)", "LSTM (train)"]);
+      assert.deepEqual(
+        fig.data.map((d) => d.name),
+        ["RNN (train)", "RNN (validation)", "LSTM (train)"],
+      );
       assert.equal(trace(fig, 0).line.color, trace(fig, 1).line.color);
       assert.notEqual(trace(fig, 0).line.color, trace(fig, 2).line.color);
       assert.deepEqual(trace(fig, 2).x, [10, 20]);
@@ -83,7 +97,10 @@ describe("plot builders", () => {
     it("bad input: a clear error naming the argument", () => {
       assert.throws(() => trainingCurves({ loss: [] }), /run\.loss: empty series/);
       assert.throws(() => trainingCurves({ loss: [NaN, NaN] }), /run\.loss: all 2 values are NaN/);
-      assert.throws(() => trainingCurves([{ loss: [1] }, { loss: [1, 2], metric: [1] }]), /runs\[1\]\.metric has 1 values but runs\[1\]\.loss has 2/);
+      assert.throws(
+        () => trainingCurves([{ loss: [1] }, { loss: [1, 2], metric: [1] }]),
+        /runs\[1\]\.metric has 1 values but runs\[1\]\.loss has 2/,
+      );
       assert.throws(() => trainingCurves({ loss: [1, "2" as unknown as number] }), /run\.loss\[1\]: expected a number, got string 2/);
       assert.throws(() => trainingCurves({ loss: 5 as unknown as number[] }), /run\.loss: expected an array of numbers/);
       assert.throws(() => trainingCurves({ loss: [1, 2], x: [1] }), /run\.x has 1 values but run\.loss has 2/);
@@ -93,11 +110,20 @@ describe("plot builders", () => {
 
   describe("heatmaps", () => {
     it("heatmap: z as given, row 0 on top, labels on numeric ticks (repeated labels keep their columns)", () => {
-      const fig = heatmap([[1, 2, 3], [4, 5, 6]], { xLabels: ["a", "b", "a"], yLabels: ["r0", "r1"], title: "M" });
+      const fig = heatmap(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { xLabels: ["a", "b", "a"], yLabels: ["r0", "r1"], title: "M" },
+      );
       roundTrips(fig);
       const t = trace(fig, 0);
       assert.equal(t.type, "heatmap");
-      assert.deepEqual(t.z, [[1, 2, 3], [4, 5, 6]]);
+      assert.deepEqual(t.z, [
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
       assert.deepEqual(t.x, [0, 1, 2]);
       assert.deepEqual(fig.layout.xaxis?.tickvals, [0, 1, 2]);
       assert.deepEqual(fig.layout.xaxis?.ticktext, ["a", "b", "a"]);
@@ -106,9 +132,16 @@ describe("plot builders", () => {
     });
 
     it("hiddenStates: [T][H] in, units × time out, time counted from 1, symmetric colours", () => {
-      const fig = hiddenStates([[0.1, 0.2], [0.3, 0.4], [0.5, -0.6]]);
+      const fig = hiddenStates([
+        [0.1, 0.2],
+        [0.3, 0.4],
+        [0.5, -0.6],
+      ]);
       const t = trace(fig, 0);
-      assert.deepEqual(t.z, [[0.1, 0.3, 0.5], [0.2, 0.4, -0.6]]);
+      assert.deepEqual(t.z, [
+        [0.1, 0.3, 0.5],
+        [0.2, 0.4, -0.6],
+      ]);
       assert.deepEqual(fig.layout.xaxis?.ticktext, ["1", "2", "3"]);
       assert.equal(t.zmin, -1);
       assert.equal(t.zmax, 1);
@@ -119,31 +152,64 @@ describe("plot builders", () => {
     });
 
     it("gateActivations: one panel per gate on one 0..1 scale", () => {
-      const g = [[0.1, 0.9], [0.2, 0.8], [0.3, 0.7]];
+      const g = [
+        [0.1, 0.9],
+        [0.2, 0.8],
+        [0.3, 0.7],
+      ];
       const fig = gateActivations({ i: g, f: g, o: g });
       assert.equal(fig.data.length, 3);
-      assert.deepEqual(fig.data.map((d) => [d.name, (d as AnyTrace).xaxis, (d as AnyTrace).yaxis]), [["i", "x", "y"], ["f", "x2", "y2"], ["o", "x3", "y3"]]);
+      assert.deepEqual(
+        fig.data.map((d) => [d.name, (d as AnyTrace).xaxis, (d as AnyTrace).yaxis]),
+        [
+          ["i", "x", "y"],
+          ["f", "x2", "y2"],
+          ["o", "x3", "y3"],
+        ],
+      );
       for (const d of fig.data) assert.deepEqual([(d as AnyTrace).zmin, (d as AnyTrace).zmax], [0, 1]);
-      assert.deepEqual(trace(fig, 0).z, [[0.1, 0.2, 0.3], [0.9, 0.8, 0.7]]);
+      assert.deepEqual(trace(fig, 0).z, [
+        [0.1, 0.2, 0.3],
+        [0.9, 0.8, 0.7],
+      ]);
       assert.equal(fig.data.filter((d) => (d as AnyTrace).showscale).length, 1, "one colour bar");
       assert.throws(() => gateActivations({ z: g, r: [[0.1, 0.2]] }), /gates\.r is \[1\]\[2\] but gates\.z is \[3\]\[2\]/);
       assert.throws(() => gateActivations({}), /gates: .*no gates/);
     });
 
     it("attentionWeights: source tokens across, target tokens down", () => {
-      const fig = attentionWeights([[0.9, 0.1, 0], [0.2, 0.2, 0.6]], ["le", "chat", "le"], ["the", "cat"]);
+      const fig = attentionWeights(
+        [
+          [0.9, 0.1, 0],
+          [0.2, 0.2, 0.6],
+        ],
+        ["le", "chat", "le"],
+        ["the", "cat"],
+      );
       const t = trace(fig, 0);
-      assert.deepEqual(t.z, [[0.9, 0.1, 0], [0.2, 0.2, 0.6]]);
+      assert.deepEqual(t.z, [
+        [0.9, 0.1, 0],
+        [0.2, 0.2, 0.6],
+      ]);
       assert.deepEqual(fig.layout.xaxis?.ticktext, ["le", "chat", "le"]);
       assert.deepEqual(fig.layout.yaxis?.ticktext, ["the", "cat"]);
       assert.deepEqual([t.zmin, t.zmax], [0, 1]);
       assert.throws(() => attentionWeights([[1, 0]], ["a"], ["b"]), /sourceTokens has 1 values but the data has 2/);
-      assert.throws(() => attentionWeights([[1, 0], [1]], ["a", "b"], ["c", "d"]), /weights: rows must have equal lengths; row 0 has 2 values, row 1 has 1/);
+      assert.throws(
+        () => attentionWeights([[1, 0], [1]], ["a", "b"], ["c", "d"]),
+        /weights: rows must have equal lengths; row 0 has 2 values, row 1 has 1/,
+      );
     });
 
     it("NaN cells are gaps and named; empty or all-NaN matrices are errors", () => {
-      const fig = heatmap([[1, NaN], [3, 4]]);
-      assert.deepEqual(trace(fig, 0).z, [[1, null], [3, 4]]);
+      const fig = heatmap([
+        [1, NaN],
+        [3, 4],
+      ]);
+      assert.deepEqual(trace(fig, 0).z, [
+        [1, null],
+        [3, 4],
+      ]);
       assert.match(subtitle(fig), /z: 1 NaN\/±Infinity value shown as gaps \(at \[0\]\[1\]\)/);
       assert.throws(() => heatmap([]), /z: no rows/);
       assert.throws(() => heatmap([[]]), /z\[0\]: expected a non-empty row/);
@@ -162,19 +228,35 @@ describe("plot builders", () => {
       assert.equal(fig.data.length, 2);
       assert.deepEqual(trace(fig, 0).x, [1, 2, 3]);
       assert.deepEqual(trace(fig, 1).y, [1e-2, 1e-1, 1]);
-      assert.deepEqual(fig.data.map((d) => d.name), ["epoch 1", "epoch 2"]);
+      assert.deepEqual(
+        fig.data.map((d) => d.name),
+        ["epoch 1", "epoch 2"],
+      );
       assert.equal(fig.layout.yaxis?.type, "log");
       assert.equal(trace(fig, 0).line.color, "#440154");
       assert.equal(trace(fig, 1).line.color, "#fde725");
       assert.equal(gradientFlow([1, 0.5, 0.25]).data.length, 1, "one epoch may be a plain series");
-      const named = gradientFlow([[1, 0.5], [2, 1]], { epochs: ["ρ(W) = 0.5", 3] });
-      assert.deepEqual(named.data.map((d) => d.name), ["ρ(W) = 0.5", "epoch 3"], "strings are names as they are, numbers are epochs");
+      const named = gradientFlow(
+        [
+          [1, 0.5],
+          [2, 1],
+        ],
+        { epochs: ["ρ(W) = 0.5", 3] },
+      );
+      assert.deepEqual(
+        named.data.map((d) => d.name),
+        ["ρ(W) = 0.5", "epoch 3"],
+        "strings are names as they are, numbers are epochs",
+      );
     });
 
     it("gradientFlowHeatmap: t × epoch, colour = log10 of the norm", () => {
       const fig = gradientFlowHeatmap(norms, { epochs: [5, 10] });
       const t = trace(fig, 0);
-      assert.deepEqual(t.z, [[-6, -3, 0], [-2, -1, 0]]);
+      assert.deepEqual(t.z, [
+        [-6, -3, 0],
+        [-2, -1, 0],
+      ]);
       assert.deepEqual(t.x, [1, 2, 3]);
       assert.deepEqual(fig.layout.yaxis?.ticktext, ["5", "10"]);
     });
@@ -193,7 +275,10 @@ describe("plot builders", () => {
       const target = [0, 1, 2, 3, 4];
       const fig = sequencePrediction(target, [0.1, 1.1, 2.1, 3.5, 5], { freeRunningFrom: 3 });
       roundTrips(fig);
-      assert.deepEqual(fig.data.map((d) => d.name), ["target", "prediction (teacher-forced)", "prediction (free-running)"]);
+      assert.deepEqual(
+        fig.data.map((d) => d.name),
+        ["target", "prediction (teacher-forced)", "prediction (free-running)"],
+      );
       assert.deepEqual(trace(fig, 0).y, target);
       assert.deepEqual(trace(fig, 1).x, [1, 2, 3]);
       assert.deepEqual(trace(fig, 2).x, [3, 4, 5], "starts at the last teacher-forced step so the line is unbroken");
@@ -202,7 +287,10 @@ describe("plot builders", () => {
       assert.equal(rect?.type, "rect");
       assert.equal(rect?.x0, 3.5);
       assert.equal(rect?.x1, 5.5);
-      assert.deepEqual(fig.layout.annotations?.map((a) => a.text?.trim()), ["teacher-forced ◀", "▶ free-running"]);
+      assert.deepEqual(
+        fig.layout.annotations?.map((a) => a.text?.trim()),
+        ["teacher-forced ◀", "▶ free-running"],
+      );
     });
 
     it("without freeRunningFrom: one prediction line, nothing shaded", () => {
@@ -213,7 +301,10 @@ describe("plot builders", () => {
 
     it("bad input", () => {
       assert.throws(() => sequencePrediction([1, 2, 3], [1, 2]), /prediction has 2 values but target has 3/);
-      assert.throws(() => sequencePrediction([1, 2], [1, 2], { freeRunningFrom: 3 }), /freeRunningFrom: expected an integer step index in 0\.\.2/);
+      assert.throws(
+        () => sequencePrediction([1, 2], [1, 2], { freeRunningFrom: 3 }),
+        /freeRunningFrom: expected an integer step index in 0\.\.2/,
+      );
       assert.throws(() => sequencePrediction([], []), /target: empty series/);
       const gap = sequencePrediction([1, 2, 3], [1, NaN, 3]);
       assert.deepEqual(trace(gap, 1).y, [1, null, 3]);
@@ -228,8 +319,16 @@ describe("plot builders", () => {
       const fig = textActivation(text, act, { width: 3, unit: 7 });
       roundTrips(fig);
       const t = trace(fig, 0);
-      assert.deepEqual(t.text, [["a", "b", "↵"], ["c", "d", "e"], ["f", "g", ""]]);
-      assert.deepEqual(t.z, [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, null]]);
+      assert.deepEqual(t.text, [
+        ["a", "b", "↵"],
+        ["c", "d", "e"],
+        ["f", "g", ""],
+      ]);
+      assert.deepEqual(t.z, [
+        [0.1, 0.2, 0.3],
+        [0.4, 0.5, 0.6],
+        [0.7, 0.8, null],
+      ]);
       assert.equal(t.texttemplate, "%{text}");
       assert.deepEqual([t.zmin, t.zmax], [-1, 1]);
       assert.equal((fig.layout.title as { text: string }).text, "Activation of unit 7");
@@ -276,7 +375,10 @@ describe("plot builders", () => {
     });
 
     it("bad sizes name the field", () => {
-      assert.throws(() => unfoldedGraph({ steps: 0, inputSize: 1, hiddenSize: 1, outputSize: 1 }), /sizes\.steps: expected a positive integer, got 0/);
+      assert.throws(
+        () => unfoldedGraph({ steps: 0, inputSize: 1, hiddenSize: 1, outputSize: 1 }),
+        /sizes\.steps: expected a positive integer, got 0/,
+      );
       assert.throws(() => unfoldedGraph({ steps: 2, inputSize: 1.5, hiddenSize: 1, outputSize: 1 }), /sizes\.inputSize/);
     });
   });

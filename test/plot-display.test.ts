@@ -74,7 +74,8 @@ describe("plot display", () => {
   describe("show()", () => {
     it("sends one display_data with plotly JSON, HTML and text; plotly.js only in the session's first figure", () => {
       const k = fakeKernel();
-      const a = curves(3), b = curves(5);
+      const a = curves(3),
+        b = curves(5);
       show(a);
       assert.equal(k.sent.length, 1, "one message per figure");
       const [first] = k.sent;
@@ -97,7 +98,6 @@ describe("plot display", () => {
       assert.match(html(second), /__seqlabPlotQueue/, "…and wait for it if it is missing");
       assert.match(html(second), /sendPlotlyJs\(\)/, "…and say how to get it if it never comes");
       assert.deepEqual(embeddedFigure(second), { data: b.data, layout: b.layout });
-
     });
 
     it("a new kernel session sends plotly.js again", async () => {

@@ -77,7 +77,10 @@ describe("recurrent gradients", () => {
           );
           assert.equal(internal.fusedProfile().forwardCalls, 0, "the report's autodiff went through tfjs ops");
           const expectedRows = [...Object.keys(p), "V", "c", "x", ...cell.stateKeys.map((k) => `${k}0`)];
-          assert.deepEqual(report.params.map((r) => r.name), expectedRows);
+          assert.deepEqual(
+            report.params.map((r) => r.name),
+            expectedRows,
+          );
           assert.equal(report.timesteps.length, sizes.T);
           for (const row of [...report.params, ...report.timesteps]) {
             const at = `${label} ${row.name}: ${JSON.stringify(row)}`;
@@ -101,13 +104,23 @@ describe("recurrent gradients", () => {
         const data = makeData(SIZES, 22);
         const p = init(I, H, 32) as never;
         const ro = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 42 });
-        const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0]], [B, T]) as Tensor2D;
+        const mask = tf.tensor2d(
+          [
+            [1, 1, 1, 1],
+            [1, 1, 0, 0],
+          ],
+          [B, T],
+        ) as Tensor2D;
         for (const options of [{ mask }, { reverse: true }, { mask, reverse: true }]) {
           const all = { ...options, initialState: stateFor(cell, data.h0, data.s0), finalStateWeights: stateFor(cell, data.wh, data.ws) };
           const hand = expectNoLeak("handGradients", () => seqlab.handGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, all));
-          const auto = expectNoLeak("autodiffGradients", () => seqlab.autodiffGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, { ...all, fused: false }));
+          const auto = expectNoLeak("autodiffGradients", () =>
+            seqlab.autodiffGradients(cell as seqlab.AnyCell, p, ro, data.x, data.y, { ...all, fused: false }),
+          );
           internal.resetFusedProfile();
-          const fused = expectNoLeak("tf.grads (fused)", () => gradsThroughDefaultPath(cell as seqlab.AnyCell, p, ro, data.x, data.y, all as never));
+          const fused = expectNoLeak("tf.grads (fused)", () =>
+            gradsThroughDefaultPath(cell as seqlab.AnyCell, p, ro, data.x, data.y, all as never),
+          );
           assert.ok(internal.fusedProfile().backwardCalls > 0, "the default path is the fused kernel");
           for (const [how, other] of Object.entries({ "tf.grads (fused: false)": auto, "tf.grads (fused)": fused })) {
             const what = `${JSON.stringify(Object.keys(options))} hand vs ${how}`;
@@ -125,7 +138,10 @@ describe("recurrent gradients", () => {
           if ("mask" in options) {
             // Padded steps get no gradient: x(t) of sequence 1 at t = 2, 3 does not matter.
             const dx = hand.dx.arraySync();
-            assert.ok([...dx[1][2], ...dx[1][3]].every((v) => v === 0), what);
+            assert.ok(
+              [...dx[1][2], ...dx[1][3]].every((v) => v === 0),
+              what,
+            );
           }
           seqlab.disposeAll(hand, auto, fused);
         }

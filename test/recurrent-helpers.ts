@@ -40,14 +40,26 @@ export function makeData(sizes: { T: number; B: number; I: number; H: number; K:
 
 /** The cells under test, each with a fresh-parameters maker. */
 export const CELLS = [
-  { label: "rnn", cell: seqlab.rnnCell, init: (I: number, H: number, seed: number) => seqlab.initRnn({ inputSize: I, hiddenSize: H, seed }) },
-  { label: "lstm (peepholes)", cell: seqlab.lstmCell, init: (I: number, H: number, seed: number) => seqlab.initLstm({ inputSize: I, hiddenSize: H, seed }) },
+  {
+    label: "rnn",
+    cell: seqlab.rnnCell,
+    init: (I: number, H: number, seed: number) => seqlab.initRnn({ inputSize: I, hiddenSize: H, seed }),
+  },
+  {
+    label: "lstm (peepholes)",
+    cell: seqlab.lstmCell,
+    init: (I: number, H: number, seed: number) => seqlab.initLstm({ inputSize: I, hiddenSize: H, seed }),
+  },
   {
     label: "lstm (no peepholes)",
     cell: seqlab.lstmCell,
     init: (I: number, H: number, seed: number) => seqlab.initLstm({ inputSize: I, hiddenSize: H, seed, peepholes: false }),
   },
-  { label: "gru (lecture)", cell: seqlab.gruCell, init: (I: number, H: number, seed: number) => seqlab.initGru({ inputSize: I, hiddenSize: H, seed }) },
+  {
+    label: "gru (lecture)",
+    cell: seqlab.gruCell,
+    init: (I: number, H: number, seed: number) => seqlab.initGru({ inputSize: I, hiddenSize: H, seed }),
+  },
   {
     label: "gru (pytorch)",
     cell: seqlab.gruPytorchCell,
@@ -56,7 +68,11 @@ export const CELLS = [
 ] as const;
 
 /** Initial state and final-state weights for a cell: {h} or {h, s}. */
-export function stateFor(cell: seqlab.AnyCell, h: seqlab.tf.Tensor2D, s: seqlab.tf.Tensor2D): { h: seqlab.tf.Tensor2D; s?: seqlab.tf.Tensor2D } {
+export function stateFor(
+  cell: seqlab.AnyCell,
+  h: seqlab.tf.Tensor2D,
+  s: seqlab.tf.Tensor2D,
+): { h: seqlab.tf.Tensor2D; s?: seqlab.tf.Tensor2D } {
   return cell.stateKeys.includes("s") ? { h, s } : { h };
 }
 

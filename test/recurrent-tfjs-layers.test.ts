@@ -125,7 +125,10 @@ describe("parity with tfjs's layers (tf.layers.simpleRNN, lstm, gru), forward an
       // seqlab: hand BPTT, and tf.grads through both unroll paths.
       const initialState = Object.fromEntries(c.cell.stateKeys.map((k, j) => [k, h0s[j]]));
       const names = Object.keys(p);
-      const mapGrads = (g: Record<string, Tensor>, rest: Tensor[]) => [...c.toTfjs(g.U as Tensor2D, g.W as Tensor2D, g.b as Tensor1D), ...rest];
+      const mapGrads = (g: Record<string, Tensor>, rest: Tensor[]) => [
+        ...c.toTfjs(g.U as Tensor2D, g.W as Tensor2D, g.b as Tensor1D),
+        ...rest,
+      ];
       const byTfGrads = (fused: boolean | undefined): Side =>
         tf.tidy(() => {
           const run = (...ts: Tensor[]) => {
@@ -133,7 +136,8 @@ describe("parity with tfjs's layers (tf.layers.simpleRNN, lstm, gru), forward an
             const init = Object.fromEntries(c.cell.stateKeys.map((k, j) => [k, ts[names.length + 1 + j]]));
             return seqlab.unroll(c.cell, params, ts[names.length] as Tensor3D, { initialState: init, fused });
           };
-          const stateOf = (r: seqlab.UnrollResult<seqlab.HiddenState>) => c.cell.stateKeys.map((k) => (r.state as unknown as Record<string, Tensor>)[k]);
+          const stateOf = (r: seqlab.UnrollResult<seqlab.HiddenState>) =>
+            c.cell.stateKeys.map((k) => (r.state as unknown as Record<string, Tensor>)[k]);
           const args = [...names.map((k) => p[k]), data.x, ...h0s];
           const r = run(...args);
           const g = tf.grads((...ts: Tensor[]) => {
@@ -150,7 +154,10 @@ describe("parity with tfjs's layers (tf.layers.simpleRNN, lstm, gru), forward an
         const side = tf.tidy(() => ({
           outputs: tf.clone(tape.outputs),
           state: c.cell.stateKeys.map((k) => tf.clone((tape.state as Record<string, Tensor>)[k])),
-          grads: mapGrads(back.grads as Record<string, Tensor>, [back.dx, ...c.cell.stateKeys.map((k) => (back.dInitial as Record<string, Tensor>)[k])].map((t) => tf.clone(t))),
+          grads: mapGrads(
+            back.grads as Record<string, Tensor>,
+            [back.dx, ...c.cell.stateKeys.map((k) => (back.dInitial as Record<string, Tensor>)[k])].map((t) => tf.clone(t)),
+          ),
         }));
         seqlab.disposeAll(tape, back);
         return side;
@@ -198,7 +205,10 @@ describe("parity with tfjs's layers (tf.layers.simpleRNN, lstm, gru), forward an
       const mapped = c.toTfjs(p.U as Tensor2D, p.W as Tensor2D, p.b as Tensor1D);
       const same = outputsOf(c.layer(H), mapped);
       assert.ok(internal.scaledError(values(ours.outputs), same) < TOL, `${c.label}: mapped`);
-      const hard = c === lstmCase ? tf.layers.lstm({ units: H, returnSequences: true, returnState: true }) : tf.layers.gru({ units: H, returnSequences: true, returnState: true });
+      const hard =
+        c === lstmCase
+          ? tf.layers.lstm({ units: H, returnSequences: true, returnState: true })
+          : tf.layers.gru({ units: H, returnSequences: true, returnState: true });
       assert.ok(internal.maxAbsError(values(ours.outputs), outputsOf(hard, mapped)) > 1e-3, `${c.label}: hardSigmoid must differ`);
       if (c === gruCase) {
         const unflipped = tf.tidy(() => {

@@ -48,7 +48,14 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
   it(`was made with PyTorch (${fixture.meta.torch}) at T=4, B=2, I=3, H=5, K=3`, () => {
     assert.deepEqual(fixture.meta.sizes, { T: 4, B: 2, I: 3, H: 5, K: 3 });
     assert.deepEqual(Object.keys(fixture.cases), [
-      "rnn", "lstm", "gru", "lstm_masked", "gru_reverse_masked", "lstm_peephole", "lstm_peephole_reverse_masked", "gru_lecture",
+      "rnn",
+      "lstm",
+      "gru",
+      "lstm_masked",
+      "gru_reverse_masked",
+      "lstm_peephole",
+      "lstm_peephole_reverse_masked",
+      "gru_lecture",
     ]);
   });
 
@@ -81,7 +88,11 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
         const ws = keep(t("w_c")) as Tensor2D;
         const p = { U, W, b: keep(tf.add(bih, bhh)) as seqlab.tf.Tensor1D };
         const r = seqlab.unroll(seqlab.lstmCell, p, x, { ...options, initialState: { h: h0, s: s0 } });
-        const g = seqlab.handGradients(seqlab.lstmCell, p, ro, x, y, { ...options, initialState: { h: h0, s: s0 }, finalStateWeights: { h: wh, s: ws } });
+        const g = seqlab.handGradients(seqlab.lstmCell, p, ro, x, y, {
+          ...options,
+          initialState: { h: h0, s: s0 },
+          finalStateWeights: { h: wh, s: ws },
+        });
         hand = g;
         ({ outputs } = r);
         state = { hT: r.state.h, cT: r.state.s };

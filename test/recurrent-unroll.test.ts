@@ -98,7 +98,11 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
       });
       assert.deepEqual(r.outputs.shape, [B, T, 3]);
       assert.equal(maxAbsDiff(values(r.outputs), values(manual)), 0);
-      seqlab.disposeAll(stack.map((l) => l.params), r, manual);
+      seqlab.disposeAll(
+        stack.map((l) => l.params),
+        r,
+        manual,
+      );
       data.dispose();
     });
     for (const options of [{}, { reverse: true }, { maskLengths: [T, 3] }]) {
@@ -107,7 +111,9 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         const stack = makeStack(5);
         const ro = seqlab.initReadout({ hiddenSize: 3, classes: K, seed: 9 });
         const lengths = "maskLengths" in options ? options.maskLengths : undefined;
-        const mask = lengths ? (tf.tensor2d(lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)))) as Tensor2D) : undefined;
+        const mask = lengths
+          ? (tf.tensor2d(lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)))) as Tensor2D)
+          : undefined;
         const opts = { mask, reverse: "reverse" in options };
         const hand = expectNoLeak("stacked forward + backward", () => {
           const tapes = internal.unrollStackedWithTape(stack, data.x, opts);
@@ -124,7 +130,10 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         const gradsBy = (fused: boolean | undefined) => {
           const f = (...ts: seqlab.tf.Tensor[]) => {
             let k = 0;
-            const layers = stack.map((l) => ({ cell: l.cell, params: Object.fromEntries(Object.keys(l.params).map((name) => [name, ts[k++]])) }));
+            const layers = stack.map((l) => ({
+              cell: l.cell,
+              params: Object.fromEntries(Object.keys(l.params).map((name) => [name, ts[k++]])),
+            }));
             const { outputs } = seqlab.unrollStacked(layers as unknown as typeof stack, ts[k] as Tensor3D, { ...opts, fused });
             return seqlab.sequenceLoss(seqlab.readout({ V: ts[k + 1] as Tensor2D, c: ro.c }, outputs), data.y, mask);
           };
@@ -141,7 +150,14 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
           assert.ok(internal.scaledError(values(hand.dV), values(other[flat.length + 1])) < 1e-5, `${how}: V`);
         }
         assert.equal(hand.back.dhNorms.length, 3);
-        seqlab.disposeAll(stack.map((l) => l.params), ro, mask, hand, auto, fused);
+        seqlab.disposeAll(
+          stack.map((l) => l.params),
+          ro,
+          mask,
+          hand,
+          auto,
+          fused,
+        );
         data.dispose();
       });
     }
@@ -223,7 +239,9 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
     it("forward, backward and 5 training steps (hand BPTT + SGD on tf.Variables) leave numTensors unchanged, and L falls", () => {
       const data = makeData(SIZES);
       const init = seqlab.initLstm({ inputSize: I, hiddenSize: H, seed: 10 });
-      const p = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, tf.variable(v as seqlab.tf.Tensor)])) as unknown as seqlab.LstmParams;
+      const p = Object.fromEntries(
+        Object.entries(init).map(([k, v]) => [k, tf.variable(v as seqlab.tf.Tensor)]),
+      ) as unknown as seqlab.LstmParams;
       const ro0 = seqlab.initReadout({ hiddenSize: H, classes: K, seed: 11 });
       const ro = { V: tf.variable(ro0.V), c: tf.variable(ro0.c) } as unknown as seqlab.ReadoutParams;
       seqlab.disposeAll(init, ro0);
@@ -237,7 +255,10 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         const g = seqlab.handGradients(seqlab.lstmCell, p, ro, data.x, data.y);
         losses.push(g.loss);
         tf.tidy(() => {
-          for (const [k, v] of Object.entries(p)) (v as seqlab.tf.Variable).assign(tf.sub(v as seqlab.tf.Tensor, tf.mul(0.05, (g.grads as unknown as Record<string, seqlab.tf.Tensor>)[k])));
+          for (const [k, v] of Object.entries(p))
+            (v as seqlab.tf.Variable).assign(
+              tf.sub(v as seqlab.tf.Tensor, tf.mul(0.05, (g.grads as unknown as Record<string, seqlab.tf.Tensor>)[k])),
+            );
           (ro.V as seqlab.tf.Variable).assign(tf.sub(ro.V, tf.mul(0.05, g.readoutGrads.V)));
           (ro.c as seqlab.tf.Variable).assign(tf.sub(ro.c, tf.mul(0.05, g.readoutGrads.c)));
         });

@@ -18,7 +18,11 @@ describe("sequence architectures", () => {
     await seqlab.initBackend();
   });
   assertNoTensorLeaks();
-  const B = 3, T = 6, I = 4, H = 5, K = 3;
+  const B = 3,
+    T = 6,
+    I = 4,
+    H = 5,
+    K = 3;
 
   describe("sequence → vector", () => {
     it("classifies from the last state: o [B, K], loss = mean cross-entropy over B, count = B", () => {
@@ -61,14 +65,33 @@ describe("sequence architectures", () => {
     });
 
     it("token inputs go through an embedding; bidirectional + 2 layers give [B, K]", () => {
-      const m = new seqlab.SequenceToVector({ vocabSize: 7, embeddingSize: 3, cell: "rnn", hiddenSize: H, layers: 2, bidirectional: "concat", output: { classes: K }, seed: 3 });
+      const m = new seqlab.SequenceToVector({
+        vocabSize: 7,
+        embeddingSize: 3,
+        cell: "rnn",
+        hiddenSize: H,
+        layers: 2,
+        bidirectional: "concat",
+        output: { classes: K },
+        seed: 3,
+      });
       assert.equal(m.encoder.outputSize, 2 * H);
       assert.deepEqual(Object.keys(m.variables).sort(), [
-        "encoder.layer0.U", "encoder.layer0.W", "encoder.layer0.b",
-        "encoder.layer0.reverse.U", "encoder.layer0.reverse.W", "encoder.layer0.reverse.b",
-        "encoder.layer1.U", "encoder.layer1.W", "encoder.layer1.b",
-        "encoder.layer1.reverse.U", "encoder.layer1.reverse.W", "encoder.layer1.reverse.b",
-        "head.V", "head.c", "input.E",
+        "encoder.layer0.U",
+        "encoder.layer0.W",
+        "encoder.layer0.b",
+        "encoder.layer0.reverse.U",
+        "encoder.layer0.reverse.W",
+        "encoder.layer0.reverse.b",
+        "encoder.layer1.U",
+        "encoder.layer1.W",
+        "encoder.layer1.b",
+        "encoder.layer1.reverse.U",
+        "encoder.layer1.reverse.W",
+        "encoder.layer1.reverse.b",
+        "head.V",
+        "head.c",
+        "input.E",
       ]);
       assert.deepEqual(m.variables["encoder.layer1.U"].shape, [H, 2 * H]);
       const x = ids(B, T, 7);
@@ -100,12 +123,20 @@ describe("sequence architectures", () => {
           seqlab.disposeAll(hand, got);
         });
         const expected = tf.tidy(() =>
-          merge === "concat" ? tf.concat([f.outputs, b.outputs], 2) : merge === "sum" ? tf.add(f.outputs, b.outputs) : tf.div(tf.add(f.outputs, b.outputs), 2),
+          merge === "concat"
+            ? tf.concat([f.outputs, b.outputs], 2)
+            : merge === "sum"
+              ? tf.add(f.outputs, b.outputs)
+              : tf.div(tf.add(f.outputs, b.outputs), 2),
         );
         assert.deepEqual(r.outputs.shape, [B, T, merge === "concat" ? 2 * H : H]);
         assert.ok(maxDiff(r.outputs, expected) < 1e-6);
         const final = tf.tidy(() =>
-          merge === "concat" ? tf.concat([f.state.h, b.state.h], 1) : merge === "sum" ? tf.add(f.state.h, b.state.h) : tf.div(tf.add(f.state.h, b.state.h), 2),
+          merge === "concat"
+            ? tf.concat([f.state.h, b.state.h], 1)
+            : merge === "sum"
+              ? tf.add(f.state.h, b.state.h)
+              : tf.div(tf.add(f.state.h, b.state.h), 2),
         );
         assert.ok(maxDiff(r.final, final) < 1e-6);
         seqlab.disposeAll(pf, pb, x, mask, r, f, b, expected, final);
@@ -117,7 +148,9 @@ describe("sequence architectures", () => {
       const x = inputs(B, T, I);
       const r = enc.run(x);
       const [l0, l1] = enc.forwardLayers;
-      const hand = tf.tidy(() => seqlab.unroll(seqlab.lstmCell, l1.params as never, seqlab.unroll(seqlab.lstmCell, l0.params as never, x).outputs).outputs);
+      const hand = tf.tidy(
+        () => seqlab.unroll(seqlab.lstmCell, l1.params as never, seqlab.unroll(seqlab.lstmCell, l0.params as never, x).outputs).outputs,
+      );
       assert.ok(maxDiff(r.outputs, hand) < 1e-6);
       assert.equal(r.states.length, 2);
       assert.deepEqual(Object.keys(r.states[1]).sort(), ["h", "s"]);
@@ -175,16 +208,33 @@ describe("sequence architectures", () => {
   describe("vector → sequence", () => {
     it('"every-step" = an unroll over v repeated T times; "initial-state" = v only through h(0)', () => {
       const v = tf.tidy(() => tf.reshape(inputs(B, 1, I), [B, I]) as Tensor2D);
-      const every = new seqlab.VectorToSequence({ cell: "gru", inputSize: I, hiddenSize: H, feed: "every-step", output: { classes: K }, seed: 10 });
+      const every = new seqlab.VectorToSequence({
+        cell: "gru",
+        inputSize: I,
+        hiddenSize: H,
+        feed: "every-step",
+        output: { classes: K },
+        seed: 10,
+      });
       const o = every.predict(v, T);
       assert.deepEqual(o.shape, [B, T, K]);
       const hand = tf.tidy(() => {
         const h = seqlab.unroll(every.layer.cell, every.layer.params as never, tf.tile(tf.expandDims(v, 1), [1, T, 1]) as Tensor3D).outputs;
-        return seqlab.readout({ V: every.head.params.V as unknown as Tensor2D, c: every.head.params.c as unknown as seqlab.tf.Tensor1D }, h);
+        return seqlab.readout(
+          { V: every.head.params.V as unknown as Tensor2D, c: every.head.params.c as unknown as seqlab.tf.Tensor1D },
+          h,
+        );
       });
       assert.ok(maxDiff(o, hand) < 1e-6);
 
-      const init = new seqlab.VectorToSequence({ cell: "lstm", inputSize: I, hiddenSize: H, feed: "initial-state", output: { values: 1 }, seed: 11 });
+      const init = new seqlab.VectorToSequence({
+        cell: "lstm",
+        inputSize: I,
+        hiddenSize: H,
+        feed: "initial-state",
+        output: { values: 1 },
+        seed: 11,
+      });
       assert.deepEqual(init.layer.params.U.shape, [4 * H, 1]);
       const o2 = init.predict(v, T);
       assert.deepEqual(o2.shape, [B, T, 1]);
@@ -236,7 +286,10 @@ describe("sequence architectures", () => {
       assert.equal(Math.max(...flat(m.layer.params.W).map(Math.abs)), 0);
       seqlab.disposeAll(x, y);
       m.dispose();
-      assert.throws(() => new seqlab.TeacherForcingRnn({ inputSize: I, classes: K, hiddenSize: H, cell: "lstm", hiddenRecurrence: false }), /needs cell "rnn"/);
+      assert.throws(
+        () => new seqlab.TeacherForcingRnn({ inputSize: I, classes: K, hiddenSize: H, cell: "lstm", hiddenRecurrence: false }),
+        /needs cell "rnn"/,
+      );
     });
   });
 
@@ -249,7 +302,10 @@ describe("sequence architectures", () => {
       const yBad = tf.tensor1d([3], "int32");
       const xOk = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
       throwsWith(() => m.forward({ x: xOk, y: yBad }, { training: true }), ["batch.y", "token id 3", "V = 3"]);
-      assert.throws(() => m.forward({ x, y }, { training: true }), (e: Error) => e instanceof internal.VocabularyError && e.argument === "batch.x" && e.expected === 5 && e.actual === 7);
+      assert.throws(
+        () => m.forward({ x, y }, { training: true }),
+        (e: Error) => e instanceof internal.VocabularyError && e.argument === "batch.x" && e.expected === 5 && e.actual === 7,
+      );
       seqlab.disposeAll(x, y, yBad, xOk);
       m.dispose();
     });
@@ -268,9 +324,18 @@ describe("sequence architectures", () => {
       throwsWith(() => m.forward({ x, y: yLong }, { training: true }), ["batch.y", "[B, T] = [2, 3]", "[2, 4]"]);
       seqlab.disposeAll(long, empty, yEmpty, wrong, x, yLong);
       m.dispose();
-      throwsWith(() => new seqlab.SequenceToVector({ inputSize: I, vocabSize: 3, cell: "rnn", hiddenSize: H, output: { classes: K } }), ["exactly one of inputSize", "vocabSize"]);
-      throwsWith(() => new seqlab.RecurrentEncoder({ cell: "elman" as never, inputSize: I, hiddenSize: H }), ["cell must be one of", '"elman"']);
-      throwsWith(() => new seqlab.RecurrentEncoder({ cell: "rnn", inputSize: I, hiddenSize: H, bidirectional: "max" as never }), ["bidirectional", '"max"']);
+      throwsWith(
+        () => new seqlab.SequenceToVector({ inputSize: I, vocabSize: 3, cell: "rnn", hiddenSize: H, output: { classes: K } }),
+        ["exactly one of inputSize", "vocabSize"],
+      );
+      throwsWith(
+        () => new seqlab.RecurrentEncoder({ cell: "elman" as never, inputSize: I, hiddenSize: H }),
+        ["cell must be one of", '"elman"'],
+      );
+      throwsWith(
+        () => new seqlab.RecurrentEncoder({ cell: "rnn", inputSize: I, hiddenSize: H, bidirectional: "max" as never }),
+        ["bidirectional", '"max"'],
+      );
     });
   });
 
@@ -283,9 +348,21 @@ describe("sequence architectures", () => {
       const v = tf.tidy(() => tf.reshape(inputs(B, 1, I), [B, I]));
       const mask = internal.maskFromLengths([T, 2, 4], T);
       const cases: [string, seqlab.Trainable, seqlab.Batch][] = [
-        ["SequenceToVector", new seqlab.SequenceToVector({ inputSize: I, cell: "lstm", hiddenSize: H, bidirectional: "sum", output: { classes: K } }), { x, y: yB, mask }],
-        ["SequenceToSequence", new seqlab.SequenceToSequence({ vocabSize: 6, cell: "gru", hiddenSize: H, layers: 2, output: { classes: K } }), { x: xi, y: yT, mask }],
-        ["VectorToSequence", new seqlab.VectorToSequence({ cell: "rnn", inputSize: I, hiddenSize: H, feed: "initial-state", output: { classes: K } }), { x: v, y: yT }],
+        [
+          "SequenceToVector",
+          new seqlab.SequenceToVector({ inputSize: I, cell: "lstm", hiddenSize: H, bidirectional: "sum", output: { classes: K } }),
+          { x, y: yB, mask },
+        ],
+        [
+          "SequenceToSequence",
+          new seqlab.SequenceToSequence({ vocabSize: 6, cell: "gru", hiddenSize: H, layers: 2, output: { classes: K } }),
+          { x: xi, y: yT, mask },
+        ],
+        [
+          "VectorToSequence",
+          new seqlab.VectorToSequence({ cell: "rnn", inputSize: I, hiddenSize: H, feed: "initial-state", output: { classes: K } }),
+          { x: v, y: yT },
+        ],
         ["TeacherForcingRnn", new seqlab.TeacherForcingRnn({ inputSize: I, classes: K, hiddenSize: H }), { x, y: yT }],
       ];
       for (const [name, model, batch] of cases) {

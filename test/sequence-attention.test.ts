@@ -22,7 +22,11 @@ describe("attention", () => {
 
   // One query, three keys (B = 1, T_in = 3, D = 2), small enough to do on paper.
   const qv = [1, 2];
-  const kv = [[1, 0], [0, 1], [1, 1]];
+  const kv = [
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ];
   const make = () => ({ q: tf.tensor2d([qv]) as Tensor2D, k: tf.tensor3d([kv]) as Tensor3D });
 
   it("dot, scaled dot and general scores equal the hand-computed values", () => {
@@ -31,7 +35,10 @@ describe("attention", () => {
     assert.ok(maxDiff(dot, [1, 2, 3]) < 1e-6); // qᵀk_j: 1·1+2·0, 1·0+2·1, 1+2
     const scaled = seqlab.scaledDotScore(q, k);
     assert.ok(maxDiff(scaled, [1 / Math.SQRT2, 2 / Math.SQRT2, 3 / Math.SQRT2]) < 1e-6);
-    const Wa = tf.tensor2d([[2, 0], [1, -1]]); // qᵀ W_a = [1·2 + 2·1, 1·0 + 2·(−1)] = [4, −2]
+    const Wa = tf.tensor2d([
+      [2, 0],
+      [1, -1],
+    ]); // qᵀ W_a = [1·2 + 2·1, 1·0 + 2·(−1)] = [4, −2]
     const general = seqlab.generalScore(q, k, Wa);
     assert.ok(maxDiff(general, [4, -2, 2]) < 1e-6);
     seqlab.disposeAll(q, k, dot, scaled, Wa, general);
@@ -39,14 +46,20 @@ describe("attention", () => {
 
   it("additive score wᵀ tanh(W_q q + W_k k_j) equals the hand-computed value", () => {
     const { q, k } = make();
-    const p = { Wq: tf.tensor2d([[1, 0], [0, 1]]), Wk: tf.tensor2d([[0.5, 0], [0, -1]]), w: tf.tensor1d([1, 2]) };
+    const p = {
+      Wq: tf.tensor2d([
+        [1, 0],
+        [0, 1],
+      ]),
+      Wk: tf.tensor2d([
+        [0.5, 0],
+        [0, -1],
+      ]),
+      w: tf.tensor1d([1, 2]),
+    };
     const e = seqlab.additiveScore(q, k, p);
     // W_q q = [1, 2]; W_k k_j = [0.5, 0], [0, −1], [0.5, −1]
-    const hand = [
-      Math.tanh(1.5) + 2 * Math.tanh(2),
-      Math.tanh(1) + 2 * Math.tanh(1),
-      Math.tanh(1.5) + 2 * Math.tanh(1),
-    ];
+    const hand = [Math.tanh(1.5) + 2 * Math.tanh(2), Math.tanh(1) + 2 * Math.tanh(1), Math.tanh(1.5) + 2 * Math.tanh(1)];
     assert.ok(maxDiff(e, hand) < 1e-6);
     const projected = internal.projectKeys(p, k);
     const e2 = seqlab.additiveScore(q, k, p, projected);
@@ -55,8 +68,14 @@ describe("attention", () => {
   });
 
   it("weights are a softmax that sums to 1; masked positions get exactly 0; the context is Σ α_j v_j", () => {
-    const e = tf.tensor2d([[1, 2, 3], [0.5, -1, 4]]);
-    const mask = tf.tensor2d([[1, 1, 1], [1, 1, 0]]);
+    const e = tf.tensor2d([
+      [1, 2, 3],
+      [0.5, -1, 4],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 1],
+      [1, 1, 0],
+    ]);
     const alpha = seqlab.attentionSoftmax(e, mask);
     const a = alpha.arraySync();
     const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
@@ -65,7 +84,18 @@ describe("attention", () => {
     assert.ok(maxDiff(a[1], [Math.exp(0.5) / z2, Math.exp(-1) / z2, 0]) < 1e-6);
     assert.equal(a[1][2], 0, "the padded position's weight is exactly 0");
     for (const row of a) assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-6);
-    const v = tf.tensor3d([[[1, 0], [0, 1], [2, 2]], [[1, 1], [3, 0], [100, 100]]]);
+    const v = tf.tensor3d([
+      [
+        [1, 0],
+        [0, 1],
+        [2, 2],
+      ],
+      [
+        [1, 1],
+        [3, 0],
+        [100, 100],
+      ],
+    ]);
     const c = seqlab.attentionContext(alpha, v);
     const hand = [
       [a[0][0] + 2 * a[0][2], a[0][1] + 2 * a[0][2]],
@@ -81,7 +111,11 @@ describe("attention", () => {
     const q = internal.normalTensor<seqlab.tf.Rank.R3>([B, Tout, D], 1, rng) as Tensor3D;
     const k = internal.normalTensor<seqlab.tf.Rank.R3>([B, Tin, D], 1, rng) as Tensor3D;
     const Wa = internal.normalTensor<seqlab.tf.Rank.R2>([D, D], 1, rng) as Tensor2D;
-    const p = { Wq: internal.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D, Wk: internal.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D, w: tf.tensor1d([1, -1, 0.5]) };
+    const p = {
+      Wq: internal.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D,
+      Wk: internal.normalTensor<seqlab.tf.Rank.R2>([3, D], 1, rng) as Tensor2D,
+      w: tf.tensor1d([1, -1, 0.5]),
+    };
     const scores = {
       dot: (qq: Tensor2D | Tensor3D) => seqlab.dotScore(qq, k),
       scaled: (qq: Tensor2D | Tensor3D) => seqlab.scaledDotScore(qq, k),
@@ -112,7 +146,9 @@ describe("attention", () => {
   });
 
   describe("encoder–decoder with attention", () => {
-    const Vx = 9, K = 7, H = 6;
+    const Vx = 9,
+      K = 7,
+      H = 6;
     const batch = () => {
       const x = ids(3, 5, Vx, 1);
       const xMask = internal.maskFromLengths([5, 3, 4], 5);
@@ -123,7 +159,14 @@ describe("attention", () => {
 
     for (const score of internal.ATTENTION_SCORES) {
       it(`"${score}": weights [B, T_out, T_in], rows sum to 1, padded source positions 0 (teacher forced and free running)`, () => {
-        const m = new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: H, score, seed: 4 });
+        const m = new seqlab.AttentionEncoderDecoder({
+          sourceVocabSize: Vx,
+          targetVocabSize: K,
+          cell: "gru",
+          hiddenSize: H,
+          score,
+          seed: 4,
+        });
         const b = batch();
         for (const r of [1, 0]) {
           const out = m.run(b, r);
@@ -145,7 +188,15 @@ describe("attention", () => {
     }
 
     it("padded source tokens do not change the output; with r = 1 the decoder is one unroll equal to the step loop", () => {
-      const m = new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "lstm", hiddenSize: H, score: "additive", bidirectional: "concat", seed: 5 });
+      const m = new seqlab.AttentionEncoderDecoder({
+        sourceVocabSize: Vx,
+        targetVocabSize: K,
+        cell: "lstm",
+        hiddenSize: H,
+        score: "additive",
+        bidirectional: "concat",
+        seed: 5,
+      });
       const b = batch();
       const a = m.run(b, 1);
       const other = tf.tidy(() => tf.add(tf.mul(b.x, b.xMask.toInt()), tf.mul(tf.sub(1, b.xMask.toInt()), 8)).toInt() as Tensor2D); // padding → token 8
@@ -168,15 +219,40 @@ describe("attention", () => {
       assert.ok(d.attention);
       const w = d.attention![1];
       assert.equal(w[0].length, 5);
-      const fig = seqlab.attentionWeights(w, ["a", "b", "c", "-", "-"], w.map((_, i) => `t${i}`));
+      const fig = seqlab.attentionWeights(
+        w,
+        ["a", "b", "c", "-", "-"],
+        w.map((_, i) => `t${i}`),
+      );
       assert.equal(fig.data.length, 1);
       seqlab.disposeAll(b);
       m.dispose();
     });
 
     it("errors: dot score with a concat-bidirectional encoder; missing yIn; target ids outside K", () => {
-      throwsWith(() => new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: H, score: "dot", bidirectional: "concat" }), ["H_enc = 12", "H = 6"]);
-      throwsWith(() => new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: H, score: "cosine" as never }), ["score must be one of", '"cosine"']);
+      throwsWith(
+        () =>
+          new seqlab.AttentionEncoderDecoder({
+            sourceVocabSize: Vx,
+            targetVocabSize: K,
+            cell: "gru",
+            hiddenSize: H,
+            score: "dot",
+            bidirectional: "concat",
+          }),
+        ["H_enc = 12", "H = 6"],
+      );
+      throwsWith(
+        () =>
+          new seqlab.AttentionEncoderDecoder({
+            sourceVocabSize: Vx,
+            targetVocabSize: K,
+            cell: "gru",
+            hiddenSize: H,
+            score: "cosine" as never,
+          }),
+        ["score must be one of", '"cosine"'],
+      );
       const m = new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: H });
       const b = batch();
       throwsWith(() => m.forward({ x: b.x, y: b.y }, { training: true }), ["batch.yIn is missing"]);
@@ -193,7 +269,14 @@ describe("attention", () => {
     it("memory: flat over training steps (teacher forced, scheduled) for both encoder–decoders", () => {
       const b = batch();
       const models = [
-        new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "lstm", hiddenSize: H, score: "additive", seed: 7 }),
+        new seqlab.AttentionEncoderDecoder({
+          sourceVocabSize: Vx,
+          targetVocabSize: K,
+          cell: "lstm",
+          hiddenSize: H,
+          score: "additive",
+          seed: 7,
+        }),
         new seqlab.EncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: H, encoderLayers: 2, seed: 8 }),
       ];
       for (const m of models) {

@@ -17,11 +17,29 @@ const { tf } = seqlab;
 /** [tokens as digits, ended (1/0), log p, score] per hypothesis, per source. */
 type Hyps = [string, number, number, number][][];
 
-const Vx = 8, K = 6, START = 4;
+const Vx = 8,
+  K = 6,
+  START = 4;
 const models = {
-  additive: () => new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: 8, score: "additive", seed: 21 }),
+  additive: () =>
+    new seqlab.AttentionEncoderDecoder({
+      sourceVocabSize: Vx,
+      targetVocabSize: K,
+      cell: "gru",
+      hiddenSize: 8,
+      score: "additive",
+      seed: 21,
+    }),
   bidirectional: () =>
-    new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "lstm", hiddenSize: 8, score: "general", bidirectional: "concat", seed: 23 }),
+    new seqlab.AttentionEncoderDecoder({
+      sourceVocabSize: Vx,
+      targetVocabSize: K,
+      cell: "lstm",
+      hiddenSize: 8,
+      score: "general",
+      bidirectional: "concat",
+      seed: 23,
+    }),
   plain: () => new seqlab.EncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "lstm", hiddenSize: 8, seed: 22 }),
 };
 
@@ -30,37 +48,75 @@ const cases: { model: keyof typeof models; endToken?: number; lengthPenalty: num
     model: "additive",
     lengthPenalty: 0,
     hyps: [
-      [["54555", 0, -7.716485, -7.716485], ["45555", 0, -7.785637, -7.785637], ["54554", 0, -7.789301, -7.789301]],
-      [["45444", 0, -7.716488, -7.716488], ["44445", 0, -7.722788, -7.722788], ["45445", 0, -7.726382, -7.726382]],
+      [
+        ["54555", 0, -7.716485, -7.716485],
+        ["45555", 0, -7.785637, -7.785637],
+        ["54554", 0, -7.789301, -7.789301],
+      ],
+      [
+        ["45444", 0, -7.716488, -7.716488],
+        ["44445", 0, -7.722788, -7.722788],
+        ["45445", 0, -7.726382, -7.726382],
+      ],
     ],
-    lastAttention: [[0.215735, 0.186487, 0.228545, 0.19152, 0.177713], [0.324587, 0.348979, 0.326435, 0, 0]],
+    lastAttention: [
+      [0.215735, 0.186487, 0.228545, 0.19152, 0.177713],
+      [0.324587, 0.348979, 0.326435, 0, 0],
+    ],
   },
   {
     model: "bidirectional",
     endToken: 1,
     lengthPenalty: 0.7,
     hyps: [
-      [["", 1, -1.770744, -1.770744], ["44445", 0, -8.278709, -2.683389], ["44455", 0, -8.293658, -2.688234], ["44444", 0, -8.321494, -2.697257]],
-      [["44445", 0, -8.392127, -2.720151], ["44455", 0, -8.419407, -2.728993], ["44444", 0, -8.423369, -2.730278]],
+      [
+        ["", 1, -1.770744, -1.770744],
+        ["44445", 0, -8.278709, -2.683389],
+        ["44455", 0, -8.293658, -2.688234],
+        ["44444", 0, -8.321494, -2.697257],
+      ],
+      [
+        ["44445", 0, -8.392127, -2.720151],
+        ["44455", 0, -8.419407, -2.728993],
+        ["44444", 0, -8.423369, -2.730278],
+      ],
     ],
-    lastAttention: [[0.212044, 0.187577, 0.218623, 0.185355, 0.196402], [0.326995, 0.349123, 0.323882, 0, 0]],
+    lastAttention: [
+      [0.212044, 0.187577, 0.218623, 0.185355, 0.196402],
+      [0.326995, 0.349123, 0.323882, 0, 0],
+    ],
   },
   {
     model: "bidirectional",
     endToken: 2,
     lengthPenalty: 0,
     hyps: [
-      [["44445", 0, -8.278709, -8.278709], ["44455", 0, -8.293658, -8.293658], ["44444", 0, -8.321494, -8.321494]],
+      [
+        ["44445", 0, -8.278709, -8.278709],
+        ["44455", 0, -8.293658, -8.293658],
+        ["44444", 0, -8.321494, -8.321494],
+      ],
       [["", 1, -1.731495, -1.731495]],
     ],
-    lastAttention: [[0.217947, 0.175725, 0.22608, 0.178476, 0.201771], [0.33629, 0.339792, 0.323918, 0, 0]],
+    lastAttention: [
+      [0.217947, 0.175725, 0.22608, 0.178476, 0.201771],
+      [0.33629, 0.339792, 0.323918, 0, 0],
+    ],
   },
   {
     model: "plain",
     lengthPenalty: 0,
     hyps: [
-      [["45555", 0, -7.087551, -7.087551], ["44555", 0, -7.142147, -7.142147], ["55555", 0, -7.149546, -7.149546]],
-      [["45555", 0, -7.023292, -7.023292], ["55555", 0, -7.077908, -7.077908], ["44555", 0, -7.081763, -7.081763]],
+      [
+        ["45555", 0, -7.087551, -7.087551],
+        ["44555", 0, -7.142147, -7.142147],
+        ["55555", 0, -7.149546, -7.149546],
+      ],
+      [
+        ["45555", 0, -7.023292, -7.023292],
+        ["55555", 0, -7.077908, -7.077908],
+        ["44555", 0, -7.081763, -7.081763],
+      ],
     ],
   },
 ];
@@ -76,12 +132,23 @@ describe("beam search: the same results with the memory laid out once per search
       const m = models[c.model]();
       const x = ids(2, 5, Vx, 3);
       const mask = internal.maskFromLengths([5, 3], 5);
-      const options = { startToken: START, endToken: c.endToken, maxLength: 5, sourceMask: mask, beamWidth: 3, lengthPenalty: c.lengthPenalty };
+      const options = {
+        startToken: START,
+        endToken: c.endToken,
+        maxLength: 5,
+        sourceMask: mask,
+        beamWidth: 3,
+        lengthPenalty: c.lengthPenalty,
+      };
       const before = tf.memory().numTensors;
       const b = seqlab.beamSearch(m, x, options);
       assert.equal(tf.memory().numTensors, before, "beam search leaves no tensors behind");
       b.hypotheses.forEach((hs, i) => {
-        assert.deepEqual(hs.map((h) => [h.tokens.join(""), h.ended ? 1 : 0]), c.hyps[i].map(([t, e]) => [t, e]), `source ${i}: tokens and END`);
+        assert.deepEqual(
+          hs.map((h) => [h.tokens.join(""), h.ended ? 1 : 0]),
+          c.hyps[i].map(([t, e]) => [t, e]),
+          `source ${i}: tokens and END`,
+        );
         hs.forEach((h, j) => {
           assert.ok(Math.abs(h.logProb - c.hyps[i][j][2]) < 2e-6, `source ${i}, hypothesis ${j}: log p ${h.logProb} vs ${c.hyps[i][j][2]}`);
           assert.ok(Math.abs(h.score - c.hyps[i][j][3]) < 2e-6, `source ${i}, hypothesis ${j}: score ${h.score} vs ${c.hyps[i][j][3]}`);
@@ -90,7 +157,9 @@ describe("beam search: the same results with the memory laid out once per search
         assert.equal(b.logProb[i], hs[0].logProb);
       });
       if (c.lastAttention) {
-        b.attention!.forEach((a, i) => a[a.length - 1].forEach((v, j) => assert.ok(Math.abs(v - c.lastAttention![i][j]) < 2e-6, `α of source ${i}, position ${j}`)));
+        b.attention!.forEach((a, i) =>
+          a[a.length - 1].forEach((v, j) => assert.ok(Math.abs(v - c.lastAttention![i][j]) < 2e-6, `α of source ${i}, position ${j}`)),
+        );
       } else assert.equal(b.attention, undefined);
       // A second search over the same model: the same tensor count again.
       seqlab.beamSearch(m, x, options);

@@ -23,7 +23,13 @@ const toy: seqlab.StepDecoder = {
   begin: (source) => ({ n: tf.zeros([source.shape[0], 1]) }),
   step(prev: Tensor1D, state) {
     const rows = Array.from(prev.dataSync()).map((p) =>
-      p === 3 ? [1e-9, 0.6, 0.4, 1e-9] : p === 1 ? [1 / 3 + 1e-6, 1 / 3, 1 / 3 - 1e-6, 1e-9] : p === 2 ? [0.9, 0.05, 0.05, 1e-9] : [1, 1e-9, 1e-9, 1e-9],
+      p === 3
+        ? [1e-9, 0.6, 0.4, 1e-9]
+        : p === 1
+          ? [1 / 3 + 1e-6, 1 / 3, 1 / 3 - 1e-6, 1e-9]
+          : p === 2
+            ? [0.9, 0.05, 0.05, 1e-9]
+            : [1, 1e-9, 1e-9, 1e-9],
     );
     return { logits: tf.log(tf.tensor2d(rows)) as Tensor2D, state: { n: tf.add(state.n, 1) } };
   },
@@ -34,8 +40,19 @@ describe("decoding", () => {
     await seqlab.initBackend();
   });
   assertNoTensorLeaks();
-  const Vx = 8, K = 6, START = 4, END = 5;
-  const attn = () => new seqlab.AttentionEncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "gru", hiddenSize: 8, score: "additive", seed: 21 });
+  const Vx = 8,
+    K = 6,
+    START = 4,
+    END = 5;
+  const attn = () =>
+    new seqlab.AttentionEncoderDecoder({
+      sourceVocabSize: Vx,
+      targetVocabSize: K,
+      cell: "gru",
+      hiddenSize: 8,
+      score: "additive",
+      seed: 21,
+    });
   const plain = () => new seqlab.EncoderDecoder({ sourceVocabSize: Vx, targetVocabSize: K, cell: "lstm", hiddenSize: 8, seed: 22 });
 
   it("beam search with k = 1 is greedy decoding (tokens and log-probabilities), for both encoder–decoders", () => {
@@ -48,7 +65,11 @@ describe("decoding", () => {
       assert.deepEqual(b.tokens, g.tokens);
       assert.deepEqual(b.ended, g.ended);
       b.logProb.forEach((lp, i) => assert.ok(Math.abs(lp - g.logProb[i]) < 1e-4));
-      if (g.attention) assert.deepEqual(b.attention!.map((a) => a.length), g.attention.map((a) => a.length));
+      if (g.attention)
+        assert.deepEqual(
+          b.attention!.map((a) => a.length),
+          g.attention.map((a) => a.length),
+        );
       seqlab.disposeAll(x, mask);
       m.dispose();
     }
@@ -104,8 +125,20 @@ describe("decoding", () => {
   it("a language model (SequenceToSequence) generates from a prompt, repeatably; memory stays flat", () => {
     const lm = new seqlab.SequenceToSequence({ vocabSize: 7, cell: "gru", hiddenSize: 8, layers: 2, output: { classes: 7 }, seed: 23 });
     const before = tf.memory().numTensors;
-    const a = lm.generate([[1, 2, 3], [4, 5, 6]], { length: 10, temperature: 0.8, seed: 3 });
-    const b = lm.generate([[1, 2, 3], [4, 5, 6]], { length: 10, temperature: 0.8, seed: 3 });
+    const a = lm.generate(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { length: 10, temperature: 0.8, seed: 3 },
+    );
+    const b = lm.generate(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { length: 10, temperature: 0.8, seed: 3 },
+    );
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(a.tokens, b.tokens);
     assert.equal(a.tokens[0].length, 10);

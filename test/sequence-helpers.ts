@@ -32,14 +32,23 @@ export function inputs(B: number, T: number, I: number, seed = 5): seqlab.tf.Ten
 /** Random integer ids [B, T] in [0, V). */
 export function ids(B: number, T: number, V: number, seed = 6): seqlab.tf.Tensor2D {
   const rng = new seqlab.Rng(seed);
-  return tf.tensor2d(Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V))), [B, T], "int32");
+  return tf.tensor2d(
+    Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V))),
+    [B, T],
+    "int32",
+  );
 }
 
 /**
  * Runs `steps` training steps (forward, tf.variableGrads, Adam) and returns
  * tf.memory().numTensors after each; the caller asserts it stays flat.
  */
-export function tensorCountsOverSteps(model: seqlab.Trainable, batch: seqlab.Batch, steps: number, options: seqlab.ForwardOptions = { training: true }): number[] {
+export function tensorCountsOverSteps(
+  model: seqlab.Trainable,
+  batch: seqlab.Batch,
+  steps: number,
+  options: seqlab.ForwardOptions = { training: true },
+): number[] {
   const optimizer = tf.train.adam(0.01);
   const vars = Object.values(model.variables);
   const counts: number[] = [];

@@ -32,7 +32,12 @@ describe("sequence models learn (trainer + tasks)", function () {
     const before = await initialLoss(model, val);
     const h = await seqlab.fit(model, {
       data: (_e, rng) => seqlab.addingBatches({ length: 20, batchSize: 32, batches: 50, seed: rng.int(1e9) }),
-      validation: val, epochs: 10, optimizer: { name: "adam", learningRate: 0.01 }, clip: { globalNorm: 1 }, seed: 1, progress: false,
+      validation: val,
+      epochs: 10,
+      optimizer: { name: "adam", learningRate: 0.01 },
+      clip: { globalNorm: 1 },
+      seed: 1,
+      progress: false,
     });
     const after = h.valLoss[h.valLoss.length - 1];
     assert.ok(before > 0.1, `untrained MSE ${before}`);
@@ -43,13 +48,23 @@ describe("sequence models learn (trainer + tasks)", function () {
 
   it("date translation: the attention encoder–decoder's held-out token loss falls by a factor of 20", async () => {
     const V = seqlab.DATE_TARGET_VOCAB;
-    const model = new seqlab.AttentionEncoderDecoder({ sourceVocabSize: seqlab.DATE_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru", hiddenSize: 32, seed: 2 });
+    const model = new seqlab.AttentionEncoderDecoder({
+      sourceVocabSize: seqlab.DATE_SOURCE_VOCAB.size,
+      targetVocabSize: V.size,
+      cell: "gru",
+      hiddenSize: 32,
+      seed: 2,
+    });
     const formats = ["dd.MM.yyyy", "d MMM yyyy"] as const;
     const val = [internal.dateBatch({ batchSize: 200, split: "test", formats: [...formats] }, new seqlab.Rng(9))];
     const before = await initialLoss(model, val, 1);
     await seqlab.fit(model, {
       data: (_e, rng) => seqlab.dateBatches({ batchSize: 32, batches: 50, formats: [...formats], seed: rng.int(1e9) }),
-      epochs: 6, optimizer: { name: "adam", learningRate: 0.01 }, clip: { globalNorm: 1 }, seed: 2, progress: false,
+      epochs: 6,
+      optimizer: { name: "adam", learningRate: 0.01 },
+      clip: { globalNorm: 1 },
+      seed: 2,
+      progress: false,
     });
     const after = (await seqlab.evaluate(model, val, { teacherForcingRatio: 1 })).loss;
     assert.ok(after < before / 20, `token loss ${before.toFixed(3)} → ${after.toFixed(3)}`);
@@ -61,28 +76,50 @@ describe("sequence models learn (trainer + tasks)", function () {
     const text = seqlab.loadCorpus();
     const vocab = seqlab.corpusVocab(text);
     const { train, validation } = seqlab.splitText(text, 0.1);
-    const model = new seqlab.SequenceToSequence({ vocabSize: vocab.size, embeddingSize: 16, cell: "gru", hiddenSize: 64, output: { classes: vocab.size }, seed: 3 });
+    const model = new seqlab.SequenceToSequence({
+      vocabSize: vocab.size,
+      embeddingSize: 16,
+      cell: "gru",
+      hiddenSize: 64,
+      output: { classes: vocab.size },
+      seed: 3,
+    });
     const val = [...seqlab.textStreams(validation, { batchSize: 4, seqLength: 100, vocab })];
     const before = Math.exp(await initialLoss(model, val));
     const h = await seqlab.fit(model, {
       data: () => seqlab.textStreams(train, { batchSize: 16, seqLength: 32, vocab }),
-      validation: val, epochs: 12, optimizer: { name: "adam", learningRate: 0.01 }, clip: { globalNorm: 1 },
-      tbptt: { chunk: 32, acrossBatches: true }, shuffle: false, seed: 3, progress: false,
+      validation: val,
+      epochs: 12,
+      optimizer: { name: "adam", learningRate: 0.01 },
+      clip: { globalNorm: 1 },
+      tbptt: { chunk: 32, acrossBatches: true },
+      shuffle: false,
+      seed: 3,
+      progress: false,
     });
     const after = Math.min(...h.valPerplexity);
     const unigram = seqlab.unigramPerplexity(train, validation);
-    assert.ok(after < before / 5 && after < unigram / 2, `perplexity ${before.toFixed(1)} → ${after.toFixed(2)} (unigram ${unigram.toFixed(2)})`);
+    assert.ok(
+      after < before / 5 && after < unigram / 2,
+      `perplexity ${before.toFixed(1)} → ${after.toFixed(2)} (unigram ${unigram.toFixed(2)})`,
+    );
     seqlab.disposeAll(val);
     model.dispose();
   });
 
   it("vector → sequence: both feeds learn to count on from a one-hot start (loss falls by a factor of 20)", async () => {
-    const K = 4, T = 6, B = 32;
+    const K = 4,
+      T = 6,
+      B = 32;
     const batch = (rng: seqlab.Rng) => {
       const c = Array.from({ length: B }, () => rng.int(K));
       return {
         x: tf.tidy(() => tf.oneHot(tf.tensor1d(c, "int32"), K).toFloat()) as Tensor2D,
-        y: tf.tensor2d(c.map((s) => Array.from({ length: T }, (_, t) => (s + t) % K)), [B, T], "int32"),
+        y: tf.tensor2d(
+          c.map((s) => Array.from({ length: T }, (_, t) => (s + t) % K)),
+          [B, T],
+          "int32",
+        ),
       };
     };
     for (const feed of ["initial-state", "every-step"] as const) {
@@ -91,7 +128,11 @@ describe("sequence models learn (trainer + tasks)", function () {
       const before = await initialLoss(model, val);
       const h = await seqlab.fit(model, {
         data: (_e, rng) => Array.from({ length: 20 }, () => batch(rng)),
-        validation: val, epochs: 5, optimizer: { name: "adam", learningRate: 0.03 }, seed: 4, progress: false,
+        validation: val,
+        epochs: 5,
+        optimizer: { name: "adam", learningRate: 0.03 },
+        seed: 4,
+        progress: false,
       });
       const after = h.valLoss[h.valLoss.length - 1];
       assert.ok(after < before / 20, `${feed}: ${before.toFixed(3)} → ${after.toFixed(3)}`);
@@ -105,7 +146,9 @@ describe("sequence models learn (trainer + tasks)", function () {
     // random class. Given the true y(t−1) (teacher forcing) the rule predicts y(t) 87 % of
     // the time; running on its own predictions the model cannot know about past jumps, and
     // every miss propagates down the running sum.
-    const K = 3, T = 12, B = 32;
+    const K = 3,
+      T = 12,
+      B = 32;
     const batch = (rng: seqlab.Rng) => {
       const xs: number[][] = [];
       const ys: number[][] = [];
@@ -132,7 +175,11 @@ describe("sequence models learn (trainer + tasks)", function () {
     const before = await initialLoss(model, val, 1);
     await seqlab.fit(model, {
       data: (_e, rng) => Array.from({ length: 30 }, () => batch(rng)),
-      epochs: 6, optimizer: { name: "adam", learningRate: 0.03 }, teacherForcing: 1, seed: 5, progress: false,
+      epochs: 6,
+      optimizer: { name: "adam", learningRate: 0.03 },
+      teacherForcing: 1,
+      seed: 5,
+      progress: false,
     });
     const forced = (await seqlab.evaluate(model, val, { teacherForcingRatio: 1 })).loss;
     const free = (await seqlab.evaluate(model, val, { teacherForcingRatio: 0 })).loss;

@@ -17,7 +17,10 @@ function same(actual: Tensor, expected: Tensor, what: string): void {
   assert.deepEqual(Array.from(actual.dataSync()), Array.from(expected.dataSync()), what);
 }
 
-const first = (t: Tensor, n: number) => Array.from(t.dataSync()).slice(0, n).map((v) => Math.round(v * 1e6) / 1e6);
+const first = (t: Tensor, n: number) =>
+  Array.from(t.dataSync())
+    .slice(0, n)
+    .map((v) => Math.round(v * 1e6) / 1e6);
 
 describe("seeds: one scheme for every part of a model", () => {
   before(async () => {
@@ -26,9 +29,20 @@ describe("seeds: one scheme for every part of a model", () => {
   assertNoTensorLeaks();
 
   it("the offsets keep their values: head +3, bridge +5, input +7, …, layer ℓ +101ℓ (+53 reversed), GRU bias XOR 0x5bd1e995", () => {
-    assert.deepEqual({ ...internal.SEED_OFFSETS }, {
-      head: 3, bridge: 5, input: 7, source: 11, targetEmbedding: 13, decoderLayer: 17, teacherForcing: 19, attentionHead: 23, attention: 29,
-    });
+    assert.deepEqual(
+      { ...internal.SEED_OFFSETS },
+      {
+        head: 3,
+        bridge: 5,
+        input: 7,
+        source: 11,
+        targetEmbedding: 13,
+        decoderLayer: 17,
+        teacherForcing: 19,
+        attentionHead: 23,
+        attention: 29,
+      },
+    );
     assert.equal(internal.partSeed(7, "head"), 10);
     assert.equal(internal.partSeed(100, "attention"), 129);
     assert.equal(internal.layerSeed(42, 0), 42);
@@ -46,7 +60,13 @@ describe("seeds: one scheme for every part of a model", () => {
 
   it("SequenceToVector(seed 42): E from partSeed 'input', layers from layerSeed, V, c from partSeed 'head'", () => {
     const m = new seqlab.SequenceToVector({
-      cell: "lstm", vocabSize: 5, embeddingSize: 3, hiddenSize: 2, bidirectional: "concat", output: { classes: 2 }, seed: 42,
+      cell: "lstm",
+      vocabSize: 5,
+      embeddingSize: 3,
+      hiddenSize: 2,
+      bidirectional: "concat",
+      output: { classes: 2 },
+      seed: 42,
     });
     const v = m.variables;
     const E = internal.initEmbedding({ vocabSize: 5, embeddingSize: 3, seed: internal.partSeed(42, "input") });
@@ -67,7 +87,14 @@ describe("seeds: one scheme for every part of a model", () => {
   });
 
   it("VectorToSequence and TeacherForcingRnn: the layer from the seed itself, the head from seed + 3, the bridge from seed + 5", () => {
-    const v2s = new seqlab.VectorToSequence({ cell: "rnn", inputSize: 3, hiddenSize: 4, feed: "initial-state", output: { classes: 2 }, seed: 5 });
+    const v2s = new seqlab.VectorToSequence({
+      cell: "rnn",
+      inputSize: 3,
+      hiddenSize: 4,
+      feed: "initial-state",
+      output: { classes: 2 },
+      seed: 5,
+    });
     const layer = seqlab.initRnn({ inputSize: 1, hiddenSize: 4, seed: internal.layerSeed(5, 0) });
     const head = seqlab.initReadout({ hiddenSize: 4, classes: 2, seed: internal.partSeed(5, "head") });
     const A = internal.uniformTensor([4, 3], 1 / Math.sqrt(3), new seqlab.Rng(internal.partSeed(5, "bridge")));

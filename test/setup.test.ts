@@ -14,7 +14,11 @@ const rootDebian = { debian: true, root: true, pipPython: null };
 
 describe("set-up", () => {
   it("with everything present, does nothing", () => {
-    for (const machine of [rootDebian, { debian: true, root: false, pipPython: null }, { debian: false, root: false, pipPython: "python3" }]) {
+    for (const machine of [
+      rootDebian,
+      { debian: true, root: false, pipPython: null },
+      { debian: false, root: false, pipPython: "python3" },
+    ]) {
       assert.deepEqual(installPlan({ ...machine, missing: [] }), { attempts: [], manual: "" });
     }
   });
@@ -53,7 +57,9 @@ describe("set-up", () => {
 
   it("elsewhere, uses pip for the user, and says what pip cannot install", () => {
     const plan = installPlan({ debian: false, root: false, pipPython: "python", missing: ["jupyter", "kernel-test"] });
-    assert.deepEqual(plan.attempts, [[{ cmd: "python", args: ["-m", "pip", "install", "--user", "notebook", "nbconvert", "nbclient", "jupyter_kernel_test"] }]]);
+    assert.deepEqual(plan.attempts, [
+      [{ cmd: "python", args: ["-m", "pip", "install", "--user", "notebook", "nbconvert", "nbclient", "jupyter_kernel_test"] }],
+    ]);
     const chromium = installPlan({ debian: false, root: true, pipPython: "python3", missing: ["chromium"] });
     assert.deepEqual(chromium.attempts, []);
     assert.equal(chromium.manual, "install Chromium or Chrome and set SEQLAB_CHROMIUM to its executable");

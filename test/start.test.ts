@@ -56,6 +56,9 @@ describe("npm start", function () {
 
     const contents = await api("/api/contents");
     const names = contents.content.map((c: { name: string }) => c.name);
-    assert.ok(names.some((n: string) => /^01-.*\.ipynb$/.test(n)), `notebooks/ not served: ${names}`);
+    assert.ok(
+      names.some((n: string) => /^01-.*\.ipynb$/.test(n)),
+      `notebooks/ not served: ${names}`,
+    );
   });
 });

@@ -30,11 +30,20 @@ describe("training display", () => {
       const batches = data(5);
       const model = linearModel(3, 0);
       // progress defaults to on inside the kernel; interval 0 redraws at every step
-      await seqlab.fit(model, { data: batches, validation: batches.slice(0, 1), epochs: 3, progress: { interval: 0 }, optimizer: { name: "sgd", learningRate: 0.05 } });
+      await seqlab.fit(model, {
+        data: batches,
+        validation: batches.slice(0, 1),
+        epochs: 3,
+        progress: { interval: 0 },
+        optimizer: { name: "sgd", learningRate: 0.05 },
+      });
       const progress = k.sent.filter((s) => String(s.content.transient?.display_id).startsWith("seqlab-progress-"));
       assert.ok(progress.length >= 1 + 15 + 3, `${progress.length} messages`);
       assert.equal(progress[0].update, false, "first a display_data");
-      assert.ok(progress.slice(1).every((s) => s.update), "then update_display_data");
+      assert.ok(
+        progress.slice(1).every((s) => s.update),
+        "then update_display_data",
+      );
       assert.equal(new Set(progress.map((s) => s.content.transient?.display_id)).size, 1, "one display id");
       const html = (i: number) => String(progress[i].content.data["text/html"]);
       const text = (i: number) => String(progress[i].content.data["text/plain"]);
@@ -60,7 +69,11 @@ describe("training display", () => {
       progress: { write: (l) => lines.push(l) },
     });
     assert.equal(lines.length, 4, lines.join("\n"));
-    assert.match(lines[0], /^epoch 1\/3 · step 4\/12 · 0:\d\d elapsed · ETA \d+:\d\d · loss [\d.]+$/, "steps per epoch known once epoch 1 ends");
+    assert.match(
+      lines[0],
+      /^epoch 1\/3 · step 4\/12 · 0:\d\d elapsed · ETA \d+:\d\d · loss [\d.]+$/,
+      "steps per epoch known once epoch 1 ends",
+    );
     assert.match(lines[1], /^epoch 2\/3 · step 8\/12 · .* ETA \d+:\d\d · loss/);
     assert.match(lines[3], /completed 3 epochs$/);
     model.dispose();
@@ -72,7 +85,13 @@ describe("training display", () => {
       const batches = data(3);
       const model = linearModel(3, 0);
       const curves = seqlab.liveCurves({ interval: 0 });
-      const h = await seqlab.fit(model, { data: batches, validation: batches.slice(0, 1), epochs: 4, callbacks: [curves], progress: false });
+      const h = await seqlab.fit(model, {
+        data: batches,
+        validation: batches.slice(0, 1),
+        epochs: 4,
+        callbacks: [curves],
+        progress: false,
+      });
       assert.ok(curves.live);
       const fig = curves.live.figure;
       const names = fig.data.map((d) => (d as { name?: string }).name);

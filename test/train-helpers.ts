@@ -46,7 +46,11 @@ export function sequenceRegressor(cellName: "rnn" | "lstm", I: number, H: number
   variables.V = variable(head.V);
   variables.c = variable(head.c);
   const cell = (cellName === "rnn" ? seqlab.rnnCell : seqlab.lstmCell) as seqlab.AnyCell;
-  const cellParams = Object.fromEntries(Object.keys(p).filter((k) => (p as unknown as Record<string, unknown>)[k]).map((k) => [k, variables[k]]));
+  const cellParams = Object.fromEntries(
+    Object.keys(p)
+      .filter((k) => (p as unknown as Record<string, unknown>)[k])
+      .map((k) => [k, variables[k]]),
+  );
   return {
     variables,
     forward(batch) {

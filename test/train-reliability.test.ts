@@ -36,7 +36,9 @@ function tempDir(): string {
 }
 
 function weightBits(model: seqlab.Trainable): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(model.variables).map(([k, v]) => [k, Array.from(new Uint32Array(Float32Array.from(v.dataSync()).buffer))]));
+  return Object.fromEntries(
+    Object.entries(model.variables).map(([k, v]) => [k, Array.from(new Uint32Array(Float32Array.from(v.dataSync()).buffer))]),
+  );
 }
 
 const quiet = { progress: false } as const;
@@ -113,7 +115,10 @@ describe("training: nothing lost, clear errors early", () => {
       const rename = promises.rename;
       promises.rename = fail("EBUSY");
       try {
-        await assert.rejects(seqlab.saveCheckpoint(file, other), /saveCheckpoint: cannot write .*ck\.json: replacing the file \(rename\) failed: EBUSY: simulated; the previous checkpoint \(if any\) is unchanged/);
+        await assert.rejects(
+          seqlab.saveCheckpoint(file, other),
+          /saveCheckpoint: cannot write .*ck\.json: replacing the file \(rename\) failed: EBUSY: simulated; the previous checkpoint \(if any\) is unchanged/,
+        );
       } finally {
         promises.rename = rename;
       }
@@ -164,7 +169,10 @@ describe("training: nothing lost, clear errors early", () => {
       const blocker = path.join(dir, "not-a-folder");
       fs.writeFileSync(blocker, "x");
       const model = linearModel(3, 0);
-      await assert.rejects(seqlab.saveCheckpoint(path.join(blocker, "ck.json"), model), /saveCheckpoint: cannot write .*ck\.json: cannot create its folder .*not-a-folder: .*(EEXIST|ENOTDIR)/);
+      await assert.rejects(
+        seqlab.saveCheckpoint(path.join(blocker, "ck.json"), model),
+        /saveCheckpoint: cannot write .*ck\.json: cannot create its folder .*not-a-folder: .*(EEXIST|ENOTDIR)/,
+      );
       assert.deepEqual(fs.readdirSync(dir), ["not-a-folder"]);
       model.dispose();
       fs.rmSync(dir, { recursive: true });
@@ -195,7 +203,10 @@ describe("training: nothing lost, clear errors early", () => {
       const model = linearModel(3, 0);
       const reference = linearModel(3, 0);
       const first = seqlab.fit(model, { data, epochs: 3, seed: 1, ...quiet });
-      await assert.rejects(seqlab.fit(model, { data, epochs: 1, ...quiet }), /fit: the model is already being trained by another fit call that has not finished; await it first/);
+      await assert.rejects(
+        seqlab.fit(model, { data, epochs: 1, ...quiet }),
+        /fit: the model is already being trained by another fit call that has not finished; await it first/,
+      );
       const h = await first;
       const alone = await seqlab.fit(reference, { data, epochs: 3, seed: 1, ...quiet });
       assert.deepEqual(h.stepLoss, alone.stepLoss, "the refused call did not disturb the first");
@@ -203,7 +214,21 @@ describe("training: nothing lost, clear errors early", () => {
       // after a normal end
       assert.equal((await seqlab.fit(model, { data, epochs: 1, ...quiet })).epochs, 1);
       // after an error (a callback throws)
-      await assert.rejects(seqlab.fit(model, { data, epochs: 1, callbacks: [{ onStep: () => { throw new Error("boom"); } }], ...quiet }), /boom/);
+      await assert.rejects(
+        seqlab.fit(model, {
+          data,
+          epochs: 1,
+          callbacks: [
+            {
+              onStep: () => {
+                throw new Error("boom");
+              },
+            },
+          ],
+          ...quiet,
+        }),
+        /boom/,
+      );
       assert.equal((await seqlab.fit(model, { data, epochs: 1, ...quiet })).epochs, 1);
       // after a stop (as the Interrupt button does: the run ends early and fit returns)
       const stopped = await seqlab.fit(model, { data, epochs: 5, callbacks: [{ onStep: (_l, ctx) => ctx.stop("interrupted") }], ...quiet });
@@ -249,7 +274,10 @@ describe("training: nothing lost, clear errors early", () => {
         seqlab.fit(model, { data: gen() as unknown as Batch[], ...quiet }),
         /fit: data is a generator \(or another iterator\), which can be read only once, but fit reads the data every epoch; pass a function that makes a fresh one each epoch, data: \(epoch, rng\) => myBatches\(…\), or an array/,
       );
-      await assert.rejects(seqlab.fit(model, { data: 3 as unknown as Batch[], ...quiet }), /fit: data must be an array of batches or a function \(epoch, rng\) => batches, got number 3/);
+      await assert.rejects(
+        seqlab.fit(model, { data: 3 as unknown as Batch[], ...quiet }),
+        /fit: data must be an array of batches or a function \(epoch, rng\) => batches, got number 3/,
+      );
       model.dispose();
     });
 
@@ -258,20 +286,43 @@ describe("training: nothing lost, clear errors early", () => {
       const model = linearModel(3, 0);
       let steps = 0;
       const count = { onStep: () => void steps++ };
-      const nan = { x: tf.tensor2d([[1, 2, 3], [4, NaN, 6]]), y: tf.zeros([2, 1]) };
-      await assert.rejects(seqlab.fit(model, { data, validation: [data[0], nan], callbacks: [count], ...quiet }), /fit: validation batch 2: x\[1, 1\] is NaN/);
+      const nan = {
+        x: tf.tensor2d([
+          [1, 2, 3],
+          [4, NaN, 6],
+        ]),
+        y: tf.zeros([2, 1]),
+      };
+      await assert.rejects(
+        seqlab.fit(model, { data, validation: [data[0], nan], callbacks: [count], ...quiet }),
+        /fit: validation batch 2: x\[1, 1\] is NaN/,
+      );
       const mismatched = { x: tf.zeros([2, 3]), y: tf.zeros([3, 1]) };
-      await assert.rejects(seqlab.fit(model, { data, validation: [mismatched], callbacks: [count], ...quiet }), /fit: validation batch 1: x has 2 sequences but y has 3/);
-      await assert.rejects(seqlab.fit(model, { data, validation: [{ x: [1, 2] } as unknown as Batch], callbacks: [count], ...quiet }), /fit: validation batch 1 is not a batch/);
+      await assert.rejects(
+        seqlab.fit(model, { data, validation: [mismatched], callbacks: [count], ...quiet }),
+        /fit: validation batch 1: x has 2 sequences but y has 3/,
+      );
+      await assert.rejects(
+        seqlab.fit(model, { data, validation: [{ x: [1, 2] } as unknown as Batch], callbacks: [count], ...quiet }),
+        /fit: validation batch 1 is not a batch/,
+      );
       // a function's first batch is checked too, and its fresh tensors disposed
       await assert.rejects(
-        seqlab.fit(model, { data, validation: () => [{ x: tf.tensor2d([[Infinity, 0, 0]]), y: tf.zeros([1, 1]) }], callbacks: [count], ...quiet }),
+        seqlab.fit(model, {
+          data,
+          validation: () => [{ x: tf.tensor2d([[Infinity, 0, 0]]), y: tf.zeros([1, 1]) }],
+          callbacks: [count],
+          ...quiet,
+        }),
         /fit: validation batch 1: x\[0, 0\] is Infinity/,
       );
       function* once() {
         yield* [] as Batch[];
       }
-      await assert.rejects(seqlab.fit(model, { data, validation: once() as unknown as Batch[], ...quiet }), /a generator can be read only once/);
+      await assert.rejects(
+        seqlab.fit(model, { data, validation: once() as unknown as Batch[], ...quiet }),
+        /a generator can be read only once/,
+      );
       assert.equal(steps, 0, "no training step was taken");
       model.dispose();
       disposeBatches(data);
@@ -281,13 +332,25 @@ describe("training: nothing lost, clear errors early", () => {
 
     it("NaN/Inf in the training data is the data's fault: the error names the batch and the index, before that batch's step", async () => {
       const data = linearData(4);
-      const bad = { x: tf.tensor2d([[0, 0, 0], [0, 0, 0], [0, 0, NaN], [0, 0, 0]]), y: tf.zeros([4, 1]) };
+      const bad = {
+        x: tf.tensor2d([
+          [0, 0, 0],
+          [0, 0, 0],
+          [0, 0, NaN],
+          [0, 0, 0],
+        ]),
+        y: tf.zeros([4, 1]),
+      };
       const model = linearModel(3, 0);
-      const err = await seqlab
-        .fit(model, { data: [...data.slice(0, 2), bad, data[3]], shuffle: false, epochs: 1, ...quiet })
-        .then(() => undefined, (e: unknown) => e);
+      const err = await seqlab.fit(model, { data: [...data.slice(0, 2), bad, data[3]], shuffle: false, epochs: 1, ...quiet }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof internal.NonFiniteInputError, String(err));
-      assert.match(err.message, /^fit: data: batch 3 of epoch 1: x\[2, 2\] is NaN; the data itself holds a non-finite value \(not a learning-rate problem\)/);
+      assert.match(
+        err.message,
+        /^fit: data: batch 3 of epoch 1: x\[2, 2\] is NaN; the data itself holds a non-finite value \(not a learning-rate problem\)/,
+      );
       assert.doesNotMatch(err.message, /learning rate or gradient clipping/);
       assert.deepEqual(err.index, [2, 2]);
       const infY = { x: tf.zeros([2, 3]), y: tf.tensor2d([[1], [-Infinity]]) };
@@ -305,14 +368,25 @@ describe("training: nothing lost, clear errors early", () => {
       const H = 3;
       const p1 = seqlab.initRnn({ inputSize: I, hiddenSize: H, seed: 1 });
       const p2 = seqlab.initRnn({ inputSize: H, hiddenSize: 1, seed: 2 });
-      const vars = Object.fromEntries([...Object.entries(p1).map(([k, t]) => [`a${k}`, t]), ...Object.entries(p2).map(([k, t]) => [`b${k}`, t])].map(([k, t]) => [k, tf.variable(t as seqlab.tf.Tensor)]));
+      const vars = Object.fromEntries(
+        [...Object.entries(p1).map(([k, t]) => [`a${k}`, t]), ...Object.entries(p2).map(([k, t]) => [`b${k}`, t])].map(([k, t]) => [
+          k,
+          tf.variable(t as seqlab.tf.Tensor),
+        ]),
+      );
       tf.dispose([...Object.values(p1), ...Object.values(p2)] as seqlab.tf.Tensor[]);
       const model: seqlab.Trainable = {
         variables: vars,
         forward: (batch) =>
           tf.tidy(() => {
-            const r1 = seqlab.unroll(seqlab.rnnCell, { U: vars.aU, W: vars.aW, b: vars.ab } as seqlab.RnnParams, batch.x as seqlab.tf.Tensor3D);
-            const r2 = seqlab.unroll(seqlab.rnnCell, { U: vars.bU, W: vars.bW, b: vars.bb } as seqlab.RnnParams, r1.outputs, { returnSequences: false });
+            const r1 = seqlab.unroll(
+              seqlab.rnnCell,
+              { U: vars.aU, W: vars.aW, b: vars.ab } as seqlab.RnnParams,
+              batch.x as seqlab.tf.Tensor3D,
+            );
+            const r2 = seqlab.unroll(seqlab.rnnCell, { U: vars.bU, W: vars.bW, b: vars.bb } as seqlab.RnnParams, r1.outputs, {
+              returnSequences: false,
+            });
             return { loss: tf.mean(tf.square(tf.sub(r2.state.h, batch.y))) as seqlab.tf.Scalar, count: tf.scalar(batch.x.shape[0]) };
           }),
         dispose: () => tf.dispose(Object.values(vars)),
@@ -321,7 +395,10 @@ describe("training: nothing lost, clear errors early", () => {
       const nan = tf.fill(vars.aW.shape, NaN);
       vars.aW.assign(nan);
       nan.dispose();
-      await assert.rejects(seqlab.fit(model, { data: batches, epochs: 1, ...quiet }), (e: unknown) => e instanceof seqlab.NonFiniteLossError);
+      await assert.rejects(
+        seqlab.fit(model, { data: batches, epochs: 1, ...quiet }),
+        (e: unknown) => e instanceof seqlab.NonFiniteLossError,
+      );
       model.dispose();
       disposeBatches(batches);
     });
@@ -330,15 +407,24 @@ describe("training: nothing lost, clear errors early", () => {
       const data = linearData(1);
       const model = linearModel(3, 0);
       const bad = (extra: object) => seqlab.fit(model, { data, ...quiet, ...extra } as seqlab.FitOptions);
-      await assert.rejects(bad({ epoch: 3 }), /fit: unknown option "epoch"; did you mean "epochs"\? Known options: data, validation, epochs/);
+      await assert.rejects(
+        bad({ epoch: 3 }),
+        /fit: unknown option "epoch"; did you mean "epochs"\? Known options: data, validation, epochs/,
+      );
       await assert.rejects(bad({ lr: 0.1 }), /fit: unknown option "lr"; did you mean optimizer: \{ learningRate \}\?/);
       await assert.rejects(bad({ global_norm: 1 }), /fit: unknown option "global_norm"; did you mean clip: \{ globalNorm \}\?/);
       await assert.rejects(bad({ shufle: false }), /did you mean "shuffle"\?/);
       await assert.rejects(bad({ zzz: 1 }), /fit: unknown option "zzz"\. Known options: /);
-      await assert.rejects(bad({ optimizer: { name: "sgd", lr: 0.1 } }), /fit: unknown option "optimizer\.lr"; did you mean "learningRate"\? Known options of optimizer: name, learningRate/);
+      await assert.rejects(
+        bad({ optimizer: { name: "sgd", lr: 0.1 } }),
+        /fit: unknown option "optimizer\.lr"; did you mean "learningRate"\? Known options of optimizer: name, learningRate/,
+      );
       await assert.rejects(bad({ clip: { global_norm: 1 } }), /fit: unknown option "clip\.global_norm"; did you mean "globalNorm"\?/);
       await assert.rejects(bad({ earlyStopping: { patients: 3 } }), /unknown option "earlyStopping\.patients"; did you mean "patience"\?/);
-      const err = await bad({ epoch: 3 }).then(() => undefined, (e: unknown) => e);
+      const err = await bad({ epoch: 3 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof internal.OptionError);
       assert.equal(err.option, "epoch");
       assert.equal(err.suggestion, "epochs");
@@ -350,12 +436,21 @@ describe("training: nothing lost, clear errors early", () => {
       const data = linearData(1);
       const model = new seqlab.SequenceToVector({ cell: "gru", inputSize: 3, hiddenSize: 4, output: { values: 1 } });
       model.dispose();
-      await assert.rejects(seqlab.fit(model, { data, ...quiet }), /fit: the SequenceToVector model has been disposed \(dispose\(\) freed its weights: input\.|fit: the SequenceToVector model has been disposed \(dispose\(\) freed its weights: encoder\./);
+      await assert.rejects(
+        seqlab.fit(model, { data, ...quiet }),
+        /fit: the SequenceToVector model has been disposed \(dispose\(\) freed its weights: input\.|fit: the SequenceToVector model has been disposed \(dispose\(\) freed its weights: encoder\./,
+      );
       await assert.rejects(seqlab.evaluate(model, data), /evaluate: the SequenceToVector model has been disposed/);
-      await assert.rejects(seqlab.saveCheckpoint(path.join(os.tmpdir(), "never.json"), model), /saveCheckpoint: weight "encoder\.layer0\.U" has been disposed \(was the model disposed\?\); nothing was written/);
+      await assert.rejects(
+        seqlab.saveCheckpoint(path.join(os.tmpdir(), "never.json"), model),
+        /saveCheckpoint: weight "encoder\.layer0\.U" has been disposed \(was the model disposed\?\); nothing was written/,
+      );
       const plain = linearModel(3, 0);
       plain.dispose();
-      await assert.rejects(seqlab.fit(plain, { data, ...quiet }), (e: unknown) => e instanceof internal.DisposedModelError && /fit: the model has been disposed/.test(e.message));
+      await assert.rejects(
+        seqlab.fit(plain, { data, ...quiet }),
+        (e: unknown) => e instanceof internal.DisposedModelError && /fit: the model has been disposed/.test(e.message),
+      );
       disposeBatches(data);
     });
   });
@@ -371,7 +466,10 @@ describe("training: nothing lost, clear errors early", () => {
       assert.equal(internal.suggest("dropout", known), undefined);
       assert.equal(internal.editDistance("kitten", "sitting"), 3);
       assert.doesNotThrow(() => internal.checkKeys("X", { cell: "rnn", seed: undefined }, known));
-      assert.throws(() => internal.checkKeys("X", { hidden_size: 4 }, known), /X: unknown option "hidden_size"; did you mean "hiddenSize"\?/);
+      assert.throws(
+        () => internal.checkKeys("X", { hidden_size: 4 }, known),
+        /X: unknown option "hidden_size"; did you mean "hiddenSize"\?/,
+      );
     });
   });
 });

@@ -97,7 +97,14 @@ describe("trainer", () => {
   it("tf.memory().numTensors is the same after 200 steps as after 20 (RNN tagger, TBPTT, clipping, validation, early stopping)", async function () {
     this.timeout(60_000);
     const rng = new seqlab.Rng(4);
-    const mk = () => ({ x: internal.normalTensor<seqlab.tf.Rank.R3>([4, 8, 3], 1, rng), y: tf.tensor2d(Array.from({ length: 32 }, () => rng.int(2)), [4, 8], "int32") });
+    const mk = () => ({
+      x: internal.normalTensor<seqlab.tf.Rank.R3>([4, 8, 3], 1, rng),
+      y: tf.tensor2d(
+        Array.from({ length: 32 }, () => rng.int(2)),
+        [4, 8],
+        "int32",
+      ),
+    });
     const data = [mk(), mk()];
     const validation = [mk()];
     const model = rnnTagger(3, 6, 2, 1);
@@ -114,7 +121,10 @@ describe("trainer", () => {
       progress: false,
     });
     assert.equal(counts.length, 10, "200 steps");
-    assert.ok(counts.every((n) => n === counts[0]), `numTensors at steps 20, 40, …, 200: ${counts.join(" ")}`);
+    assert.ok(
+      counts.every((n) => n === counts[0]),
+      `numTensors at steps 20, 40, …, 200: ${counts.join(" ")}`,
+    );
     model.dispose();
     disposeBatches([...data, ...validation]);
   });
@@ -144,11 +154,23 @@ describe("trainer", () => {
     const close = (got: number[], want: number[], what: string) =>
       got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${what}: got [${got}], want [${want}]`));
     const eps = 1e-7;
-    close(await after2({ name: "sgd", learningRate: 0.1 }), w0.map((w, i) => w - 2 * 0.1 * g[i]), "sgd");
+    close(
+      await after2({ name: "sgd", learningRate: 0.1 }),
+      w0.map((w, i) => w - 2 * 0.1 * g[i]),
+      "sgd",
+    );
     // v1 = g, v2 = 0.9 g + g;  w2 = w0 − η (v1 + v2) = w0 − 0.29 g
-    close(await after2({ name: "momentum", learningRate: 0.1, momentum: 0.9 }), w0.map((w, i) => w - 0.29 * g[i]), "momentum");
+    close(
+      await after2({ name: "momentum", learningRate: 0.1, momentum: 0.9 }),
+      w0.map((w, i) => w - 0.29 * g[i]),
+      "momentum",
+    );
     // constant g: m̂ = g, v̂ = g² at every step → w2 = w0 − 2η g/(|g| + ε)
-    close(await after2({ name: "adam", learningRate: 0.1 }), w0.map((w, i) => w - (2 * 0.1 * g[i]) / (Math.abs(g[i]) + eps)), "adam");
+    close(
+      await after2({ name: "adam", learningRate: 0.1 }),
+      w0.map((w, i) => w - (2 * 0.1 * g[i]) / (Math.abs(g[i]) + eps)),
+      "adam",
+    );
     // s1 = 0.1 g², s2 = 0.19 g²;  w2 = w0 − η g/√(s1 + ε) − η g/√(s2 + ε)
     close(
       await after2({ name: "rmsprop", learningRate: 0.1, decay: 0.9 }),
@@ -156,13 +178,17 @@ describe("trainer", () => {
       "rmsprop",
     );
     assert.equal(internal.describeOptimizer("adam"), "adam(η=0.001, β₁=0.9, β₂=0.999, ε=1e-7)");
-    assert.throws(() => internal.makeOptimizer({ name: "adagrad" } as unknown as seqlab.OptimizerConfig), /unknown name "adagrad".*sgd, momentum, adam, rmsprop/);
+    assert.throws(
+      () => internal.makeOptimizer({ name: "adagrad" } as unknown as seqlab.OptimizerConfig),
+      /unknown name "adagrad".*sgd, momentum, adam, rmsprop/,
+    );
     assert.throws(() => internal.makeOptimizer({ name: "sgd", learningRate: -1 }), /learningRate must be a number > 0, got -1/);
   });
 
   it("clipping: global norm vs per tensor vs by value, on gradients with norms 5 and 12 (global 13)", () => {
     const grads = { a: tf.tensor1d([3, 4]), b: tf.tensor1d([12]) };
-    const arr = (gs: internal.Gradients) => Object.fromEntries(Object.entries(gs).map(([k, t]) => [k, Array.from(t.dataSync()).map((v) => +v.toFixed(5))]));
+    const arr = (gs: internal.Gradients) =>
+      Object.fromEntries(Object.entries(gs).map(([k, t]) => [k, Array.from(t.dataSync()).map((v) => +v.toFixed(5))]));
     const n = seqlab.globalNorm(grads);
     assert.ok(Math.abs(n.dataSync()[0] - 13) < 1e-5);
     n.dispose();
@@ -180,7 +206,15 @@ describe("trainer", () => {
     const bn = seqlab.globalNorm(both.grads);
     assert.ok(Math.abs(bn.dataSync()[0] - 1) < 1e-5);
     assert.throws(() => seqlab.clipByGlobalNorm(grads, 0), /threshold must be a number > 0, got 0/);
-    tf.dispose([...Object.values(grads), ...Object.values(global.grads), ...Object.values(perTensor), ...Object.values(byValue), ...Object.values(under.grads), ...Object.values(both.grads), bn]);
+    tf.dispose([
+      ...Object.values(grads),
+      ...Object.values(global.grads),
+      ...Object.values(perTensor),
+      ...Object.values(byValue),
+      ...Object.values(under.grads),
+      ...Object.values(both.grads),
+      bn,
+    ]);
   });
 
   it("teacher forcing: the schedule's ratio reaches forward at every step; evaluation gets training: false", async () => {
@@ -189,13 +223,22 @@ describe("trainer", () => {
     const model: seqlab.Trainable = {
       variables: inner.variables,
       forward(batch, options) {
-        seen.push({ training: options.training, ...(options.teacherForcingRatio !== undefined ? { ratio: options.teacherForcingRatio } : {}) });
+        seen.push({
+          training: options.training,
+          ...(options.teacherForcingRatio !== undefined ? { ratio: options.teacherForcingRatio } : {}),
+        });
         return inner.forward(batch, options);
       },
       dispose: () => inner.dispose(),
     };
     const data = linearData(3, 4, 3);
-    const h = await seqlab.fit(model, { data, validation: data.slice(0, 1), epochs: 2, teacherForcing: seqlab.linearSchedule({ from: 1, to: 0, steps: 4 }), progress: false });
+    const h = await seqlab.fit(model, {
+      data,
+      validation: data.slice(0, 1),
+      epochs: 2,
+      teacherForcing: seqlab.linearSchedule({ from: 1, to: 0, steps: 4 }),
+      progress: false,
+    });
     assert.deepEqual(
       seen.map((s) => (s.training ? s.ratio : "eval")),
       [1, 0.75, 0.5, "eval", 0.25, 0, 0, "eval"],
@@ -210,30 +253,55 @@ describe("trainer", () => {
   it("truncated BPTT: each chunk starts from the previous chunk's final state (zeros at each batch unless acrossBatches)", async () => {
     const rng = new seqlab.Rng(5);
     const x = internal.normalTensor<seqlab.tf.Rank.R3>([2, 12, 3], 1, rng);
-    const y = tf.tensor2d(Array.from({ length: 24 }, () => rng.int(2)), [2, 12], "int32");
-    const data = [{ x, y }, { x, y }];
+    const y = tf.tensor2d(
+      Array.from({ length: 24 }, () => rng.int(2)),
+      [2, 12],
+      "int32",
+    );
+    const data = [
+      { x, y },
+      { x, y },
+    ];
     const model = rnnTagger(3, 4, 2, 2);
     // The state chunk 1 hands on: h after x[:, 0:4] with the initial weights.
     const before = internal.snapshotWeights(model);
     const x1 = tf.slice(x, [0, 0, 0], [2, 4, 3]) as seqlab.tf.Tensor3D;
-    const h1 = seqlab.unroll(seqlab.rnnCell, { U: before.U, W: before.W, b: before.b } as unknown as seqlab.RnnParams, x1, { returnSequences: false });
+    const h1 = seqlab.unroll(seqlab.rnnCell, { U: before.U, W: before.W, b: before.b } as unknown as seqlab.RnnParams, x1, {
+      returnSequences: false,
+    });
     const want = Array.from(h1.state.h.dataSync());
     seqlab.disposeAll(h1, x1);
-    const h = await seqlab.fit(model, { data, epochs: 1, shuffle: false, tbptt: { chunk: 4 }, optimizer: { name: "sgd", learningRate: 0.1 }, progress: false });
+    const h = await seqlab.fit(model, {
+      data,
+      epochs: 1,
+      shuffle: false,
+      tbptt: { chunk: 4 },
+      optimizer: { name: "sgd", learningRate: 0.1 },
+      progress: false,
+    });
     assert.equal(h.steps, 6, "2 batches × 3 chunks");
     const s = model.seenStates;
     assert.equal(s.length, 6);
     assert.equal(s[0], undefined);
-    assert.deepEqual(s[1], want.map((v) => Math.fround(v)));
+    assert.deepEqual(
+      s[1],
+      want.map((v) => Math.fround(v)),
+    );
     assert.ok(s[2] !== undefined && s[3] === undefined && s[4] !== undefined, "reset at the next batch");
     const carried = rnnTagger(3, 4, 2, 2);
     await seqlab.fit(carried, { data, epochs: 1, shuffle: false, tbptt: { chunk: 4, acrossBatches: true }, progress: false });
-    assert.ok(carried.seenStates.slice(1).every((st) => st !== undefined), "acrossBatches carries into batch 2");
+    assert.ok(
+      carried.seenStates.slice(1).every((st) => st !== undefined),
+      "acrossBatches carries into batch 2",
+    );
     assert.equal(carried.seenStates[0], undefined);
     // a target without a time axis cannot be truncated
     const bad = [{ x, y: tf.zeros([2, 1]) }];
     const lin = linearModel(3);
-    await assert.rejects(seqlab.fit(lin, { data: bad, tbptt: { chunk: 4 }, progress: false }), /tbptt: y has shape \[2, 1\] but x has T = 12 steps/);
+    await assert.rejects(
+      seqlab.fit(lin, { data: bad, tbptt: { chunk: 4 }, progress: false }),
+      /tbptt: y has shape \[2, 1\] but x has T = 12 steps/,
+    );
     lin.dispose();
     internal.disposeSnapshot(before);
     model.dispose();
@@ -259,12 +327,24 @@ describe("trainer", () => {
     const data = linearData(10, 4, 6);
     const after: Record<number, Record<string, number[]>> = {};
     const err = await seqlab
-      .fit(model, { data, epochs: 3, optimizer: { name: "sgd", learningRate: 0.05 }, callbacks: [{ onStep: (log) => void (after[log.step] = weights(model)) }], progress: false })
-      .then(() => undefined, (e: unknown) => e);
+      .fit(model, {
+        data,
+        epochs: 3,
+        optimizer: { name: "sgd", learningRate: 0.05 },
+        callbacks: [{ onStep: (log) => void (after[log.step] = weights(model)) }],
+        progress: false,
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof seqlab.NonFiniteLossError, String(err));
     assert.equal(err.step, 5);
     assert.equal(err.epoch, 1);
-    assert.match(err.message, /the loss is NaN at step 5 \(epoch 1, step 5 of the epoch\); training stopped; the weights were put back to those of step 4/);
+    assert.match(
+      err.message,
+      /the loss is NaN at step 5 \(epoch 1, step 5 of the epoch\); training stopped; the weights were put back to those of step 4/,
+    );
     assert.equal(err.history.steps, 4);
     // the weights that gave step 4's (finite) loss are those after step 3's update
     assert.deepEqual(weights(model), after[3]);
@@ -370,7 +450,11 @@ describe("trainer", () => {
       // mismatches
       const wide = linearModel(4, 0);
       await assert.rejects(seqlab.loadCheckpoint(file, wide), /"W" has shape \[3, 1\] saved but \[4, 1\] in the model/);
-      const renamed: seqlab.Trainable = { variables: { W: wide.variables.W, bias: wide.variables.b }, forward: wide.forward, dispose: () => {} };
+      const renamed: seqlab.Trainable = {
+        variables: { W: wide.variables.W, bias: wide.variables.b },
+        forward: wide.forward,
+        dispose: () => {},
+      };
       await assert.rejects(seqlab.loadCheckpoint(file, renamed), /missing "bias".*unexpected "b"/);
       const junk = path.join(dir, "junk.json");
       fs.writeFileSync(junk, "{}");

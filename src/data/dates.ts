@@ -128,7 +128,9 @@ export function parseDate(text: string, format: DateFormat): SimpleDate {
   const m = p[0].exec(text);
   const d = m ? p[1](m) : undefined;
   if (!d || !isValidDate(d) || formatDate(d, format) !== text) {
-    throw new Error(`parseDate: ${JSON.stringify(text)} is not a valid date in the format "${format}" (e.g. ${JSON.stringify(DATE_FORMATS[format])})`);
+    throw new Error(
+      `parseDate: ${JSON.stringify(text)} is not a valid date in the format "${format}" (e.g. ${JSON.stringify(DATE_FORMATS[format])})`,
+    );
   }
   return d;
 }
@@ -143,10 +145,10 @@ export function isTestDate(d: SimpleDate): boolean {
 }
 
 /** Characters of every input format (digits, letters of month and weekday names, punctuation), with PAD. */
-export const DATE_SOURCE_VOCAB = Vocab.ofChars(
-  "0123456789 ,./-" + MONTHS.join("") + WEEKDAYS.join(""),
-  { specials: ["pad"], name: "date source vocab" },
-);
+export const DATE_SOURCE_VOCAB = Vocab.ofChars("0123456789 ,./-" + MONTHS.join("") + WEEKDAYS.join(""), {
+  specials: ["pad"],
+  name: "date source vocab",
+});
 /** Digits and "-", with PAD, START and END. */
 export const DATE_TARGET_VOCAB = new Vocab(Array.from("0123456789-"), { specials: ["pad", "start", "end"], name: "date target vocab" });
 
@@ -180,9 +182,11 @@ export function dateExamples(n: number, options: DateOptions, rng: Rng): DateExa
   const split = options.split ?? DEFAULT_DATE_SPLIT;
   const formats = options.formats ?? DEFAULT_DATE_FORMATS;
   if (formats.length === 0) throw new Error("dateExamples: formats is empty");
-  for (const f of formats) if (!(f in DATE_FORMATS)) throw new Error(`dateExamples: unknown format "${f}"; formats: ${DATE_FORMAT_NAMES.join(", ")}`);
+  for (const f of formats)
+    if (!(f in DATE_FORMATS)) throw new Error(`dateExamples: unknown format "${f}"; formats: ${DATE_FORMAT_NAMES.join(", ")}`);
   const [y0, y1] = options.years ?? DEFAULT_DATE_YEARS;
-  if (!(Number.isInteger(y0) && Number.isInteger(y1) && 1 <= y0 && y0 <= y1 && y1 <= 9999)) throw new Error(`dateExamples: years must be [first, last] within 1…9999, got [${y0}, ${y1}]`);
+  if (!(Number.isInteger(y0) && Number.isInteger(y1) && 1 <= y0 && y0 <= y1 && y1 <= 9999))
+    throw new Error(`dateExamples: years must be [first, last] within 1…9999, got [${y0}, ${y1}]`);
   const first = dayNumber({ year: y0, month: 1, day: 1 });
   const days = dayNumber({ year: y1, month: 12, day: 31 }) - first + 1;
   const out: DateExample[] = [];

@@ -39,7 +39,10 @@ function checkLengths(where: string, lengths: number[], options: PadOptions): nu
   lengths.forEach((n, b) => {
     if (n === 0) throw new Error(`${where}: sequence ${b} is empty; every sequence needs at least one step`);
     if (n > limit) {
-      const which = options.length !== undefined && (options.maxLength === undefined || options.length <= options.maxLength) ? `the batch length ${options.length}` : `maxLength ${options.maxLength}`;
+      const which =
+        options.length !== undefined && (options.maxLength === undefined || options.length <= options.maxLength)
+          ? `the batch length ${options.length}`
+          : `maxLength ${options.maxLength}`;
       throw new Error(`${where}: sequence ${b} has ${n} steps, longer than ${which}`);
     }
   });
@@ -57,7 +60,10 @@ export function lengthMask(lengths: readonly number[], T: number): Tensor2D {
  * Pads token-id sequences into ids [B, T] (int32) and mask [B, T].
  * @throws on an empty batch, an empty sequence, or a sequence longer than allowed (naming it)
  */
-export function padSequences(seqs: readonly (readonly number[])[], options: PadOptions = {}): { ids: Tensor2D; mask: Tensor2D; lengths: number[] } {
+export function padSequences(
+  seqs: readonly (readonly number[])[],
+  options: PadOptions = {},
+): { ids: Tensor2D; mask: Tensor2D; lengths: number[] } {
   const where = options.where ?? "padSequences";
   const lengths = seqs.map((s) => s.length);
   const T = checkLengths(where, lengths, options);
@@ -76,7 +82,10 @@ export function padSequences(seqs: readonly (readonly number[])[], options: PadO
  * Pads real-valued sequences (each [T_b][I]) into x [B, T, I] (zeros after the end) and mask [B, T].
  * @throws on an empty batch or sequence, a sequence longer than allowed, or rows of different sizes
  */
-export function padVectors(seqs: readonly (readonly (readonly number[])[])[], options: Omit<PadOptions, "padId"> = {}): { x: Tensor3D; mask: Tensor2D; lengths: number[] } {
+export function padVectors(
+  seqs: readonly (readonly (readonly number[])[])[],
+  options: Omit<PadOptions, "padId"> = {},
+): { x: Tensor3D; mask: Tensor2D; lengths: number[] } {
   const where = options.where ?? "padVectors";
   const lengths = seqs.map((s) => s.length);
   const T = checkLengths(where, lengths, options);
@@ -84,7 +93,8 @@ export function padVectors(seqs: readonly (readonly (readonly number[])[])[], op
   const x = new Float32Array(seqs.length * T * I);
   seqs.forEach((s, b) =>
     s.forEach((row, t) => {
-      if (row.length !== I) throw new Error(`${where}: sequence ${b} step ${t} has ${row.length} values, expected I = ${I} (as sequence 0 step 0)`);
+      if (row.length !== I)
+        throw new Error(`${where}: sequence ${b} step ${t} has ${row.length} values, expected I = ${I} (as sequence 0 step 0)`);
       x.set(row, (b * T + t) * I);
     }),
   );

@@ -34,7 +34,8 @@ export interface ParityOptions {
 /** One parity batch drawn from `rng`. */
 export function parityBatch(options: ParityOptions, rng: Rng): { x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D } {
   const [lo, hi] = typeof options.length === "number" ? [options.length, options.length] : options.length;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && 1 <= lo && lo <= hi)) throw new Error(`parity: length must be an integer ≥ 1 or [shortest, longest], got ${JSON.stringify(options.length)}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && 1 <= lo && lo <= hi))
+    throw new Error(`parity: length must be an integer ≥ 1 or [shortest, longest], got ${JSON.stringify(options.length)}`);
   const B = options.batchSize;
   if (!(Number.isInteger(B) && B >= 1)) throw new Error(`parity: batchSize must be an integer ≥ 1, got ${B}`);
   const T = hi;
@@ -64,6 +65,8 @@ export function parityBatch(options: ParityOptions, rng: Rng): { x: Tensor3D; y:
 }
 
 /** `batches` parity batches from `seed` (a generator; see {@link seededBatches}). */
-export function parityBatches(options: ParityOptions & BatchStreamOptions): Generator<{ x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D }> {
+export function parityBatches(
+  options: ParityOptions & BatchStreamOptions,
+): Generator<{ x: Tensor3D; y: Tensor1D | Tensor2D; mask?: Tensor2D }> {
   return seededBatches(parityBatch, options);
 }

@@ -27,11 +27,26 @@ import { padSequences } from "./padding";
 /** The Reber automaton: state → [symbol, next state][] (next −1 = accept). */
 const EDGES: Record<number, [string, number][]> = {
   0: [["B", 1]],
-  1: [["T", 2], ["P", 3]],
-  2: [["S", 2], ["X", 4]],
-  3: [["T", 3], ["V", 5]],
-  4: [["X", 3], ["S", 6]],
-  5: [["P", 4], ["V", 6]],
+  1: [
+    ["T", 2],
+    ["P", 3],
+  ],
+  2: [
+    ["S", 2],
+    ["X", 4],
+  ],
+  3: [
+    ["T", 3],
+    ["V", 5],
+  ],
+  4: [
+    ["X", 3],
+    ["S", 6],
+  ],
+  5: [
+    ["P", 4],
+    ["V", 6],
+  ],
   6: [["E", -1]],
 };
 
@@ -129,13 +144,21 @@ export function reberBatch(options: ReberOptions, rng: Rng): { x: Tensor2D; y: T
     const s = plain ? reberString(rng) : embeddedReberString(rng);
     if (s.length <= maxLength) strings.push(s);
   }
-  const xs = padSequences(strings.map((s, i) => REBER_VOCAB.encode(s.slice(0, -1), i)), { where: "reberBatch" });
-  const ys = padSequences(strings.map((s, i) => REBER_VOCAB.encode(s.slice(1), i)), { where: "reberBatch" });
+  const xs = padSequences(
+    strings.map((s, i) => REBER_VOCAB.encode(s.slice(0, -1), i)),
+    { where: "reberBatch" },
+  );
+  const ys = padSequences(
+    strings.map((s, i) => REBER_VOCAB.encode(s.slice(1), i)),
+    { where: "reberBatch" },
+  );
   ys.mask.dispose();
   return { x: xs.ids, y: ys.ids, mask: xs.mask, strings };
 }
 
 /** `batches` Reber batches from `seed` (a generator; see {@link seededBatches}). */
-export function reberBatches(options: ReberOptions & BatchStreamOptions): Generator<{ x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] }> {
+export function reberBatches(
+  options: ReberOptions & BatchStreamOptions,
+): Generator<{ x: Tensor2D; y: Tensor2D; mask: Tensor2D; strings: string[] }> {
   return seededBatches(reberBatch, options);
 }

@@ -29,7 +29,8 @@ export interface DigitStringOptions {
 /** A random digit string. */
 export function digitString(options: DigitStringOptions, rng: Rng): string {
   const [lo, hi] = typeof options.length === "number" ? [options.length, options.length] : options.length;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && 1 <= lo && lo <= hi)) throw new Error(`length must be an integer ≥ 1 or [shortest, longest], got ${JSON.stringify(options.length)}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && 1 <= lo && lo <= hi))
+    throw new Error(`length must be an integer ≥ 1 or [shortest, longest], got ${JSON.stringify(options.length)}`);
   const digits = options.digits ?? DEFAULT_DIGITS;
   if (!(Number.isInteger(digits) && digits >= 2 && digits <= 10)) throw new Error(`digits must be an integer in 2…10, got ${digits}`);
   const n = lo + rng.int(hi - lo + 1);

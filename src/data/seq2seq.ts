@@ -36,15 +36,30 @@ export interface Seq2SeqPair {
  * @throws on an empty batch, an unknown symbol (naming it, its position and its pair), a
  *   source longer than `maxSourceLength`
  */
-export function seq2seqBatchOf(pairs: readonly Seq2SeqPair[], source: Vocab, target: Vocab, options: { maxSourceLength?: number } = {}): Seq2SeqBatch {
+export function seq2seqBatchOf(
+  pairs: readonly Seq2SeqPair[],
+  source: Vocab,
+  target: Vocab,
+  options: { maxSourceLength?: number } = {},
+): Seq2SeqBatch {
   if (pairs.length === 0) throw new Error("seq2seqBatchOf: empty batch (no pairs)");
   const src = padSequences(
     pairs.map((p, i) => source.encode(p.source, i)),
-    { padId: source.pad, where: "seq2seqBatchOf (source)", ...(options.maxSourceLength !== undefined ? { maxLength: options.maxSourceLength } : {}) },
+    {
+      padId: source.pad,
+      where: "seq2seqBatchOf (source)",
+      ...(options.maxSourceLength !== undefined ? { maxLength: options.maxSourceLength } : {}),
+    },
   );
   const tgt = pairs.map((p, i) => target.encode(p.target, i));
-  const yIn = padSequences(tgt.map((t) => [target.start, ...t]), { padId: target.pad, where: "seq2seqBatchOf (target)" });
-  const y = padSequences(tgt.map((t) => [...t, target.end]), { padId: target.pad, where: "seq2seqBatchOf (target)" });
+  const yIn = padSequences(
+    tgt.map((t) => [target.start, ...t]),
+    { padId: target.pad, where: "seq2seqBatchOf (target)" },
+  );
+  const y = padSequences(
+    tgt.map((t) => [...t, target.end]),
+    { padId: target.pad, where: "seq2seqBatchOf (target)" },
+  );
   yIn.mask.dispose();
   return { x: src.ids, xMask: src.mask, yIn: yIn.ids, y: y.ids, mask: y.mask };
 }

@@ -80,7 +80,8 @@ export function* textStreams(text: string, options: TextStreamOptions): Generato
   const ids = vocab.encode(text);
   const streamLength = Math.floor((ids.length - 1) / B); // each stream needs one more id for y
   const batches = Math.floor(streamLength / T);
-  if (batches < 1) throw new Error(`textStreams: a text of ${text.length} characters is too short for one batch of ${B} streams × ${T + 1} characters`);
+  if (batches < 1)
+    throw new Error(`textStreams: a text of ${text.length} characters is too short for one batch of ${B} streams × ${T + 1} characters`);
   for (let k = 0; k < batches; k++) {
     const x = new Int32Array(B * T);
     const y = new Int32Array(B * T);

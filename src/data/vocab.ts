@@ -76,8 +76,10 @@ export class Vocab {
     }
     this.index = new Map(tokens.map((t, i) => [t, i]));
     for (const sym of symbols) {
-      if (typeof sym !== "string" || sym.length === 0) throw new Error(`${this.name}: symbols must be non-empty strings, got ${JSON.stringify(sym)}`);
-      if (this.index.has(sym)) throw new Error(`${this.name}: symbol ${JSON.stringify(sym)} appears twice (or clashes with a special token)`);
+      if (typeof sym !== "string" || sym.length === 0)
+        throw new Error(`${this.name}: symbols must be non-empty strings, got ${JSON.stringify(sym)}`);
+      if (this.index.has(sym))
+        throw new Error(`${this.name}: symbol ${JSON.stringify(sym)} appears twice (or clashes with a special token)`);
       this.index.set(sym, tokens.length);
       tokens.push(sym);
     }
@@ -138,7 +140,8 @@ export class Vocab {
     const out: string[] = [];
     let i = 0;
     for (const id of ids) {
-      if (!(Number.isInteger(id) && id >= 0 && id < this.size)) throw new Error(`${this.name}: id ${id} at position ${i} is out of range [0, ${this.size})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < this.size))
+        throw new Error(`${this.name}: id ${id} at position ${i} is out of range [0, ${this.size})`);
       i++;
       if (!options.keepSpecials) {
         if (id === this.specialIds.end) break;

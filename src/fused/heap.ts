@@ -106,7 +106,6 @@ export class WasmHeap {
     if (k > 0 && this.free[k - 1].at + this.free[k - 1].bytes === this.free[k].at) {
       this.free[k - 1].bytes += this.free[k].bytes;
       this.free.splice(k, 1);
-      k--;
     }
     // a free block at the top shrinks the used region
     const last = this.free[this.free.length - 1];

@@ -57,16 +57,31 @@ function parse<V>(variable: string, table: Table<V>, unset: V): V {
   if (table.last && table.last.raw === raw) return table.last.value;
   const value = (raw ?? "").trim().toLowerCase();
   const hit = value === "" ? ([value, unset] as const) : table.entries.find(([key]) => key === value);
-  if (!hit) throw new FusedOptionError(variable, table.entries.map(([key]) => key), raw ?? "");
+  if (!hit)
+    throw new FusedOptionError(
+      variable,
+      table.entries.map(([key]) => key),
+      raw ?? "",
+    );
   table.last = { raw, value: hit[1] };
   return hit[1];
 }
 
 type FusedSetting = false | "auto" | KernelBuild;
 const FUSED: Table<FusedSetting> = {
-  entries: [...all<FusedSetting>(OFF, false), ...all<FusedSetting>([...ON, "auto"], "auto"), ...BUILDS.map((b): [string, FusedSetting] => [b, b])],
+  entries: [
+    ...all<FusedSetting>(OFF, false),
+    ...all<FusedSetting>([...ON, "auto"], "auto"),
+    ...BUILDS.map((b): [string, FusedSetting] => [b, b]),
+  ],
 };
-const THREADS: Table<1 | 2 | "auto"> = { entries: [["1", 1], ["2", 2], ["auto", "auto"]] };
+const THREADS: Table<1 | 2 | "auto"> = {
+  entries: [
+    ["1", 1],
+    ["2", 2],
+    ["auto", "auto"],
+  ],
+};
 const RELAXED_SIMD: Table<boolean> = { entries: [...all(OFF, false), ...all(ON, true)] };
 
 /**

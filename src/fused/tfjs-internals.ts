@@ -114,7 +114,10 @@ function recordOneOp(look: (y: Tensor) => void): void {
  * `y` (gradientDepth > 0, kernelDepth 0, activeTape an array with a node whose outputs
  * include y). Defaults: tfjs's engine, recording one tf.square under tf.grad.
  */
-export function missingTfjsInternals(engine: object = tf.engine(), whileRecording: (look: (y: Tensor | null) => void) => void = recordOneOp): TfjsInternal[] {
+export function missingTfjsInternals(
+  engine: object = tf.engine(),
+  whileRecording: (look: (y: Tensor | null) => void) => void = recordOneOp,
+): TfjsInternal[] {
   const e = internals(engine);
   const missing = new Set<TfjsInternal>();
   if (typeof e.runKernelFunc !== "function") missing.add("engine().runKernelFunc");

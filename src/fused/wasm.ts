@@ -161,7 +161,9 @@ const sharedModules = new Map<KernelBuild, object | null>();
  * module (for the worker that shares the memory); null if the runtime cannot (no shared
  * wasm memory, no SIMD, or the build is missing).
  */
-export function instantiateSharedKernels(prefer: KernelBuild = "relaxed"): { kernels: WasmKernels; module: object; memory: WasmMemory } | null {
+export function instantiateSharedKernels(
+  prefer: KernelBuild = "relaxed",
+): { kernels: WasmKernels; module: object; memory: WasmMemory } | null {
   const build = kernelBuild(prefer);
   if (build === "scalar") return null;
   let sharedModule = sharedModules.get(build);

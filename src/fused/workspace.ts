@@ -61,7 +61,8 @@ class BlockPlan {
 
   /** Adds an array of `floats` float32s. */
   add(name: string, floats: number): void {
-    if (this.names.includes(name) || this.absent.includes(name)) throw new Error(`fused ${this.cell}: the array "${name}" is declared twice`);
+    if (this.names.includes(name) || this.absent.includes(name))
+      throw new Error(`fused ${this.cell}: the array "${name}" is declared twice`);
     this.names.push(name);
     this.rel.push(this.layout.take(floats));
   }
@@ -157,10 +158,20 @@ export class Workspace {
     const key = `fwd ${B} ${T} ${I} ${H} ${hasMask ? 1 : 0} ${this.present.map(Number).join("")}`;
     const p = plan(spec, key, (p) => {
       for (const [name, floats] of [
-        ["x", B * T * I], ["Uraw", G0 * I], ["Wraw", G0 * H], ["braw", G0],
-        ["UT", I * G], ["WT", Hp * G], ["Up", G * I], ["Wp", G * Hp], ["bias", G],
-        ["act", B * T * G], ["HP", B * T * Hp], ["out", B * T * Hp],
-      ] as const) p.add(name, floats);
+        ["x", B * T * I],
+        ["Uraw", G0 * I],
+        ["Wraw", G0 * H],
+        ["braw", G0],
+        ["UT", I * G],
+        ["WT", Hp * G],
+        ["Up", G * I],
+        ["Wp", G * Hp],
+        ["bias", G],
+        ["act", B * T * G],
+        ["HP", B * T * Hp],
+        ["out", B * T * Hp],
+      ] as const)
+        p.add(name, floats);
       if (hasMask) p.add("mask", B * T);
       else p.absent.push("mask");
       spec.stateKeys.forEach((_, j) => {
@@ -254,7 +265,14 @@ export class Workspace {
     const n = this.names;
     const key = `bwd ${B} ${T} ${I} ${H} ${returnSequences ? 1 : 0} ${wantDx ? 1 : 0} ${this.present.map(Number).join("")}`;
     const bp = plan(this.spec, key, (p) => {
-      for (const [name, floats] of [["dH", B * Hp], ["dHn", B * Hp], ["dU", G * I], ["dW", G * Hp], ["db", G]] as const) p.add(name, floats);
+      for (const [name, floats] of [
+        ["dH", B * Hp],
+        ["dHn", B * Hp],
+        ["dU", G * I],
+        ["dW", G * Hp],
+        ["db", G],
+      ] as const)
+        p.add(name, floats);
       if (returnSequences) p.add("dOut", B * T * Hp);
       else p.absent.push("dOut");
       if (wantDx) p.add("dx", B * T * I);

@@ -71,18 +71,25 @@ export function backwardThroughTime<P extends object, S extends HiddenState, O e
   if (sizes.H !== H || sizes.I !== I) {
     throw new Error(`${where}: params have I=${sizes.I}, H=${sizes.H} but the tape was recorded with I=${I}, H=${H}`);
   }
-  if (dOutputs) checkShape(where, "dOutputs", dOutputs.shape, [["B", B], ["T", T], ["H", H]]);
+  if (dOutputs)
+    checkShape(where, "dOutputs", dOutputs.shape, [
+      ["B", B],
+      ["T", T],
+      ["H", H],
+    ]);
   const given = dFinal as Partial<Record<string, Tensor2D>>;
   for (const key of cell.stateKeys) {
     const d = given[key];
-    if (d) checkShape(where, `dFinal.${key}`, d.shape, [["B", B], ["H", H]]);
+    if (d)
+      checkShape(where, `dFinal.${key}`, d.shape, [
+        ["B", B],
+        ["H", H],
+      ]);
   }
 
   const result = tf.tidy(where, () => {
     const dOuts = dOutputs ? (tf.unstack(dOutputs, 1) as Tensor2D[]) : undefined; // T × [B, H]
-    let dState = Object.fromEntries(
-      cell.stateKeys.map((key) => [key, given[key] ?? tf.zeros([B, H])]),
-    ) as Record<string, Tensor2D>;
+    let dState = Object.fromEntries(cell.stateKeys.map((key) => [key, given[key] ?? tf.zeros([B, H])])) as Record<string, Tensor2D>;
     const grads: Record<string, Tensor> = {};
     const dxs: Tensor2D[] = new Array(T);
     const norms: tf.Scalar[] = new Array(T);

@@ -73,7 +73,10 @@ function finalTerm<S extends HiddenState>(cell: { stateKeys: readonly string[] }
   for (const key of cell.stateKeys) {
     const wk = weights[key];
     if (!wk) continue;
-    checkShape("finalStateWeights", key, wk.shape, [["B", st[key].shape[0]], ["H", st[key].shape[1]]]);
+    checkShape("finalStateWeights", key, wk.shape, [
+      ["B", st[key].shape[0]],
+      ["H", st[key].shape[1]],
+    ]);
     sum = tf.add(sum, tf.sum(tf.mul(wk, st[key])));
   }
   return sum;

@@ -35,13 +35,15 @@ const FORMATS = [".html", ".png", ".svg"];
  */
 export async function savePlot(fig: Figure, file: string, options: SavePlotOptions = {}): Promise<string> {
   checkFigure(fig);
-  if (typeof file !== "string" || file === "") throw new Error(`path: expected a file name ending in ${FORMATS.join(", ")}, got ${String(file)}`);
+  if (typeof file !== "string" || file === "")
+    throw new Error(`path: expected a file name ending in ${FORMATS.join(", ")}, got ${String(file)}`);
   const ext = path.extname(file).toLowerCase();
   if (!FORMATS.includes(ext)) throw new Error(`path: cannot tell the format of "${file}": use one of ${FORMATS.join(", ")}`);
   const width = size("width", options.width, fig.layout?.width, 700);
   const height = size("height", options.height, fig.layout?.height, 450);
   const scale = options.scale ?? 1;
-  if (!(typeof scale === "number" && Number.isFinite(scale) && scale > 0)) throw new Error(`scale: expected a positive number, got ${scale}`);
+  if (!(typeof scale === "number" && Number.isFinite(scale) && scale > 0))
+    throw new Error(`scale: expected a positive number, got ${scale}`);
   const out = path.resolve(file);
   fs.mkdirSync(path.dirname(out), { recursive: true });
 

@@ -73,7 +73,7 @@ export class Gaps {
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  return typeof v === "object" ? (v as object).constructor?.name ?? "an object" : `${typeof v} ${String(v)}`;
+  return typeof v === "object" ? ((v as object).constructor?.name ?? "an object") : `${typeof v} ${String(v)}`;
 }
 
 function isArrayLike(v: unknown): v is ArrayLike<unknown> {
@@ -154,7 +154,8 @@ export function readMatrix(name: string, rows: Matrix, gaps: Gaps, opts: { posit
     }
     out.push(o);
   }
-  if (drawn === 0) throw new Error(`${name}: all ${rows.length * cols} values are non-finite${opts.positive ? " or ≤ 0" : ""}, nothing to plot`);
+  if (drawn === 0)
+    throw new Error(`${name}: all ${rows.length * cols} values are non-finite${opts.positive ? " or ≤ 0" : ""}, nothing to plot`);
   gaps.add(name, bad, opts.positive ? "non-finite or ≤ 0" : "NaN/±Infinity");
   return out;
 }
@@ -191,10 +192,14 @@ export function sequential(u: number): string {
   const x = Math.min(1, Math.max(0, u)) * (VIRIDIS.length - 1);
   const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
   const f = x - i;
-  const a = VIRIDIS[i], b = VIRIDIS[i + 1];
+  const a = VIRIDIS[i],
+    b = VIRIDIS[i + 1];
   const ch = (k: number) => {
-    const va = parseInt(a.slice(k, k + 2), 16), vb = parseInt(b.slice(k, k + 2), 16);
-    return Math.round(va + (vb - va) * f).toString(16).padStart(2, "0");
+    const va = parseInt(a.slice(k, k + 2), 16),
+      vb = parseInt(b.slice(k, k + 2), 16);
+    return Math.round(va + (vb - va) * f)
+      .toString(16)
+      .padStart(2, "0");
   };
   return `#${ch(1)}${ch(3)}${ch(5)}`;
 }

@@ -42,7 +42,8 @@ export function heatmap(z: Matrix, options: HeatmapOptions = {}): Figure {
 
 /** The heatmap of checked values. */
 function draw(values: (number | null)[][], gaps: Gaps, options: HeatmapOptions): Figure {
-  const rows = values.length, cols = values[0].length;
+  const rows = values.length,
+    cols = values[0].length;
   const xLabels = readLabels("xLabels", options.xLabels, cols);
   const yLabels = readLabels("yLabels", options.yLabels, rows);
   const trace = heatmapTrace({
@@ -117,14 +118,19 @@ export function gateActivations(gates: Record<string, Matrix>, options: GateActi
   if (names.length === 0) throw new Error("gates: expected { name: [T][H] activations, … }, got no gates");
   const gaps = new Gaps();
   const mats = names.map((g) => readMatrix(`gates.${g}`, gates[g], gaps));
-  const T = mats[0].length, H = mats[0][0].length;
+  const T = mats[0].length,
+    H = mats[0][0].length;
   mats.forEach((m, k) => {
     if (m.length !== T || m[0].length !== H) {
-      throw new Error(`gates.${names[k]} is [${m.length}][${m[0].length}] but gates.${names[0]} is [${T}][${H}]; all gates must have the same shape [T][H]`);
+      throw new Error(
+        `gates.${names[k]} is [${m.length}][${m[0].length}] but gates.${names[0]} is [${T}][${H}]; all gates must have the same shape [T][H]`,
+      );
     }
   });
   const times = readLabels("times", options.times, T, 1);
-  const n = names.length, gap = 0.04, h = (1 - gap * (n - 1)) / n;
+  const n = names.length,
+    gap = 0.04,
+    h = (1 - gap * (n - 1)) / n;
   const layout: Partial<Layout> = { title: gaps.title(options.title ?? "Gate activations"), height: 180 + 160 * n };
   const data: Data[] = mats.map((m, k) => {
     const ax = k === 0 ? "" : String(k + 1);

@@ -51,18 +51,15 @@ export function plotlySource(): string {
  * browser branch even on pages that define a global `module`.
  */
 export function plotlyScript(): string {
-  const js = plotlySource().replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
-  return (
-    "<script>\nif (!window.Plotly) { (function (module, exports, define) {\n" +
-    js +
-    "\n}).call(window); }\n" +
-    DRAIN +
-    "</script>"
-  );
+  const js = plotlySource()
+    .replace(/<\/(script)/gi, "<\\/$1")
+    .replace(/<!--/g, "<\\!--");
+  return "<script>\nif (!window.Plotly) { (function (module, exports, define) {\n" + js + "\n}).call(window); }\n" + DRAIN + "</script>";
 }
 
 /** Draws the figures that queued themselves before plotly.js was on the page. */
-const DRAIN = "(function () { var q = window.__seqlabPlotQueue || []; window.__seqlabPlotQueue = []; q.forEach(function (draw) { draw(); }); })();\n";
+const DRAIN =
+  "(function () { var q = window.__seqlabPlotQueue || []; window.__seqlabPlotQueue = []; q.forEach(function (draw) { draw(); }); })();\n";
 
 /** Seconds a figure waits for plotly.js before its note explains what is missing. */
 const WAIT_SECONDS = 3;
@@ -144,7 +141,7 @@ ${figureHtml(fig, false)}
 /** The figure's title text without markup. */
 export function titleOf(fig: Figure): string {
   const t = fig.layout?.title;
-  const text = typeof t === "string" ? t : t?.text ?? "";
+  const text = typeof t === "string" ? t : (t?.text ?? "");
   return text.replace(/<[^>]*>/g, "");
 }
 

@@ -85,7 +85,12 @@ export function liveFigure(initial: Figure = WAITING, options: LiveFigureOptions
       sendDisplay({ data: mimeBundle(fig, false), metadata: {}, transient: { display_id: displayId } }, update);
     } else if (update && !closed) {
       // (on close() the full summary follows instead)
-      process.stdout.write(`live ${figureSummary(fig).split("\n").map((l) => l.trim()).join(" | ")}\n`);
+      process.stdout.write(
+        `live ${figureSummary(fig)
+          .split("\n")
+          .map((l) => l.trim())
+          .join(" | ")}\n`,
+      );
     }
   };
 

@@ -84,12 +84,43 @@ export function sequencePrediction(target: Series, prediction: Series, options: 
   const start = k === 0 ? x[0] - step / 2 : k === T ? x[T - 1] + step / 2 : (x[k - 1] + x[k]) / 2;
   const end = x[T - 1] + step / 2;
   layout.shapes = [
-    { type: "rect", xref: "x", yref: "paper", x0: start, x1: end, y0: 0, y1: 1, fillcolor: "rgba(214,39,40,0.08)", line: { width: 0 }, layer: "below" },
+    {
+      type: "rect",
+      xref: "x",
+      yref: "paper",
+      x0: start,
+      x1: end,
+      y0: 0,
+      y1: 1,
+      fillcolor: "rgba(214,39,40,0.08)",
+      line: { width: 0 },
+      layer: "below",
+    },
     { type: "line", xref: "x", yref: "paper", x0: start, x1: start, y0: 0, y1: 1, line: { color: "#999", dash: "dash", width: 1 } },
   ];
   layout.annotations = [
-    { xref: "x", yref: "paper", x: start, y: 1, xanchor: "right", yanchor: "bottom", text: "teacher-forced ◀ ", showarrow: false, font: { color: COLORS[0] } },
-    { xref: "x", yref: "paper", x: start, y: 1, xanchor: "left", yanchor: "bottom", text: " ▶ free-running", showarrow: false, font: { color: COLORS[3] } },
+    {
+      xref: "x",
+      yref: "paper",
+      x: start,
+      y: 1,
+      xanchor: "right",
+      yanchor: "bottom",
+      text: "teacher-forced ◀ ",
+      showarrow: false,
+      font: { color: COLORS[0] },
+    },
+    {
+      xref: "x",
+      yref: "paper",
+      x: start,
+      y: 1,
+      xanchor: "left",
+      yanchor: "bottom",
+      text: " ▶ free-running",
+      showarrow: false,
+      font: { color: COLORS[3] },
+    },
   ];
   return { data, layout };
 }

@@ -96,7 +96,12 @@ let saved = 0;
 export async function keepCopy(fig: Figure): Promise<string | undefined> {
   const dir = process.env.SEQLAB_PLOT_DIR;
   if (!dir) return undefined;
-  const slug = titleOf(fig).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "plot";
+  const slug =
+    titleOf(fig)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 40) || "plot";
   const file = path.join(dir, `${String(++saved).padStart(2, "0")}-${slug}.html`);
   try {
     return await savePlot(fig, file, { plotlyjs: "file" });

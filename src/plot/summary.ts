@@ -15,8 +15,8 @@ import type { Figure } from "./figure";
  */
 export function figureSummary(fig: Figure): string {
   const t = fig.layout?.title;
-  const title = (typeof t === "string" ? t : t?.text ?? "").replace(/<br>/g, " ").replace(/<[^>]*>/g, "");
-  const sub = typeof t === "object" && t?.subtitle ? (typeof t.subtitle === "string" ? t.subtitle : t.subtitle.text ?? "") : "";
+  const title = (typeof t === "string" ? t : (t?.text ?? "")).replace(/<br>/g, " ").replace(/<[^>]*>/g, "");
+  const sub = typeof t === "object" && t?.subtitle ? (typeof t.subtitle === "string" ? t.subtitle : (t.subtitle.text ?? "")) : "";
   const n = fig.data.length;
   const lines = [`plot${title ? ` "${title}"` : ""}: ${n} trace${n === 1 ? "" : "s"}`];
   if (sub) lines.push(`  ${sub.replace(/<[^>]*>/g, "")}`);
@@ -42,7 +42,9 @@ function traceLine(d: Record<string, unknown>, i: number): string {
 }
 
 function range(values: unknown[], axis: string): string {
-  let lo = Infinity, hi = -Infinity, gaps = 0;
+  let lo = Infinity,
+    hi = -Infinity,
+    gaps = 0;
   for (const v of values) {
     if (typeof v === "number" && Number.isFinite(v)) {
       lo = Math.min(lo, v);

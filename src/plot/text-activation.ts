@@ -46,10 +46,23 @@ export function textActivation(text: string, activations: Series, options: TextA
   if (lines[lines.length - 1].length === 0) lines.pop();
   const cols = Math.max(...lines.map((l) => l.length));
   const pad = <T>(row: T[], fill: T) => [...row, ...new Array<T>(cols - row.length).fill(fill)];
-  const z = lines.map((l) => pad(l.map((i) => a[i]), null));
-  const shown = lines.map((l) => pad(l.map((i) => (chars[i] === "\n" ? "↵" : escape(chars[i]))), ""));
+  const z = lines.map((l) =>
+    pad(
+      l.map((i) => a[i]),
+      null,
+    ),
+  );
+  const shown = lines.map((l) =>
+    pad(
+      l.map((i) => (chars[i] === "\n" ? "↵" : escape(chars[i]))),
+      "",
+    ),
+  );
   const hover = lines.map((l) =>
-    pad(l.map((i) => `${escape(JSON.stringify(chars[i]))} at ${i}: ${a[i] === null ? "NaN" : a[i]!.toFixed(3)}`), ""),
+    pad(
+      l.map((i) => `${escape(JSON.stringify(chars[i]))} at ${i}: ${a[i] === null ? "NaN" : a[i]!.toFixed(3)}`),
+      "",
+    ),
   );
 
   let [lo, hi] = options.range ?? [-1, 1];

@@ -91,7 +91,8 @@ export function trainingCurves(runs: TrainingRun | TrainingRun[], options: Train
     };
 
     data.push(line(label("train"), loss, x, false, 1, true));
-    if (run.valLoss !== undefined) data.push(line(label("validation"), valSeries(`${arg}.valLoss`, run.valLoss, logY), valX, true, 1, true));
+    if (run.valLoss !== undefined)
+      data.push(line(label("validation"), valSeries(`${arg}.valLoss`, run.valLoss, logY), valX, true, 1, true));
     if (run.metric !== undefined) {
       const m = readSeries(`${arg}.metric`, run.metric, gaps);
       sameLength(`${arg}.metric`, m.length, `${arg}.loss`, loss.length);

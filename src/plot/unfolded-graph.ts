@@ -56,8 +56,7 @@ export function unfoldedGraph(sizes: UnfoldedGraphSizes, options: UnfoldedGraphO
   if (!Number.isInteger(maxColumns) || maxColumns < 3) throw new Error(`maxColumns: expected an integer ≥ 3, got ${maxColumns}`);
 
   // Columns: the time steps drawn, with null for the "⋯" that stands for the ones left out.
-  const columns: (number | null)[] =
-    T <= maxColumns ? range(1, T) : [...range(1, maxColumns - 1), null, T];
+  const columns: (number | null)[] = T <= maxColumns ? range(1, T) : [...range(1, maxColumns - 1), null, T];
   const sup = (t: number | string) => `<sup>(${t})</sup>`;
   const nodes: Record<keyof typeof ROW, { x: number[]; y: number[]; text: string[] }> = {
     x: { x: [], y: [], text: [] },
@@ -70,8 +69,22 @@ export function unfoldedGraph(sizes: UnfoldedGraphSizes, options: UnfoldedGraphO
   const labels = { x: [] as number[], y: [] as number[], text: [] as string[] };
   const edge = (x0: number, y0: number, x1: number, y1: number, label?: string) => {
     arrows.push({
-      x: x1, y: y1, ax: x0, ay: y0, xref: "x", yref: "y", axref: "x", ayref: "y",
-      showarrow: true, arrowhead: 2, arrowsize: 1.2, arrowwidth: 1.5, arrowcolor: "#555", standoff: 17, startstandoff: 17, text: "",
+      x: x1,
+      y: y1,
+      ax: x0,
+      ay: y0,
+      xref: "x",
+      yref: "y",
+      axref: "x",
+      ayref: "y",
+      showarrow: true,
+      arrowhead: 2,
+      arrowsize: 1.2,
+      arrowwidth: 1.5,
+      arrowcolor: "#555",
+      standoff: 17,
+      startstandoff: 17,
+      text: "",
     });
     if (label) {
       // Labels sit beside the arrow's middle: left of vertical edges, above horizontal ones.

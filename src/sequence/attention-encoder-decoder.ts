@@ -74,7 +74,9 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
     checkKeys("AttentionEncoderDecoder", config, [...ENCODER_DECODER_KEYS, "score", "attentionSize"]);
     const score = config.score ?? "general";
     if (!ATTENTION_SCORES.includes(score)) {
-      throw new Error(`AttentionEncoderDecoder: score must be one of ${ATTENTION_SCORES.map((s) => `"${s}"`).join(", ")}, got ${JSON.stringify(score)}`);
+      throw new Error(
+        `AttentionEncoderDecoder: score must be one of ${ATTENTION_SCORES.map((s) => `"${s}"`).join(", ")}, got ${JSON.stringify(score)}`,
+      );
     }
     const H = config.hiddenSize;
     const Henc = config.bidirectional === "concat" ? 2 * H : H;

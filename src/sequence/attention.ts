@@ -56,7 +56,10 @@ export function projectKeys(p: AdditiveAttentionParams, k: Tensor3D): Tensor3D {
     checkRank("additiveScore", "k", k.shape, ["B", "T_in", "D_k"]);
     const [B, Tin, Dk] = k.shape;
     const A = p.Wk.shape[0];
-    checkShape("additiveScore", "Wk", p.Wk.shape, [["A", A], ["D_k", Dk]]);
+    checkShape("additiveScore", "Wk", p.Wk.shape, [
+      ["A", A],
+      ["D_k", Dk],
+    ]);
     return tf.reshape(tf.matMul(tf.reshape(k, [B * Tin, Dk]), p.Wk, false, true), [B, Tin, A]) as Tensor3D; // [B, T_in, A]
   });
 }
@@ -70,7 +73,10 @@ export function additiveScore<Q extends Query>(q: Q, k: Tensor3D, p: AdditiveAtt
     const q3 = asQueries("additiveScore", q, k); // [B, T_out, D_q]
     const [B, Tout, Dq] = q3.shape;
     const A = p.Wq.shape[0];
-    checkShape("additiveScore", "Wq", p.Wq.shape, [["A", A], ["D_q", Dq]]);
+    checkShape("additiveScore", "Wq", p.Wq.shape, [
+      ["A", A],
+      ["D_q", Dq],
+    ]);
     checkShape("additiveScore", "w", p.w.shape, [["A", A]]);
     const Wk_k = tf.expandDims(projected ?? projectKeys(p, k), 1); // [B, 1, T_in, A]
     const Wq_q = tf.reshape(tf.matMul(tf.reshape(q3, [B * Tout, Dq]), p.Wq, false, true), [B, Tout, 1, A]); // [B, T_out, 1, A]
@@ -84,7 +90,11 @@ export function additiveScore<Q extends Query>(q: Q, k: Tensor3D, p: AdditiveAtt
 export function dotScore<Q extends Query>(q: Q, k: Tensor3D): Scores<Q> {
   return tf.tidy("dotScore", () => {
     const q3 = asQueries("dotScore", q, k); // [B, T_out, D]
-    checkShape("dotScore", "k", k.shape, [["B", q3.shape[0]], ["T_in", k.shape[1]], ["D_q", q3.shape[2]]]);
+    checkShape("dotScore", "k", k.shape, [
+      ["B", q3.shape[0]],
+      ["T_in", k.shape[1]],
+      ["D_q", q3.shape[2]],
+    ]);
     const e = tf.matMul(q3, k, false, true) as Tensor3D; // [B, T_out, D]·[B, D, T_in] → [B, T_out, T_in]
     return likeQuery(q, e);
   }) as Scores<Q>;
@@ -95,7 +105,10 @@ export function generalScore<Q extends Query>(q: Q, k: Tensor3D, Wa: Tensor2D): 
   return tf.tidy("generalScore", () => {
     const q3 = asQueries("generalScore", q, k); // [B, T_out, D_q]
     const [B, Tout, Dq] = q3.shape;
-    checkShape("generalScore", "Wa", Wa.shape, [["D_q", Dq], ["D_k", k.shape[2]]]);
+    checkShape("generalScore", "Wa", Wa.shape, [
+      ["D_q", Dq],
+      ["D_k", k.shape[2]],
+    ]);
     const qWa = tf.reshape(tf.matMul(tf.reshape(q3, [B * Tout, Dq]), Wa), [B, Tout, k.shape[2]]) as Tensor3D; // qᵀ W_a
     return likeQuery(q, dotScore(qWa, k));
   }) as Scores<Q>;
@@ -115,7 +128,10 @@ export function attentionSoftmax<E extends Tensor2D | Tensor3D>(e: E, mask?: Ten
   return tf.tidy("attentionSoftmax", () => {
     if (!mask) return tf.softmax(e);
     const [B, Tin] = [e.shape[0], e.shape[e.rank - 1]];
-    checkShape("attentionSoftmax", "mask", mask.shape, [["B", B], ["T_in", Tin]]);
+    checkShape("attentionSoftmax", "mask", mask.shape, [
+      ["B", B],
+      ["T_in", Tin],
+    ]);
     const m = e.rank === 3 ? tf.expandDims(mask, 1) : mask; // [B, 1, T_in] or [B, T_in]
     const shut = tf.mul(tf.sub(1, m), -1e9); // −10⁹ at padding
     return tf.mul(tf.softmax(tf.add(e, shut)), m); // exp(−10⁹) = 0; times m to be exact
@@ -126,7 +142,11 @@ export function attentionSoftmax<E extends Tensor2D | Tensor3D>(e: E, mask?: Ten
 export function attentionContext<A extends Tensor2D | Tensor3D>(alpha: A, v: Tensor3D): A {
   return tf.tidy("attentionContext", () => {
     const a3 = (alpha.rank === 2 ? tf.expandDims(alpha, 1) : alpha) as Tensor3D; // [B, T_out, T_in]
-    checkShape("attentionContext", "alpha", a3.shape, [["B", v.shape[0]], ["T_out", a3.shape[1]], ["T_in", v.shape[1]]]);
+    checkShape("attentionContext", "alpha", a3.shape, [
+      ["B", v.shape[0]],
+      ["T_out", a3.shape[1]],
+      ["T_in", v.shape[1]],
+    ]);
     const c = tf.matMul(a3, v); // [B, T_out, T_in]·[B, T_in, D_v] → [B, T_out, D_v]
     return alpha.rank === 2 ? tf.squeeze(c, [1]) : c;
   }) as A;
@@ -142,7 +162,12 @@ export const ATTENTION_SCORES: readonly AttentionScore[] = ["additive", "dot", "
 function asQueries(where: string, q: Query, k: Tensor3D): Tensor3D {
   if (q.rank !== 2 && q.rank !== 3) checkRank(where, "q", q.shape, ["B", "D_q"]);
   checkRank(where, "k", k.shape, ["B", "T_in", "D_k"]);
-  if (k.shape[0] !== q.shape[0]) checkShape(where, "k", k.shape, [["B", q.shape[0]], ["T_in", k.shape[1]], ["D_k", k.shape[2]]]);
+  if (k.shape[0] !== q.shape[0])
+    checkShape(where, "k", k.shape, [
+      ["B", q.shape[0]],
+      ["T_in", k.shape[1]],
+      ["D_k", k.shape[2]],
+    ]);
   return (q.rank === 2 ? tf.expandDims(q, 1) : q) as Tensor3D;
 }
 

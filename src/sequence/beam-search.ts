@@ -156,7 +156,10 @@ function beamOne<S extends AnyDecoderState>(
 function topCandidates(alive: Hypothesis[], logp: number[][], k: number): Candidate[] {
   const candidates: Candidate[] = [];
   alive.forEach((h, i) => {
-    const order = logp[i].map((v, token) => ({ v, token })).sort((a, c) => c.v - a.v).slice(0, k + 1);
+    const order = logp[i]
+      .map((v, token) => ({ v, token }))
+      .sort((a, c) => c.v - a.v)
+      .slice(0, k + 1);
     for (const { v, token } of order) candidates.push({ from: i, token, logProb: h.logProb + v });
   });
   return candidates.sort((a, c) => c.logProb - a.logProb);

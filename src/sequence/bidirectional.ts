@@ -76,17 +76,19 @@ export function bidirectional(
     ...stateInputs(options.initialStates?.forward, "initialStates.forward"),
     ...stateInputs(options.initialStates?.backward, "initialStates.backward"),
   });
-  return tidy("bidirectional", () => withCheckedInputs(() => {
-    const fwd = unroll(forwardLayer.cell, forwardLayer.params, x, { mask: options.mask, initialState: options.initialStates?.forward });
-    const bwd = unroll(backwardLayer.cell, backwardLayer.params, x, {
-      mask: options.mask,
-      reverse: true,
-      initialState: options.initialStates?.backward,
-    });
-    const outputs = mergeDirections(fwd.outputs, bwd.outputs, merge) as Tensor3D; // [B, T, 2H] or [B, T, H]
-    const final = mergeDirections(fwd.state.h, bwd.state.h, merge) as Tensor2D; // [B, 2H] or [B, H]
-    return { outputs, forward: fwd.state as AnyState, backward: bwd.state as AnyState, final };
-  }));
+  return tidy("bidirectional", () =>
+    withCheckedInputs(() => {
+      const fwd = unroll(forwardLayer.cell, forwardLayer.params, x, { mask: options.mask, initialState: options.initialStates?.forward });
+      const bwd = unroll(backwardLayer.cell, backwardLayer.params, x, {
+        mask: options.mask,
+        reverse: true,
+        initialState: options.initialStates?.backward,
+      });
+      const outputs = mergeDirections(fwd.outputs, bwd.outputs, merge) as Tensor3D; // [B, T, 2H] or [B, T, H]
+      const final = mergeDirections(fwd.state.h, bwd.state.h, merge) as Tensor2D; // [B, 2H] or [B, H]
+      return { outputs, forward: fwd.state as AnyState, backward: bwd.state as AnyState, final };
+    }),
+  );
 }
 
 /**

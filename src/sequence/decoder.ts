@@ -139,7 +139,11 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
     const seed = config.seed ?? DEFAULT_SEED;
     checkPositive(where, "targetVocabSize", config.targetVocabSize);
     const D = config.embeddingSize ?? DEFAULT_EMBEDDING_SIZE;
-    this.source = new SequenceInput({ vocabSize: config.sourceVocabSize, embeddingSize: D, maxLength: config.maxLength }, partSeed(seed, "source"), where);
+    this.source = new SequenceInput(
+      { vocabSize: config.sourceVocabSize, embeddingSize: D, maxLength: config.maxLength },
+      partSeed(seed, "source"),
+      where,
+    );
     this.encoder = new RecurrentEncoder({
       cell: config.cell,
       inputSize: D,
@@ -149,7 +153,9 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       peepholes: config.peepholes,
       seed,
     });
-    this.targetEmbedding = toVariables({ E: initEmbedding({ vocabSize: config.targetVocabSize, embeddingSize: D, seed: partSeed(seed, "targetEmbedding") }) }).E;
+    this.targetEmbedding = toVariables({
+      E: initEmbedding({ vocabSize: config.targetVocabSize, embeddingSize: D, seed: partSeed(seed, "targetEmbedding") }),
+    }).E;
     this.decoder = new RecurrentLayer({
       cell: config.cell,
       inputSize: D + extraInput(this.encoder.outputSize),
@@ -291,10 +297,16 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
   /** Checks yIn (and mask) against x; returns yIn as int32. */
   private checkBatch(batch: Batch): Tensor2D {
     const yIn = batch.yIn;
-    if (!yIn) throw new Error(`${this.where}: batch.yIn is missing: the decoder's input (START + the targets shifted right), [B, T_out] ids`);
+    if (!yIn)
+      throw new Error(`${this.where}: batch.yIn is missing: the decoder's input (START + the targets shifted right), [B, T_out] ids`);
     const B = batch.x.shape[0];
     if (yIn.rank !== 2 || yIn.shape[0] !== B) {
-      throw new ShapeError(`${this.where}: batch.yIn must have shape [B, T_out] with B = ${B}, got [${yIn.shape.join(", ")}]`, "batch.yIn", [B], [...yIn.shape]);
+      throw new ShapeError(
+        `${this.where}: batch.yIn must have shape [B, T_out] with B = ${B}, got [${yIn.shape.join(", ")}]`,
+        "batch.yIn",
+        [B],
+        [...yIn.shape],
+      );
     }
     const Tout = yIn.shape[1]!;
     if (Tout < 1 || Tout > this.maxOutputLength) {
@@ -313,7 +325,12 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
   private checkTargets(batch: Batch): void {
     const want = batch.yIn!.shape;
     if (batch.y.rank !== 2 || batch.y.shape[0] !== want[0] || batch.y.shape[1] !== want[1]) {
-      throw new ShapeError(`${this.where}: batch.y must have shape [B, T_out] = [${want.join(", ")}] like batch.yIn, got [${batch.y.shape.join(", ")}]`, "batch.y", [...want], [...batch.y.shape]);
+      throw new ShapeError(
+        `${this.where}: batch.y must have shape [B, T_out] = [${want.join(", ")}] like batch.yIn, got [${batch.y.shape.join(", ")}]`,
+        "batch.y",
+        [...want],
+        [...batch.y.shape],
+      );
     }
     checkTokenIds(this.where, "batch.y", batch.y, this.outputSize);
   }

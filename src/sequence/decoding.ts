@@ -264,4 +264,3 @@ export function checkDecodeOptions(where: string, decoder: { readonly outputSize
     if (!Number.isInteger(s) || s < 0) throw new Error(`${where}: startToken must be a token id ≥ 0, got ${s}`);
   }
 }
-

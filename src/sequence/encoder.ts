@@ -49,7 +49,15 @@ export interface EncoderConfig {
 }
 
 /** The keys of {@link EncoderConfig}. */
-export const ENCODER_KEYS = keysOf<EncoderConfig>({ cell: true, inputSize: true, hiddenSize: true, layers: true, bidirectional: true, peepholes: true, seed: true });
+export const ENCODER_KEYS = keysOf<EncoderConfig>({
+  cell: true,
+  inputSize: true,
+  hiddenSize: true,
+  layers: true,
+  bidirectional: true,
+  peepholes: true,
+  seed: true,
+});
 
 /** The encoder part of a model's config (a model's config has more keys than the encoder reads). */
 export function encoderConfig(config: Omit<EncoderConfig, "inputSize">, inputSize: number, seed: number): EncoderConfig {
@@ -86,7 +94,9 @@ export class RecurrentEncoder {
     checkPositive("RecurrentEncoder", "layers", L);
     this.merge = config.bidirectional ?? false;
     if (this.merge !== false && !MERGES.includes(this.merge)) {
-      throw new Error(`RecurrentEncoder: bidirectional must be false or one of ${MERGES.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(this.merge)}`);
+      throw new Error(
+        `RecurrentEncoder: bidirectional must be false or one of ${MERGES.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(this.merge)}`,
+      );
     }
     const H = config.hiddenSize;
     this.hiddenSize = H;
@@ -120,29 +130,35 @@ export class RecurrentEncoder {
    */
   run(x: Tensor3D, options: { mask?: Tensor2D; initialStates?: (Partial<AnyState> | undefined)[] } = {}): EncoderResult {
     checkNotDisposed("RecurrentEncoder.run", this, "the RecurrentEncoder");
-    checkInputs("RecurrentEncoder.run", { x, mask: options.mask, ...Object.assign({}, ...(options.initialStates ?? []).map((s, k) => stateInputs(s, `initialStates[${k}]`))) });
-    return tidy("RecurrentEncoder.run", () => withCheckedInputs(() => {
-      if (!this.merge) {
-        const stack = this.forwardLayers.map((l) => layer(l.cell, l.params));
-        const r = unrollStacked(stack, x, { mask: options.mask, initialStates: options.initialStates });
-        return { outputs: r.outputs, final: r.states[r.states.length - 1].h, states: r.states };
-      }
-      let input = x; // [B, T, I], then [B, T, H_out]
-      let final: Tensor2D | undefined;
-      const states: AnyState[] = [];
-      this.forwardLayers.forEach((f, k) => {
-        const b = this.backwardLayers[k];
-        const r = bidirectional(layer(f.cell, f.params), layer(b.cell, b.params), input, {
-          merge: this.merge as Merge,
-          mask: options.mask,
-          initialStates: { forward: options.initialStates?.[k] },
+    checkInputs("RecurrentEncoder.run", {
+      x,
+      mask: options.mask,
+      ...Object.assign({}, ...(options.initialStates ?? []).map((s, k) => stateInputs(s, `initialStates[${k}]`))),
+    });
+    return tidy("RecurrentEncoder.run", () =>
+      withCheckedInputs(() => {
+        if (!this.merge) {
+          const stack = this.forwardLayers.map((l) => layer(l.cell, l.params));
+          const r = unrollStacked(stack, x, { mask: options.mask, initialStates: options.initialStates });
+          return { outputs: r.outputs, final: r.states[r.states.length - 1].h, states: r.states };
+        }
+        let input = x; // [B, T, I], then [B, T, H_out]
+        let final: Tensor2D | undefined;
+        const states: AnyState[] = [];
+        this.forwardLayers.forEach((f, k) => {
+          const b = this.backwardLayers[k];
+          const r = bidirectional(layer(f.cell, f.params), layer(b.cell, b.params), input, {
+            merge: this.merge as Merge,
+            mask: options.mask,
+            initialStates: { forward: options.initialStates?.[k] },
+          });
+          input = r.outputs;
+          final = r.final;
+          states.push(r.forward);
         });
-        input = r.outputs;
-        final = r.final;
-        states.push(r.forward);
-      });
-      return { outputs: input, final: final!, states };
-    }));
+        return { outputs: input, final: final!, states };
+      }),
+    );
   }
 
   /** Frees the variables. */

@@ -136,10 +136,20 @@ export function checkSequence(where: string, argument: string, x: Tensor, symbol
     );
   }
   if (shape[0] === 0) {
-    throw new ShapeError(`${where}: ${argument} is an empty batch: expected B ≥ 1 sequences, got shape [${shape.join(", ")}]`, argument, [], [...shape]);
+    throw new ShapeError(
+      `${where}: ${argument} is an empty batch: expected B ≥ 1 sequences, got shape [${shape.join(", ")}]`,
+      argument,
+      [],
+      [...shape],
+    );
   }
   if (shape.length > 1 && shape[1] === 0) {
-    throw new ShapeError(`${where}: ${argument} has no timesteps: expected T ≥ 1, got shape [${shape.join(", ")}]`, argument, [], [...shape]);
+    throw new ShapeError(
+      `${where}: ${argument} has no timesteps: expected T ≥ 1, got shape [${shape.join(", ")}]`,
+      argument,
+      [],
+      [...shape],
+    );
   }
   if (shape.length > 1 && shape[1]! > maxLength) {
     throw new ShapeError(

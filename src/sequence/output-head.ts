@@ -36,7 +36,12 @@ export class OutputHead {
   /** "classes" or "values". */
   readonly kind: "classes" | "values";
 
-  constructor(output: OutputConfig, hiddenSize: number, seed: number, private readonly where: string) {
+  constructor(
+    output: OutputConfig,
+    hiddenSize: number,
+    seed: number,
+    private readonly where: string,
+  ) {
     if (!output || (output.classes === undefined) === (output.values === undefined)) {
       throw new Error(`${where}: output must be {classes: K} or {values: K}, got ${JSON.stringify(output)}`);
     }

@@ -49,8 +49,16 @@ export function makeCell(config: RecurrentLayerConfig): { cell: AnyCell; params:
   checkPositive("RecurrentLayer", "inputSize", config.inputSize);
   checkPositive("RecurrentLayer", "hiddenSize", config.hiddenSize);
   const cell = resolveCell("RecurrentLayer", config.cell);
-  if (!cell.init) throw new Error(`RecurrentLayer: cell "${cell.name}" has no init, so a layer cannot make its parameters (give the cell an init(config))`);
-  const init = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, seed: config.seed ?? DEFAULT_SEED, peepholes: config.peepholes ?? true };
+  if (!cell.init)
+    throw new Error(
+      `RecurrentLayer: cell "${cell.name}" has no init, so a layer cannot make its parameters (give the cell an init(config))`,
+    );
+  const init = {
+    inputSize: config.inputSize,
+    hiddenSize: config.hiddenSize,
+    seed: config.seed ?? DEFAULT_SEED,
+    peepholes: config.peepholes ?? true,
+  };
   return { cell, params: { ...cell.init(init) } };
 }
 

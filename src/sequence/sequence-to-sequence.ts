@@ -106,7 +106,7 @@ export class SequenceToSequence implements Trainable, StepDecoder {
       this.head.checkTargets("batch.y", batch.y, [B, T], ["B", "T"]);
       const r = this.encoder.run(xs, { mask: batch.mask, initialStates: this.fromCarried(options.state, B) });
       const o = this.head.apply(flattenTime<Tensor2D>(r.outputs)); // [B·T, K]
-      const m = batch.mask ? (flattenTime<Tensor1D>(batch.mask)) : undefined; // [B·T]
+      const m = batch.mask ? flattenTime<Tensor1D>(batch.mask) : undefined; // [B·T]
       const loss = this.head.loss(o, flattenTime(batch.y), m);
       return { ...loss, ...(this.encoder.merge ? {} : { state: this.toCarried(r.states) }) };
     });
@@ -124,7 +124,9 @@ export class SequenceToSequence implements Trainable, StepDecoder {
   private fromCarried(state: CarriedState | undefined, B: number): Partial<AnyState>[] | undefined {
     if (!state) return undefined;
     if (this.encoder.merge) {
-      throw new Error("SequenceToSequence: options.state cannot be carried into a bidirectional encoder (its reversed half reads the future)");
+      throw new Error(
+        "SequenceToSequence: options.state cannot be carried into a bidirectional encoder (its reversed half reads the future)",
+      );
     }
     return this.encoder.forwardLayers.map((layer, l) => {
       const s: Partial<AnyState> = {};
@@ -133,7 +135,9 @@ export class SequenceToSequence implements Trainable, StepDecoder {
         const v = state[name];
         if (!v) throw new Error(`SequenceToSequence: options.state has no "${name}" (expected ${this.stateNames().join(", ")})`);
         if (v.shape[0] !== B || v.shape[1] !== layer.hiddenSize) {
-          throw new Error(`SequenceToSequence: options.state["${name}"] must have shape [B, H] = [${B}, ${layer.hiddenSize}], got [${v.shape.join(", ")}]`);
+          throw new Error(
+            `SequenceToSequence: options.state["${name}"] must have shape [B, H] = [${B}, ${layer.hiddenSize}], got [${v.shape.join(", ")}]`,
+          );
         }
         s[key] = v;
       }
@@ -181,9 +185,15 @@ export class SequenceToSequence implements Trainable, StepDecoder {
     if (prompt.length === 0) throw new Error("SequenceToSequence.generate: prompt is an empty batch: expected B ≥ 1 prompts, got 0");
     const Tp = prompt[0].length;
     if (Tp === 0 || prompt.some((p) => p.length !== Tp)) {
-      throw new Error(`SequenceToSequence.generate: prompts must be non-empty and of one length, got lengths ${prompt.map((p) => p.length).join(", ")}`);
+      throw new Error(
+        `SequenceToSequence.generate: prompts must be non-empty and of one length, got lengths ${prompt.map((p) => p.length).join(", ")}`,
+      );
     }
-    const source = tf.tensor2d(prompt.map((p) => [...p]), [prompt.length, Tp], "int32");
+    const source = tf.tensor2d(
+      prompt.map((p) => [...p]),
+      [prompt.length, Tp],
+      "int32",
+    );
     try {
       return sampleDecode(this, source, {
         startToken: prompt.map((p) => p[Tp - 1]),

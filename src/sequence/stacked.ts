@@ -50,16 +50,22 @@ export function unrollStacked(
   if (layers.length === 0) throw new Error("unrollStacked: layers must not be empty");
   // Layer by layer through unroll (not the tape): whatever makes unroll faster (fused
   // kernels) makes the stack faster, and no per-step tape is kept.
-  checkInputs("unrollStacked", { x, mask: options.mask, ...Object.assign({}, ...(options.initialStates ?? []).map((s, k) => stateInputs(s, `initialStates[${k}]`))) });
-  return tidy("unrollStacked", () => withCheckedInputs(() => {
-    const { initialStates, ...rest } = options;
-    let outputs = x;
-    const states: AnyState[] = [];
-    layers.forEach((l, k) => {
-      const r = unroll(l.cell, l.params, outputs, { ...rest, initialState: initialStates?.[k] });
-      outputs = r.outputs; // [B, T, H_ℓ]: the next layer's input
-      states.push(r.state as AnyState);
-    });
-    return { outputs, states };
-  }));
+  checkInputs("unrollStacked", {
+    x,
+    mask: options.mask,
+    ...Object.assign({}, ...(options.initialStates ?? []).map((s, k) => stateInputs(s, `initialStates[${k}]`))),
+  });
+  return tidy("unrollStacked", () =>
+    withCheckedInputs(() => {
+      const { initialStates, ...rest } = options;
+      let outputs = x;
+      const states: AnyState[] = [];
+      layers.forEach((l, k) => {
+        const r = unroll(l.cell, l.params, outputs, { ...rest, initialState: initialStates?.[k] });
+        outputs = r.outputs; // [B, T, H_ℓ]: the next layer's input
+        states.push(r.state as AnyState);
+      });
+      return { outputs, states };
+    }),
+  );
 }

@@ -62,7 +62,15 @@ export interface TeacherForcingRnnConfig {
 }
 
 /** The keys of {@link TeacherForcingRnnConfig}. */
-const TEACHER_FORCING_KEYS = keysOf<TeacherForcingRnnConfig>({ inputSize: true, classes: true, hiddenSize: true, cell: true, hiddenRecurrence: true, maxLength: true, seed: true });
+const TEACHER_FORCING_KEYS = keysOf<TeacherForcingRnnConfig>({
+  inputSize: true,
+  classes: true,
+  hiddenSize: true,
+  cell: true,
+  hiddenRecurrence: true,
+  maxLength: true,
+  seed: true,
+});
 
 /** An RNN whose previous output feeds its hidden state (see the file comment). */
 export class TeacherForcingRnn implements Trainable {
@@ -89,7 +97,12 @@ export class TeacherForcingRnn implements Trainable {
     this.K = config.classes;
     this.inputSize = config.inputSize;
     this.maxLength = config.maxLength ?? DEFAULT_MAX_LENGTH;
-    this.layer = new RecurrentLayer({ cell, inputSize: config.inputSize + config.classes, hiddenSize: config.hiddenSize, seed: layerSeed(seed, 0) });
+    this.layer = new RecurrentLayer({
+      cell,
+      inputSize: config.inputSize + config.classes,
+      hiddenSize: config.hiddenSize,
+      seed: layerSeed(seed, 0),
+    });
     if (!this.hiddenRecurrence) {
       // W ≡ 0, a constant: a(t) = b + U [x(t); y(t−1)] — recurrence only through the output.
       tf.tidy(() => this.layer.params.W.assign(tf.zerosLike(this.layer.params.W)));
@@ -116,7 +129,10 @@ export class TeacherForcingRnn implements Trainable {
       const prevOneHot = (ids: Tensor1D) => tf.oneHot(tf.cast(ids, "int32"), K).toFloat() as Tensor2D; // [B, K]
       if (r >= 1) {
         // step t is fed y(t−1): zeros at the first step, then yPrev shifted right by one, [B, T, K]
-        const shifted = tf.concat([tf.zeros([B, 1, K]), tf.slice(tf.oneHot(tf.cast(yPrev, "int32"), K).toFloat(), [0, 0, 0], [B, T - 1, K])], 1);
+        const shifted = tf.concat(
+          [tf.zeros([B, 1, K]), tf.slice(tf.oneHot(tf.cast(yPrev, "int32"), K).toFloat(), [0, 0, 0], [B, T - 1, K])],
+          1,
+        );
         const u = tf.concat([x, shifted], 2) as Tensor3D; // [B, T, I + K]: [x(t); y(t−1)]
         const h = this.layer.run(u, { mask: options.mask }).outputs; // [B, T, H]
         return tf.reshape(this.head.apply(flattenTime<Tensor2D>(h)), [B, T, K]) as Tensor3D;
@@ -157,12 +173,24 @@ export class TeacherForcingRnn implements Trainable {
       const x = batch.x as Tensor3D;
       checkSequence("TeacherForcingRnn", "batch.x", x, ["B", "T", "I"], this.maxLength);
       const [B, T, I] = x.shape;
-      if (I !== this.inputSize) throw new ShapeError(`TeacherForcingRnn: batch.x must have shape [B, T, I] with I = ${this.inputSize}, got [${x.shape.join(", ")}]`, "batch.x", [B, T, this.inputSize], [...x.shape]);
+      if (I !== this.inputSize)
+        throw new ShapeError(
+          `TeacherForcingRnn: batch.x must have shape [B, T, I] with I = ${this.inputSize}, got [${x.shape.join(", ")}]`,
+          "batch.x",
+          [B, T, this.inputSize],
+          [...x.shape],
+        );
       checkFinite("TeacherForcingRnn", "batch.x", x);
       this.head.checkTargets("batch.y", batch.y, [B, T], ["B", "T"]);
       const fed = (batch.yIn ?? batch.y) as Tensor2D;
       if (batch.yIn) {
-        if (fed.rank !== 2 || fed.shape[0] !== B || fed.shape[1] !== T) throw new ShapeError(`TeacherForcingRnn: batch.yIn must have shape [B, T] = [${B}, ${T}], got [${fed.shape.join(", ")}]`, "batch.yIn", [B, T], [...fed.shape]);
+        if (fed.rank !== 2 || fed.shape[0] !== B || fed.shape[1] !== T)
+          throw new ShapeError(
+            `TeacherForcingRnn: batch.yIn must have shape [B, T] = [${B}, ${T}], got [${fed.shape.join(", ")}]`,
+            "batch.yIn",
+            [B, T],
+            [...fed.shape],
+          );
         checkTokenIds("TeacherForcingRnn", "batch.yIn", fed, this.K);
       }
       if (batch.mask) checkMask("TeacherForcingRnn", "batch.mask", batch.mask, B, T);

@@ -106,14 +106,24 @@ export function unroll<P extends object, S extends HiddenState, O extends S>(
 ): UnrollResult<S> | UnrollLastResult<S> {
   // NaN/±Inf in the inputs, named with their index (with checkFinite, the per-step check says which timestep instead).
   const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
-  if (!options.checkFinite) checkInputs(`unroll(${cell.name})`, { x, ...Object.fromEntries(Object.entries(given).map(([k, t]) => [`${k}0`, t])), mask: options.mask });
+  if (!options.checkFinite)
+    checkInputs(`unroll(${cell.name})`, {
+      x,
+      ...Object.fromEntries(Object.entries(given).map(([k, t]) => [`${k}0`, t])),
+      mask: options.mask,
+    });
   const variant = options.checkFinite ? null : fusedVariant(cell, options.fused);
   if (variant) {
     const { H } = checkUnrollInputs(cell, params, x, options);
     return tidy(`unroll(${cell.name}, fused)`, (): UnrollResult<S> | UnrollLastResult<S> => {
       const returnSequences = options.returnSequences !== false;
       const initialState = options.initialState as { [key: string]: Tensor2D | undefined } | undefined;
-      const r = fusedUnroll(cell, params as { [name: string]: tf.Tensor | undefined }, x, H, { ...options, initialState, returnSequences, variant });
+      const r = fusedUnroll(cell, params as { [name: string]: tf.Tensor | undefined }, x, H, {
+        ...options,
+        initialState,
+        returnSequences,
+        variant,
+      });
       const state = r.state as unknown as S;
       return returnSequences ? { outputs: r.outputs!, state } : { state };
     });
@@ -158,9 +168,7 @@ export function unrollSteps<P extends object, S extends HiddenState, O extends S
   const mask = options.mask;
   const ms = mask ? Array.from({ length: T }, (_, t) => tf.slice(mask, [0, t], [B, 1]) as Tensor2D) : undefined; // T × [B, 1]
   // Copies of h0/s0, so that disposing a tape never disposes the caller's tensors.
-  let state = Object.fromEntries(
-    cell.stateKeys.map((key) => [key, given[key] ? tf.clone(given[key]!) : tf.zeros([B, H])]),
-  ) as unknown as S;
+  let state = Object.fromEntries(cell.stateKeys.map((key) => [key, given[key] ? tf.clone(given[key]!) : tf.zeros([B, H])])) as unknown as S;
   const outputs: Tensor2D[] = new Array(T);
   for (let k = 0; k < T; k++) {
     const t = options.reverse ? T - 1 - k : k;
@@ -188,7 +196,11 @@ export function checkUnrollInputs<P extends object, S extends HiddenState, O ext
   const { I, H } = cell.sizes(params);
   checkRank(where, "x", x.shape, ["B", "T", "I"]);
   const [B, T] = x.shape;
-  checkShape(where, "x", x.shape, [["B", B], ["T", T], ["I", I]]);
+  checkShape(where, "x", x.shape, [
+    ["B", B],
+    ["T", T],
+    ["I", I],
+  ]);
   if (T < 1) throw new Error(`${where}: x must have at least one timestep, got shape [${x.shape.join(", ")}]`);
   const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
   for (const key of Object.keys(given)) {
@@ -198,9 +210,17 @@ export function checkUnrollInputs<P extends object, S extends HiddenState, O ext
   }
   for (const key of cell.stateKeys) {
     const s0 = given[key];
-    if (s0) checkShape(where, `${key}0`, s0.shape, [["B", B], ["H", H]]);
+    if (s0)
+      checkShape(where, `${key}0`, s0.shape, [
+        ["B", B],
+        ["H", H],
+      ]);
   }
-  if (options.mask) checkShape(where, "mask", options.mask.shape, [["B", B], ["T", T]]);
+  if (options.mask)
+    checkShape(where, "mask", options.mask.shape, [
+      ["B", B],
+      ["T", T],
+    ]);
   return { B, T, I, H };
 }
 

@@ -60,7 +60,16 @@ export interface VectorToSequenceConfig {
 }
 
 /** The keys of {@link VectorToSequenceConfig}. */
-const VECTOR_TO_SEQUENCE_KEYS = keysOf<VectorToSequenceConfig>({ cell: true, inputSize: true, hiddenSize: true, feed: true, output: true, maxLength: true, peepholes: true, seed: true });
+const VECTOR_TO_SEQUENCE_KEYS = keysOf<VectorToSequenceConfig>({
+  cell: true,
+  inputSize: true,
+  hiddenSize: true,
+  feed: true,
+  output: true,
+  maxLength: true,
+  peepholes: true,
+  seed: true,
+});
 
 /** One-to-many: a sequence generated from one vector. */
 export class VectorToSequence implements Trainable {
@@ -84,12 +93,21 @@ export class VectorToSequence implements Trainable {
     const seed = config.seed ?? DEFAULT_SEED;
     const H = config.hiddenSize;
     const stepInput = this.feed === "every-step" ? config.inputSize : 1;
-    this.layer = new RecurrentLayer({ cell: config.cell, inputSize: stepInput, hiddenSize: H, peepholes: config.peepholes, seed: layerSeed(seed, 0) });
+    this.layer = new RecurrentLayer({
+      cell: config.cell,
+      inputSize: stepInput,
+      hiddenSize: H,
+      peepholes: config.peepholes,
+      seed: layerSeed(seed, 0),
+    });
     this.head = new OutputHead(config.output, H, partSeed(seed, "head"), "VectorToSequence");
     if (this.feed === "initial-state") {
       const rng = new Rng(partSeed(seed, "bridge"));
       const k = 1 / Math.sqrt(config.inputSize);
-      this.bridge = toVariables({ A: uniformTensor([H, config.inputSize], k, rng), a: uniformTensor([H], k, rng) }) as { A: Variable; a: Variable };
+      this.bridge = toVariables({ A: uniformTensor([H, config.inputSize], k, rng), a: uniformTensor([H], k, rng) }) as {
+        A: Variable;
+        a: Variable;
+      };
     }
     this.variables = {
       ...prefixed("layer", this.layer.params),
@@ -113,7 +131,13 @@ export class VectorToSequence implements Trainable {
     return tidyChecked("VectorToSequence.forward", () => {
       const v = batch.x as Tensor2D;
       this.checkVector(v, "batch.x");
-      if (batch.y.rank < 2) throw new ShapeError(`VectorToSequence: batch.y must have shape [B, T] or [B, T, K], got [${batch.y.shape.join(", ")}]`, "batch.y", [], [...batch.y.shape]);
+      if (batch.y.rank < 2)
+        throw new ShapeError(
+          `VectorToSequence: batch.y must have shape [B, T] or [B, T, K], got [${batch.y.shape.join(", ")}]`,
+          "batch.y",
+          [],
+          [...batch.y.shape],
+        );
       const [B, T] = batch.y.shape;
       this.head.checkTargets("batch.y", batch.y, [v.shape[0], T], ["B", "T"]);
       if (batch.mask) checkMask("VectorToSequence", "batch.mask", batch.mask, B, T);
@@ -127,7 +151,12 @@ export class VectorToSequence implements Trainable {
   private run(v: Tensor2D, T: number, argument: string, mask?: Tensor2D): Tensor3D {
     this.checkVector(v, argument);
     if (!Number.isInteger(T) || T < 1 || T > this.maxLength) {
-      throw new ShapeError(`VectorToSequence: the output length T must be in [1, maxLength = ${this.maxLength}], got ${T}`, "T", [this.maxLength], [T]);
+      throw new ShapeError(
+        `VectorToSequence: the output length T must be in [1, maxLength = ${this.maxLength}], got ${T}`,
+        "T",
+        [this.maxLength],
+        [T],
+      );
     }
     const B = v.shape[0];
     if (this.feed === "every-step") {
@@ -143,9 +172,20 @@ export class VectorToSequence implements Trainable {
   private checkVector(v: Tensor, argument: string): void {
     const I = this.config.inputSize;
     if (v.rank !== 2 || v.shape[1] !== I) {
-      throw new ShapeError(`VectorToSequence: ${argument} must have shape [B, I] with I = ${I}, got [${v.shape.join(", ")}]`, argument, [v.shape[0] ?? 0, I], [...v.shape]);
+      throw new ShapeError(
+        `VectorToSequence: ${argument} must have shape [B, I] with I = ${I}, got [${v.shape.join(", ")}]`,
+        argument,
+        [v.shape[0] ?? 0, I],
+        [...v.shape],
+      );
     }
-    if (v.shape[0] === 0) throw new ShapeError(`VectorToSequence: ${argument} is an empty batch: expected B ≥ 1 vectors, got shape [${v.shape.join(", ")}]`, argument, [], [...v.shape]);
+    if (v.shape[0] === 0)
+      throw new ShapeError(
+        `VectorToSequence: ${argument} is an empty batch: expected B ≥ 1 vectors, got shape [${v.shape.join(", ")}]`,
+        argument,
+        [],
+        [...v.shape],
+      );
     checkFinite("VectorToSequence", argument, v);
   }
 

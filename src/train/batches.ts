@@ -63,7 +63,11 @@ export function disposeMadeSince(batch: Batch, mark: number): void {
  */
 export function checkDataSource(data: unknown, where: string): void {
   if (typeof data === "function" || Array.isArray(data)) return;
-  if (data !== null && typeof data === "object" && (typeof (data as Iterable<unknown>)[Symbol.iterator] === "function" || typeof (data as Iterator<unknown>).next === "function")) {
+  if (
+    data !== null &&
+    typeof data === "object" &&
+    (typeof (data as Iterable<unknown>)[Symbol.iterator] === "function" || typeof (data as Iterator<unknown>).next === "function")
+  ) {
     throw new Error(
       `${where} is a generator (or another iterator), which can be read only once, but fit reads the data every epoch; ` +
         "pass a function that makes a fresh one each epoch, data: (epoch, rng) => myBatches(…), or an array, data: [...myBatches(…)]",
@@ -106,7 +110,9 @@ export function checkBatch(batch: Batch, where: string): void {
   for (const k of BATCH_FIELDS) {
     const t = batch[k];
     if (t instanceof tf.Tensor && t.isDisposed) {
-      throw new Error(`${where}: ${k} has been disposed; a batch must stay alive while fit uses it (a data function that caches its batches: make them before fit and return the same array)`);
+      throw new Error(
+        `${where}: ${k} has been disposed; a batch must stay alive while fit uses it (a data function that caches its batches: make them before fit and return the same array)`,
+      );
     }
   }
   const B = batch.x.shape[0];
@@ -114,7 +120,8 @@ export function checkBatch(batch: Batch, where: string): void {
   if (batch.y.shape[0] !== B) throw new Error(`${where}: x has ${B} sequences but y has ${batch.y.shape[0]}`);
   for (const k of BATCH_FIELDS) {
     const t = batch[k];
-    if (t instanceof tf.Tensor) checkFinite(where, k, t, "the data itself holds a non-finite value (not a learning-rate problem): clean or filter it");
+    if (t instanceof tf.Tensor)
+      checkFinite(where, k, t, "the data itself holds a non-finite value (not a learning-rate problem): clean or filter it");
   }
 }
 

@@ -61,7 +61,13 @@ export async function saveCheckpoint(file: string, model: Pick<Trainable, "varia
     if (v.isDisposed) throw new Error(`saveCheckpoint: weight "${name}" has been disposed (was the model disposed?); nothing was written`);
     weights[name] = { shape: [...v.shape], dtype: "float32", base64: encodeFloat32((await v.data()) as Float32Array) };
   }
-  const doc = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), weights, ...(history ? { history: copyHistory(history) } : {}) };
+  const doc = {
+    format: FORMAT,
+    version: VERSION,
+    savedAt: new Date().toISOString(),
+    weights,
+    ...(history ? { history: copyHistory(history) } : {}),
+  };
   await writeAtomically(file, JSON.stringify(doc), "saveCheckpoint");
 }
 
@@ -74,13 +80,18 @@ async function writeAtomically(file: string, text: string, where: string): Promi
   const target = path.resolve(file);
   const dir = path.dirname(target);
   const fail = (e: unknown, what: string): Error =>
-    new Error(`${where}: cannot write ${file}: ${what}: ${(e as Error).message}; the previous checkpoint (if any) is unchanged`, { cause: e });
+    new Error(`${where}: cannot write ${file}: ${what}: ${(e as Error).message}; the previous checkpoint (if any) is unchanged`, {
+      cause: e,
+    });
   try {
     await fs.promises.mkdir(dir, { recursive: true });
   } catch (e) {
     throw fail(e, `cannot create its folder ${dir}`);
   }
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   let step = "cannot create a temporary file in its folder";
   try {
     const handle = await fs.promises.open(temp, "wx");
@@ -145,8 +156,10 @@ export async function loadCheckpoint(file: string, model: Pick<Trainable, "varia
     throw new Error(`loadCheckpoint: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   const d = doc as { format?: unknown; version?: unknown; weights?: unknown; history?: unknown; savedAt?: unknown };
-  if (d === null || typeof d !== "object" || d.format !== FORMAT) throw new Error(`loadCheckpoint: ${file} is not a seqlab checkpoint (no "format": "${FORMAT}")`);
-  if (!READS.includes(d.version as number)) throw new Error(`loadCheckpoint: ${file} has version ${String(d.version)}; this seqlab reads versions ${READS.join(" and ")}`);
+  if (d === null || typeof d !== "object" || d.format !== FORMAT)
+    throw new Error(`loadCheckpoint: ${file} is not a seqlab checkpoint (no "format": "${FORMAT}")`);
+  if (!READS.includes(d.version as number))
+    throw new Error(`loadCheckpoint: ${file} has version ${String(d.version)}; this seqlab reads versions ${READS.join(" and ")}`);
   const weights = d.weights as Record<string, { shape: number[]; values?: unknown; base64?: unknown }>;
   if (weights === null || typeof weights !== "object") throw new Error(`loadCheckpoint: ${file} has no weights`);
   const where = `loadCheckpoint(${path.basename(file)})`;

@@ -83,7 +83,9 @@ export function clipByNorm(grads: Gradients, maxNorm: number): Gradients {
 /** Clips every entry into [−limit, limit]. Returns new tensors. */
 export function clipByValue(grads: Gradients, limit: number): Gradients {
   checkThreshold("clipByValue", limit);
-  return tf.tidy("clipByValue", () => Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.clipByValue(g, -limit, limit)]))) as Gradients;
+  return tf.tidy("clipByValue", () =>
+    Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.clipByValue(g, -limit, limit)])),
+  ) as Gradients;
 }
 
 /**

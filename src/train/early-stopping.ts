@@ -43,7 +43,8 @@ export class EarlyStopping {
       throw new Error(`earlyStopping.monitor is "${this.monitor}" but fit was given no validation data`);
     }
     this.patience = config.patience ?? 5;
-    if (!(Number.isInteger(this.patience) && this.patience >= 0)) throw new Error(`earlyStopping.patience: expected an integer ≥ 0, got ${this.patience}`);
+    if (!(Number.isInteger(this.patience) && this.patience >= 0))
+      throw new Error(`earlyStopping.patience: expected an integer ≥ 0, got ${this.patience}`);
     this.minDelta = config.minDelta ?? 0;
     this.restoreBest = config.restoreBest ?? true;
   }

@@ -64,7 +64,9 @@ export async function endEpoch<B extends Batch>(run: TrainingRun<B>, e: EpochPro
   if (e.stepInEpoch === 0) throw new Error(`fit: epoch ${epoch} had no batches (or only padding); check the data`);
   run.stepsPerEpoch ??= e.stepInEpoch;
   const train = e.means.result(run.perplexity ?? false);
-  const validation = run.options.validation ? await evaluate(run.model, run.options.validation, { perplexity: run.perplexity ?? false }) : undefined;
+  const validation = run.options.validation
+    ? await evaluate(run.model, run.options.validation, { perplexity: run.perplexity ?? false })
+    : undefined;
   record(run.history, train, validation);
   const seconds = (Date.now() - startedAt) / 1000;
   run.history.seconds.push(seconds);

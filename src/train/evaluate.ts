@@ -27,7 +27,11 @@ export interface EvaluateOptions {
  * const test = await evaluate(model, () => addingBatches({ length: 50, batchSize: 256, batches: 4, seed: 7 }));
  * console.log(`test MSE ${test.loss.toFixed(4)}`);
  */
-export async function evaluate<B extends Batch>(model: Trainable<B>, batches: readonly B[] | (() => Iterable<B>), options: EvaluateOptions = {}): Promise<Metrics> {
+export async function evaluate<B extends Batch>(
+  model: Trainable<B>,
+  batches: readonly B[] | (() => Iterable<B>),
+  options: EvaluateOptions = {},
+): Promise<Metrics> {
   checkNotDisposed("evaluate", model);
   const means = new MetricMeans();
   const madeFrom = typeof batches === "function" ? tensorMark() : Infinity;
@@ -58,7 +62,9 @@ export async function evaluate<B extends Batch>(model: Trainable<B>, batches: re
 export function checkValidation<B extends Batch>(validation: readonly B[] | (() => Iterable<B>) | undefined, where: string): void {
   if (validation === undefined) return;
   if (typeof validation !== "function" && !Array.isArray(validation)) {
-    throw new Error(`${where}: validation must be an array of batches or a function () => batches (called for every evaluation), got ${typeof validation}${validation !== null && typeof validation === "object" ? " (a generator can be read only once: pass () => myBatches(…))" : ""}`);
+    throw new Error(
+      `${where}: validation must be an array of batches or a function () => batches (called for every evaluation), got ${typeof validation}${validation !== null && typeof validation === "object" ? " (a generator can be read only once: pass () => myBatches(…))" : ""}`,
+    );
   }
   const madeFrom = typeof validation === "function" ? tensorMark() : Infinity;
   const source = typeof validation === "function" ? validation() : validation;
@@ -82,7 +88,11 @@ export function checkValidation<B extends Batch>(validation: readonly B[] | (() 
 }
 
 /** One batch's loss, count and (for classification) correct predictions, as numbers. */
-async function lossOf<B extends Batch>(model: Trainable<B>, batch: B, teacherForcingRatio: number | undefined): Promise<[loss: number, count: number, correct: number | undefined]> {
+async function lossOf<B extends Batch>(
+  model: Trainable<B>,
+  batch: B,
+  teacherForcingRatio: number | undefined,
+): Promise<[loss: number, count: number, correct: number | undefined]> {
   const fo: ForwardOptions = { training: false, ...(teacherForcingRatio === undefined ? {} : { teacherForcingRatio }) };
   const r = tf.tidy(() =>
     withCheckedInputs(() => {

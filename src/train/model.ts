@@ -86,8 +86,10 @@ export function checkNotDisposed(where: string, model: Pick<Trainable, "variable
   const gone = Object.entries(model.variables).filter(([, v]) => v.isDisposed);
   if (gone.length === 0) return;
   throw new DisposedModelError(
-    `${where}: ${name} has been disposed (dispose() freed its weights: ${gone.map(([n]) => n).slice(0, 3).join(", ")}${gone.length > 3 ? ", …" : ""}); ` +
-      "build a new one (and load a checkpoint into it to carry on)",
+    `${where}: ${name} has been disposed (dispose() freed its weights: ${gone
+      .map(([n]) => n)
+      .slice(0, 3)
+      .join(", ")}${gone.length > 3 ? ", …" : ""}); ` + "build a new one (and load a checkpoint into it to carry on)",
   );
 }
 

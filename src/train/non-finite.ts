@@ -52,7 +52,8 @@ export function stopOnNonFinite<B extends Batch>(run: TrainingRun<B>, loss: numb
     "Try a smaller learning rate or gradient clipping (e.g. clip: { globalNorm: 1 }).";
   run.history.stopped = { reason: "non-finite", step: at.step, epoch: at.epoch, message };
   run.stopRequest = { reason: "non-finite", message };
-  if ((run.options.onNonFinite ?? "throw") === "throw") run.failure = new NonFiniteLossError(message, at.step, at.epoch, copyHistory(run.history));
+  if ((run.options.onNonFinite ?? "throw") === "throw")
+    run.failure = new NonFiniteLossError(message, at.step, at.epoch, copyHistory(run.history));
 }
 
 /** "the loss is NaN", or "the loss is finite (…) but the gradient norm is Infinity". */

@@ -90,7 +90,8 @@ export const OPTIMIZER_DEFAULTS = {
 export function makeOptimizer(config: OptimizerName | OptimizerConfig): tf.Optimizer {
   const c: OptimizerConfig = typeof config === "string" ? ({ name: config } as OptimizerConfig) : config;
   const positive = (what: string, v: number) => {
-    if (!(typeof v === "number" && v > 0 && Number.isFinite(v))) throw new Error(`optimizer ${c.name}: ${what} must be a number > 0, got ${v}`);
+    if (!(typeof v === "number" && v > 0 && Number.isFinite(v)))
+      throw new Error(`optimizer ${c.name}: ${what} must be a number > 0, got ${v}`);
     return v;
   };
   const fraction = (what: string, v: number) => {

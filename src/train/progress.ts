@@ -115,13 +115,28 @@ export function progressDisplay(options: ProgressOptions = {}): Callback {
     const epochsInRun = ctx.lastEpoch - ctx.firstEpoch + 1;
     const totalSteps = ctx.stepsPerEpoch !== undefined ? ctx.stepsPerEpoch * epochsInRun : undefined;
     const eta = totalSteps !== undefined && steps > 0 ? ((totalSteps - steps) * elapsed) / steps : undefined;
-    return { epoch, lastEpoch: ctx.lastEpoch, firstEpoch: ctx.firstEpoch, steps, elapsed, ...(totalSteps !== undefined ? { totalSteps } : {}), ...(eta !== undefined ? { eta } : {}) };
+    return {
+      epoch,
+      lastEpoch: ctx.lastEpoch,
+      firstEpoch: ctx.firstEpoch,
+      steps,
+      elapsed,
+      ...(totalSteps !== undefined ? { totalSteps } : {}),
+      ...(eta !== undefined ? { eta } : {}),
+    };
   };
   const draw = (update: boolean) => {
     if (!state) return;
     lastDraw = Date.now();
     if (notebook) {
-      sendDisplay({ data: { "text/html": progressHtml(state), "text/plain": progressText(state) }, metadata: {}, transient: { display_id: displayId } }, update);
+      sendDisplay(
+        {
+          data: { "text/html": progressHtml(state), "text/plain": progressText(state) },
+          metadata: {},
+          transient: { display_id: displayId },
+        },
+        update,
+      );
     } else {
       write(progressText(state));
     }
@@ -148,7 +163,11 @@ export function progressDisplay(options: ProgressOptions = {}): Callback {
       draw(true);
     },
     onTrainEnd(history, ctx) {
-      state = { ...(state ?? measure(ctx, ctx.firstEpoch, history)), ...measure(ctx, Math.max(history.epochs, ctx.firstEpoch), history) , done: history.stopped?.message ?? "done" };
+      state = {
+        ...(state ?? measure(ctx, ctx.firstEpoch, history)),
+        ...measure(ctx, Math.max(history.epochs, ctx.firstEpoch), history),
+        done: history.stopped?.message ?? "done",
+      };
       if (lastValidation) state.validation = lastValidation;
       draw(true);
     },

@@ -87,19 +87,18 @@ export class TrainingRun<B extends Batch> {
 
   /** The context callbacks get: live views of the history and the steps per epoch, and `stop`. */
   private context(epochs: number): TrainContext<B> {
-    const run = this;
+    const stepsPerEpoch = () => this.stepsPerEpoch;
+    const requestStop = (reason?: string) => this.requestStop("callback", reason ?? "a callback stopped the run");
     return {
       model: this.model,
       history: this.history,
       lastEpoch: this.history.epochs + epochs,
       firstEpoch: this.history.epochs + 1,
       get stepsPerEpoch() {
-        return run.stepsPerEpoch;
+        return stepsPerEpoch();
       },
       startedAt: Date.now(),
-      stop(reason?: string) {
-        run.requestStop("callback", reason ?? "a callback stopped the run");
-      },
+      stop: requestStop,
     };
   }
 
@@ -120,7 +119,12 @@ export class TrainingRun<B extends Batch> {
 
   /** What `forward` gets while training: the run's `rng`, the teacher-forcing ratio and the carried state, when there are. */
   forwardOptions(ratio: number | undefined, carried: CarriedState | undefined): ForwardOptions {
-    return { training: true, rng: this.rng, ...(ratio === undefined ? {} : { teacherForcingRatio: ratio }), ...(carried ? { state: carried } : {}) };
+    return {
+      training: true,
+      rng: this.rng,
+      ...(ratio === undefined ? {} : { teacherForcingRatio: ratio }),
+      ...(carried ? { state: carried } : {}),
+    };
   }
 
   /** Keeps the current weights (they gave the finite `loss`), in case the next update breaks them. */

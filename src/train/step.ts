@@ -86,7 +86,14 @@ export function forwardBackward<B extends Batch>(
   const clipped = clipGradients(byName, clip);
   tf.dispose(Object.values(grads));
   tf.dispose(Object.values(byName));
-  return { loss, count, ...(correct !== undefined ? { correct } : {}), norm: clipped.norm, grads: clipped.grads, ...(state ? { state } : {}) };
+  return {
+    loss,
+    count,
+    ...(correct !== undefined ? { correct } : {}),
+    norm: clipped.norm,
+    grads: clipped.grads,
+    ...(state ? { state } : {}),
+  };
 }
 
 /**
@@ -117,7 +124,13 @@ function carryState(carried: CarriedState | undefined, next: CarriedState | unde
 }
 
 /** Records the step (history, running means), tells the callbacks, looks at the Interrupt button and lets notebook output through. */
-async function logStep<B extends Batch>(run: TrainingRun<B>, e: EpochProgress, g: Gradient, step: number, ratio: number | undefined): Promise<void> {
+async function logStep<B extends Batch>(
+  run: TrainingRun<B>,
+  e: EpochProgress,
+  g: Gradient,
+  step: number,
+  ratio: number | undefined,
+): Promise<void> {
   const h = run.history;
   h.steps = step;
   h.stepLoss.push(g.loss);
@@ -138,7 +151,10 @@ async function logStep<B extends Batch>(run: TrainingRun<B>, e: EpochProgress, g
   };
   await run.call((cb) => cb.onStep?.(log, run.ctx));
   if (run.interrupted()) {
-    run.requestStop("interrupted", `interrupted at step ${step} (epoch ${e.epoch}); the weights and the history are kept — pass { history } to fit to go on`);
+    run.requestStop(
+      "interrupted",
+      `interrupted at step ${step} (epoch ${e.epoch}); the weights and the history are kept — pass { history } to fit to go on`,
+    );
   }
   await nextTurn();
 }

@@ -199,7 +199,8 @@ async function train<B extends Batch>(run: TrainingRun<B>): Promise<History> {
 
 /** Checks what can be checked before training (except the validation batches); returns the number of epochs. */
 function checkFitOptions<B extends Batch>(model: Trainable<B>, options: FitOptions<B>): number {
-  if (options === null || typeof options !== "object") throw new Error(`fit: options must be an object { data, epochs?, … }, got ${String(options)}`);
+  if (options === null || typeof options !== "object")
+    throw new Error(`fit: options must be an object { data, epochs?, … }, got ${String(options)}`);
   checkKeys("fit", options, FIT_KEYS);
   const optimizer = options.optimizer as unknown;
   if (optimizer !== null && typeof optimizer === "object" && typeof (optimizer as tf.Optimizer).applyGradients !== "function") {

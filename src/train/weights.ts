@@ -19,11 +19,7 @@ export function snapshotWeights(model: Pick<Trainable, "variables">): WeightSnap
  * @throws if a name is missing on either side or a shape differs, listing every mismatch
  */
 export function restoreWeights(model: Pick<Trainable, "variables">, snapshot: WeightSnapshot, where = "restoreWeights"): void {
-  checkSameWeights(
-    where,
-    model.variables,
-    Object.fromEntries(Object.entries(snapshot).map(([k, t]) => [k, t.shape])),
-  );
+  checkSameWeights(where, model.variables, Object.fromEntries(Object.entries(snapshot).map(([k, t]) => [k, t.shape])));
   for (const [name, v] of Object.entries(model.variables)) v.assign(snapshot[name]);
 }
 
@@ -36,7 +32,11 @@ export function disposeSnapshot(snapshot: WeightSnapshot | undefined): void {
  * Checks that `saved` (name → shape) has exactly the model's variable names and shapes.
  * @throws one error listing every missing, unexpected and mis-shaped weight
  */
-export function checkSameWeights(where: string, variables: Readonly<Record<string, Tensor>>, saved: Record<string, readonly number[]>): void {
+export function checkSameWeights(
+  where: string,
+  variables: Readonly<Record<string, Tensor>>,
+  saved: Record<string, readonly number[]>,
+): void {
   const problems: string[] = [];
   const modelNames = Object.keys(variables);
   const savedNames = Object.keys(saved);
@@ -48,7 +48,8 @@ export function checkSameWeights(where: string, variables: Readonly<Record<strin
     if (!(n in saved)) continue;
     const a = variables[n].shape;
     const b = saved[n];
-    if (a.length !== b.length || a.some((d, i) => d !== b[i])) problems.push(`"${n}" has shape [${b.join(", ")}] saved but [${a.join(", ")}] in the model`);
+    if (a.length !== b.length || a.some((d, i) => d !== b[i]))
+      problems.push(`"${n}" has shape [${b.join(", ")}] saved but [${a.join(", ")}] in the model`);
   }
   if (problems.length) {
     throw new Error(`${where}: the weights do not match the model: ${problems.join("; ")}. Model weights: ${modelNames.join(", ")}`);

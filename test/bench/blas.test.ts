@@ -31,7 +31,11 @@ function facts(over: Partial<TorchFacts>): TorchFacts {
   };
 }
 const reference = (alternative: TorchFacts["alternative"] = null) =>
-  facts({ sgemm: `${LIB}/blas/libblas.so.3.11.0`, libraries: [`${LIB}/openblas-pthread/libopenblasp-r0.3.21.so`, `${LIB}/blas/libblas.so.3.11.0`], alternative });
+  facts({
+    sgemm: `${LIB}/blas/libblas.so.3.11.0`,
+    libraries: [`${LIB}/openblas-pthread/libopenblasp-r0.3.21.so`, `${LIB}/blas/libblas.so.3.11.0`],
+    alternative,
+  });
 const root = { debian: true, root: true, pipPython: null };
 const user = { debian: true, root: false, pipPython: null };
 
@@ -65,18 +69,27 @@ describe("bench: the BLAS under PyTorch", () => {
 
   it("refuses the reference BLAS with the command that fixes it", () => {
     // nothing better installed: install OpenBLAS (the bench's package in kernel/setup.js)
-    const bare = blasVerdict(reference({ name: ALT, status: "auto", value: `${LIB}/blas/libblas.so.3`, best: `${LIB}/blas/libblas.so.3` }), root);
+    const bare = blasVerdict(
+      reference({ name: ALT, status: "auto", value: `${LIB}/blas/libblas.so.3`, best: `${LIB}/blas/libblas.so.3` }),
+      root,
+    );
     assert.equal(bare.ok, false);
     assert.ok(!bare.ok && bare.remedy === "apt-get update && apt-get install -y libopenblas0-pthread");
     assert.ok(!bare.ok && /reference BLAS .*~10× slower/.test(bare.problem));
     const asUser = blasVerdict(reference(null), user);
     assert.ok(!asUser.ok && asUser.remedy === "sudo apt-get update && sudo apt-get install -y libopenblas0-pthread");
     // OpenBLAS installed, the alternative set by hand to the reference: back to auto
-    const manual = blasVerdict(reference({ name: ALT, status: "manual", value: `${LIB}/blas/libblas.so.3`, best: `${LIB}/openblas-pthread/libblas.so.3` }), user);
+    const manual = blasVerdict(
+      reference({ name: ALT, status: "manual", value: `${LIB}/blas/libblas.so.3`, best: `${LIB}/openblas-pthread/libblas.so.3` }),
+      user,
+    );
     assert.ok(!manual.ok && manual.remedy === `sudo update-alternatives --auto ${ALT}`);
     assert.ok(!manual.ok && /set by hand/.test(manual.problem));
     // the alternative is OpenBLAS but the process loaded the reference: the environment redirected it
-    const env = blasVerdict(reference({ name: ALT, status: "auto", value: `${LIB}/openblas-pthread/libblas.so.3`, best: `${LIB}/openblas-pthread/libblas.so.3` }), root);
+    const env = blasVerdict(
+      reference({ name: ALT, status: "auto", value: `${LIB}/openblas-pthread/libblas.so.3`, best: `${LIB}/openblas-pthread/libblas.so.3` }),
+      root,
+    );
     assert.ok(!env.ok && env.remedy === "unset LD_LIBRARY_PATH LD_PRELOAD");
   });
 

@@ -96,7 +96,11 @@ export function torchFacts(python = TORCH_PYTHON, env: NodeJS.ProcessEnv = proce
   const r = spawnSync(python, [path.join(__dirname, "torch_blas.py")], { encoding: "utf-8", env: { ...env, OMP_NUM_THREADS: "1" } });
   if (r.error) return { error: `${python}: ${r.error.message}` };
   if (r.status !== 0) {
-    return { error: r.stderr.includes("No module named 'torch'") ? `PyTorch is not installed for ${python}` : r.stderr.trim().split("\n").pop() ?? "failed" };
+    return {
+      error: r.stderr.includes("No module named 'torch'")
+        ? `PyTorch is not installed for ${python}`
+        : (r.stderr.trim().split("\n").pop() ?? "failed"),
+    };
   }
   return JSON.parse(r.stdout.trim()) as TorchFacts;
 }
@@ -111,18 +115,29 @@ export function blasVerdict(
   facts: TorchFacts | { error: string },
   machine = thisMachine(),
 ): { ok: true; blas: Blas } | { ok: false; blas: Blas | null; problem: string; remedy: string } {
-  if ("error" in facts) return { ok: false, blas: null, problem: facts.error, remedy: installPlan({ ...machine, missing: ["torch", "openblas"] }).manual };
+  if ("error" in facts)
+    return { ok: false, blas: null, problem: facts.error, remedy: installPlan({ ...machine, missing: ["torch", "openblas"] }).manual };
   const blas = classifyBlas(facts);
   if (!blas.reference) return { ok: true, blas };
   const problem = `PyTorch runs on the ${blas.name}${blas.library ? ` (${blas.library})` : ""}, ~10× slower than OpenBLAS: no fair comparison`;
   const alt = facts.alternative;
   const real = (p: string | null | undefined) => Boolean(p && /openblas|blis|mkl|atlas/i.test(p));
   if (alt && real(alt.value)) {
-    return { ok: false, blas, problem: `${problem}, although ${alt.name} points at ${alt.value}`, remedy: "unset LD_LIBRARY_PATH LD_PRELOAD" };
+    return {
+      ok: false,
+      blas,
+      problem: `${problem}, although ${alt.name} points at ${alt.value}`,
+      remedy: "unset LD_LIBRARY_PATH LD_PRELOAD",
+    };
   }
   if (alt && real(alt.best)) {
     const sudo = machine.root ? "" : "sudo ";
-    return { ok: false, blas, problem: `${problem}: ${alt.name} was set by hand to ${alt.value}`, remedy: `${sudo}update-alternatives --auto ${alt.name}` };
+    return {
+      ok: false,
+      blas,
+      problem: `${problem}: ${alt.name} was set by hand to ${alt.value}`,
+      remedy: `${sudo}update-alternatives --auto ${alt.name}`,
+    };
   }
   return { ok: false, blas, problem, remedy: installPlan({ ...machine, missing: ["openblas"] }).manual };
 }

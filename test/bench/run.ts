@@ -168,7 +168,11 @@ function torchStep(model: Model, T: number, B: number, I: number, H: number, rep
     env: { ...process.env, OMP_NUM_THREADS: String(threads) },
   });
   if (r.error || r.status !== 0) {
-    const why = r.error ? String(r.error) : r.stderr.includes("No module named 'torch'") ? "PyTorch is not installed (apt-get install python3-torch)" : r.stderr.trim().split("\n").pop();
+    const why = r.error
+      ? String(r.error)
+      : r.stderr.includes("No module named 'torch'")
+        ? "PyTorch is not installed (apt-get install python3-torch)"
+        : r.stderr.trim().split("\n").pop();
     return { skipped: String(why) };
   }
   return JSON.parse(r.stdout.trim());
@@ -183,7 +187,9 @@ async function main() {
   const warning = verdict.ok ? null : `${verdict.problem}. Run:\n\n    ${verdict.remedy}\n`;
   if (warning) {
     if (process.env.SEQLAB_BENCH_ANY_BLAS !== "1") {
-      console.error(`bench: refusing to compare against PyTorch here: ${warning}\n(SEQLAB_BENCH_ANY_BLAS=1 runs the bench anyway, flagged.)`);
+      console.error(
+        `bench: refusing to compare against PyTorch here: ${warning}\n(SEQLAB_BENCH_ANY_BLAS=1 runs the bench anyway, flagged.)`,
+      );
       process.exit(1);
     }
     console.error(`⚠ bench: ${warning}\n⚠ SEQLAB_BENCH_ANY_BLAS=1: running anyway; the PyTorch columns are flagged.\n`);
@@ -193,9 +199,14 @@ async function main() {
   const backend = await initBackend();
   console.log(describeBackend(backend));
   const gemm = await gemmBench();
-  console.log(`gemm [${gemm.shape.join("×")}]: seqlab wasm ${gemm.seqlab.toFixed(1)} GFLOP/s, tfjs ${backend.name} matMul ${gemm.tfjs.toFixed(1)} GFLOP/s`);
+  console.log(
+    `gemm [${gemm.shape.join("×")}]: seqlab wasm ${gemm.seqlab.toFixed(1)} GFLOP/s, tfjs ${backend.name} matMul ${gemm.tfjs.toFixed(1)} GFLOP/s`,
+  );
 
-  const sizes = [[50, 32, 64, 128], [100, 64, 128, 256]];
+  const sizes = [
+    [50, 32, 64, 128],
+    [100, 64, 128, 256],
+  ];
   const cases = [];
   const table: string[] = [];
   for (const [T, B, I, H] of sizes) {
@@ -255,8 +266,20 @@ async function main() {
       const torch2 = torchMs === null ? null : torchStep(model, T, B, I, H, 20, 2);
       const torch2Ms = torch2 && "ms" in torch2 ? torch2.ms : null;
       const row = {
-        model, T, B, I, H,
-        ms: { seqlab: ms.seqlab, seqlab_1thread: ms.seqlab_1thread, seqlab_2threads: ms.seqlab_2threads, seqlab_reference: ms.seqlab_reference, tf_layers: ms.tf_layers, torch: torchMs, torch_2threads: torch2Ms },
+        model,
+        T,
+        B,
+        I,
+        H,
+        ms: {
+          seqlab: ms.seqlab,
+          seqlab_1thread: ms.seqlab_1thread,
+          seqlab_2threads: ms.seqlab_2threads,
+          seqlab_reference: ms.seqlab_reference,
+          tf_layers: ms.tf_layers,
+          torch: torchMs,
+          torch_2threads: torch2Ms,
+        },
         ratio_vs_torch: torchMs ? ms.seqlab / torchMs : null,
         ratio_1thread_vs_torch: torchMs ? ms.seqlab_1thread / torchMs : null,
         ratio_2threads_vs_torch: torchMs ? ms.seqlab_2threads / torchMs : null,
@@ -268,7 +291,9 @@ async function main() {
         fused_mb_copied_per_step: fusedCounters.bytes / steps / 1e6,
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
         // what each PyTorch process ran on, as it said itself (1 and 2 threads)
-        torch_blas: [torch, torch2].map((t) => (t && "blas" in t ? { sgemm: t.blas.sgemm, core: t.blas.openblas?.core ?? null, threads: t.blas.openblas?.threads ?? null } : null)),
+        torch_blas: [torch, torch2].map((t) =>
+          t && "blas" in t ? { sgemm: t.blas.sgemm, core: t.blas.openblas?.core ?? null, threads: t.blas.openblas?.threads ?? null } : null,
+        ),
       };
       cases.push(row);
       const f = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
@@ -278,7 +303,11 @@ async function main() {
         `**${f(row.ratio_vs_torch, 2)}** | **${f(row.speedup_vs_tf_layers, 1)}×** |`;
       table.push(line);
       const elsewhere = row.torch_blas.filter((b) => b && b.sgemm !== verdict.blas?.library).map((b) => b!.sgemm);
-      console.log(line + ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : "") + (elsewhere.length ? ` (⚠ PyTorch's sgemm_ came from ${elsewhere.join(", ")})` : ""));
+      console.log(
+        line +
+          ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : "") +
+          (elsewhere.length ? ` (⚠ PyTorch's sgemm_ came from ${elsewhere.join(", ")})` : ""),
+      );
     }
   }
   console.log("\nms per training step (median; forward + BPTT + Adam):");
@@ -295,7 +324,12 @@ async function main() {
     cpu,
     // the BLAS PyTorch's sgemm_ came from; fair: false when SEQLAB_BENCH_ANY_BLAS=1 let the
     // bench compare against the reference BLAS or without PyTorch
-    torch: { ...facts, blas: verdict.blas, fair: verdict.ok, ...(verdict.ok ? {} : { warning: `${verdict.problem}; run: ${verdict.remedy}` }) },
+    torch: {
+      ...facts,
+      blas: verdict.blas,
+      fair: verdict.ok,
+      ...(verdict.ok ? {} : { warning: `${verdict.problem}; run: ${verdict.remedy}` }),
+    },
     setup,
     gemm_gflops: gemm.seqlab,
     tfjs_matmul_gflops: gemm.tfjs,

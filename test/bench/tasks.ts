@@ -12,6 +12,7 @@
  * arguments runs all three. Every run reports its wall time.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpus } from "node:os";
 import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 
@@ -27,15 +28,22 @@ async function main(): Promise<void> {
   const results: Json = existsSync(OUT) ? (JSON.parse(readFileSync(OUT, "utf8")) as Json) : {};
   results.backend = seqlab.describeBackend(info);
   results.fused = process.env.SEQLAB_FUSED ?? "default (on)";
-  results.machine = `${require("node:os").cpus().length} cores, Node ${process.version}`;
+  results.machine = `${cpus().length} cores, Node ${process.version}`;
   const save = () => {
     mkdirSync("out", { recursive: true });
     writeFileSync(OUT, JSON.stringify(results, null, 2));
   };
-  if (want("adding")) (results.adding = await adding()), save();
-  if (want("dates")) (results.dates = await dates()), save();
-  if (want("reversal")) (results.reversalByLength = await reversalByLength()), save();
-  if (want("lm")) (results.lm = await languageModel()), save();
+  const tasks: [string, string, () => Promise<Json[string]>][] = [
+    ["adding", "adding", adding],
+    ["dates", "dates", dates],
+    ["reversal", "reversalByLength", reversalByLength],
+    ["lm", "lm", languageModel],
+  ];
+  for (const [name, key, run] of tasks) {
+    if (!want(name)) continue;
+    results[key] = await run();
+    save();
+  }
   console.log(`wrote ${OUT}`);
 }
 
@@ -43,9 +51,19 @@ async function main(): Promise<void> {
 const since = (t0: number) => Math.round((Date.now() - t0) / 100) / 10;
 
 async function adding(): Promise<Json> {
-  const T = 50, steps = 1500, perEpoch = 50;
+  const T = 50,
+    steps = 1500,
+    perEpoch = 50;
   const validation = [...seqlab.addingBatches({ length: T, batchSize: 1000, batches: 1, seed: 12345 })];
-  const out: Json = { T, steps, batchSize: 32, hiddenSize: 32, optimizer: "adam 0.01, clip global norm 1", baselineMse: seqlab.ADDING_BASELINE_MSE, models: {} };
+  const out: Json = {
+    T,
+    steps,
+    batchSize: 32,
+    hiddenSize: 32,
+    optimizer: "adam 0.01, clip global norm 1",
+    baselineMse: seqlab.ADDING_BASELINE_MSE,
+    models: {},
+  };
   for (const cell of ["lstm", "gru", "rnn"] as const) {
     const model = new seqlab.SequenceToVector({ inputSize: 2, cell, hiddenSize: 32, output: { values: 1 }, seed: 1 });
     const t0 = Date.now();
@@ -77,7 +95,10 @@ async function adding(): Promise<Json> {
 }
 
 /** Exact match (and per-length exact match) of greedy decoding on held-out dates. */
-function dateAccuracy(model: seqlab.StepDecoder<seqlab.EncoderDecoderState>, examples: seqlab.DateExample[]): { exact: number; byLength: Json } {
+function dateAccuracy(
+  model: seqlab.StepDecoder<seqlab.EncoderDecoderState>,
+  examples: seqlab.DateExample[],
+): { exact: number; byLength: Json } {
   const V = seqlab.DATE_TARGET_VOCAB;
   const buckets = new Map<string, { n: number; right: number }>();
   let right = 0;
@@ -105,12 +126,23 @@ function dateAccuracy(model: seqlab.StepDecoder<seqlab.EncoderDecoderState>, exa
 async function dates(): Promise<Json> {
   // Held-out exact match is measured every 50 steps on 500 test dates (greedy decoding), so
   // the curves show how fast each model gets there; the final figure uses 2,000 test dates.
-  const steps = 600, perEpoch = 50, batchSize = 64, H = 64, budget = 200;
+  const steps = 600,
+    perEpoch = 50,
+    batchSize = 64,
+    H = 64,
+    budget = 200;
   const test = seqlab.dateExamples(2000, { split: "test" }, new seqlab.Rng(777));
   const probe = test.slice(0, 500);
   const out: Json = {
-    steps, batchSize, hiddenSize: H, cell: "gru", embeddingSize: 16, optimizer: "adam 0.005, clip global norm 1",
-    heldOutDates: test.length, notebookBudgetSteps: budget, models: {},
+    steps,
+    batchSize,
+    hiddenSize: H,
+    cell: "gru",
+    embeddingSize: 16,
+    optimizer: "adam 0.005, clip global norm 1",
+    heldOutDates: test.length,
+    notebookBudgetSteps: budget,
+    models: {},
   };
   const V = seqlab.DATE_TARGET_VOCAB;
   const sizes = { sourceVocabSize: seqlab.DATE_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru" as const, hiddenSize: H, seed: 1 };
@@ -137,7 +169,12 @@ async function dates(): Promise<Json> {
             const t = Date.now();
             const acc = dateAccuracy(model, probe);
             evalMs += Date.now() - t;
-            curve.push({ step: log.epoch * perEpoch, exactMatch: +acc.exact.toFixed(4), byInputLength: acc.byLength, seconds: since(t0 + evalMs) });
+            curve.push({
+              step: log.epoch * perEpoch,
+              exactMatch: +acc.exact.toFixed(4),
+              byInputLength: acc.byLength,
+              seconds: since(t0 + evalMs),
+            });
           },
         },
       ],
@@ -174,15 +211,26 @@ async function dates(): Promise<Json> {
 async function reversalByLength(): Promise<Json> {
   // Reversal puts the first output at the far end of the input: a fixed context must carry
   // the whole string; attention can look each digit up. Same model sizes and budget per length.
-  const steps = 600, perEpoch = 50, batchSize = 64, H = 64;
+  const steps = 600,
+    perEpoch = 50,
+    batchSize = 64,
+    H = 64;
   const V = internal.DIGITS_TARGET_VOCAB;
   const out: Json = { steps, batchSize, hiddenSize: H, cell: "gru", optimizer: "adam 0.005, clip global norm 1", byLength: {} };
   for (const length of [5, 10, 20]) {
     const test = internal.reversalPairs(500, { length }, new seqlab.Rng(4242));
     const row: Json = {};
     for (const attention of [true, false]) {
-      const sizes = { sourceVocabSize: internal.DIGITS_SOURCE_VOCAB.size, targetVocabSize: V.size, cell: "gru" as const, hiddenSize: H, seed: 1 };
-      const model: internal.EncoderDecoderBase = attention ? new seqlab.AttentionEncoderDecoder({ ...sizes, score: "general" }) : new seqlab.EncoderDecoder(sizes);
+      const sizes = {
+        sourceVocabSize: internal.DIGITS_SOURCE_VOCAB.size,
+        targetVocabSize: V.size,
+        cell: "gru" as const,
+        hiddenSize: H,
+        seed: 1,
+      };
+      const model: internal.EncoderDecoderBase = attention
+        ? new seqlab.AttentionEncoderDecoder({ ...sizes, score: "general" })
+        : new seqlab.EncoderDecoder(sizes);
       const t0 = Date.now();
       await seqlab.fit(model, {
         data: (_epoch, rng) => seqlab.reversalBatches({ length, batchSize, batches: perEpoch, seed: rng.int(1e9) }),
@@ -194,11 +242,18 @@ async function reversalByLength(): Promise<Json> {
       });
       const seconds = since(t0);
       const batch = internal.seq2seqBatchOf(test, internal.DIGITS_SOURCE_VOCAB, V);
-      const d = seqlab.greedyDecode(model, batch.x, { startToken: V.start, endToken: V.end, maxLength: length + 2, sourceMask: batch.xMask });
+      const d = seqlab.greedyDecode(model, batch.x, {
+        startToken: V.start,
+        endToken: V.end,
+        maxLength: length + 2,
+        sourceMask: batch.xMask,
+      });
       const exact = test.filter((p, i) => V.decodeText(d.tokens[i]) === p.target).length / test.length;
       seqlab.disposeAll(batch);
       row[attention ? "attention (general)" : "fixed context"] = { exactMatch: +exact.toFixed(4), trainSeconds: seconds };
-      console.log(`reversal length ${length}, ${attention ? "attention" : "fixed context"}: exact match ${(exact * 100).toFixed(1)} % (${seconds} s)`);
+      console.log(
+        `reversal length ${length}, ${attention ? "attention" : "fixed context"}: exact match ${(exact * 100).toFixed(1)} % (${seconds} s)`,
+      );
       model.dispose();
     }
     (out.byLength as Json)[String(length)] = row;
@@ -210,8 +265,19 @@ async function languageModel(): Promise<Json> {
   const text = seqlab.loadCorpus();
   const vocab = seqlab.corpusVocab(text);
   const { train, validation } = seqlab.splitText(text, 0.1);
-  const epochs = 25, B = 16, T = 64, chunk = 32, H = 128;
-  const model = new seqlab.SequenceToSequence({ vocabSize: vocab.size, embeddingSize: 32, cell: "lstm", hiddenSize: H, output: { classes: vocab.size }, seed: 1 });
+  const epochs = 25,
+    B = 16,
+    T = 64,
+    chunk = 32,
+    H = 128;
+  const model = new seqlab.SequenceToSequence({
+    vocabSize: vocab.size,
+    embeddingSize: 32,
+    cell: "lstm",
+    hiddenSize: H,
+    output: { classes: vocab.size },
+    seed: 1,
+  });
   const val = [...seqlab.textStreams(validation, { batchSize: 4, seqLength: Math.floor((validation.length - 1) / 4) - 1, vocab })];
   const t0 = Date.now();
   const history = await seqlab.fit(model, {
@@ -245,7 +311,9 @@ async function languageModel(): Promise<Json> {
     sampleTemperature: 0.8,
     seconds,
   };
-  console.log(`char LM: validation perplexity ${out.validationPerplexity} (best ${out.bestValidationPerplexity}, unigram ${out.unigramPerplexity}) in ${seconds} s`);
+  console.log(
+    `char LM: validation perplexity ${out.validationPerplexity} (best ${out.bestValidationPerplexity}, unigram ${out.unigramPerplexity}) in ${seconds} s`,
+  );
   console.log(out.sample);
   model.dispose();
   seqlab.disposeAll(val);
