@@ -8,7 +8,7 @@ import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks, expectNoLeak } from "./recurrent-helpers";
 
-const tf = seqlab.tf;
+import tf = seqlab.tf;
 const [B, I, H, K, T] = [2, 3, 4, 5, 3];
 
 /** Runs `fn`, disposing whatever it made, and asserts it throws `name` with a message matching `message`. */
