@@ -17,7 +17,11 @@
  *   requests get proper replies; `execute_input` is broadcast;
  * - `import … from "seqlab"` works and type-checks from a notebook in any folder;
  * - SIGINT (Interrupt) sets a flag that seqlab's training loops poll, so training
- *   stops at the end of a step and keeps its weights (see src/notebook.ts).
+ *   stops at the end of a step and keeps its weights (see src/notebook.ts);
+ * - Interrupt also stops synchronous code that runs after an `await`, which tslab
+ *   cannot reach (watchdog.js), and keeps the kernel's variables;
+ * - `process.exit()` and `process.abort()` in a cell say so in the cell before the
+ *   kernel process ends, instead of the kernel vanishing silently.
  */
 const fs = require("fs");
 const path = require("path");
@@ -25,6 +29,7 @@ const util = require("util");
 const { Message, PROTOCOL_VERSION } = require("./wire");
 const { SendQueue } = require("./queue");
 const { makeSeqlabResolvable } = require("./resolve");
+const { startWatchdog } = require("./watchdog");
 
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 const seqlabPackage = require("../package.json");
@@ -32,6 +37,11 @@ const seqlabPackage = require("../package.json");
 /** The kernel's own diagnostics go to its real stderr (Jupyter's log), never into a cell. */
 const kernelLog = (/** @type {string} */ text) => realStderrWrite(`seqlab kernel: ${text}\n`);
 const realStderrWrite = process.stderr.write.bind(process.stderr);
+/** The real exits, for the kernel's own use; cells get wrappers that report first (installExitReport). */
+const realExit = process.exit.bind(process);
+const realAbort = process.abort.bind(process);
+/** How long an exiting kernel waits for its last messages to leave. */
+const EXIT_FLUSH_MS = 2_000;
 
 /** The handle that library code reaches through `globalThis` (src/notebook.ts reads it). */
 const BRIDGE = Symbol.for("seqlab.kernel");
@@ -43,6 +53,8 @@ const BRIDGE = Symbol.for("seqlab.kernel");
  * COOPERATIVE_GRACE_MS — the cell is interrupted the way tslab does it.
  */
 const COOPERATIVE_GRACE_MS = 10_000;
+/** A SIGINT and the watchdog's report of it closer than this are one Interrupt. */
+const SAME_INTERRUPT_MS = 3_000;
 
 class Kernel {
   /** @param {string} connectionFile */
@@ -74,6 +86,16 @@ class Kernel {
     this.control = /** @type {any} */ (null);
     /** @type {{ close(): void }[]} */
     this.sockets = [];
+    /** True while a cell's code runs (between execute_input and its reply). */
+    this.running = false;
+    /** @type {ReturnType<typeof startWatchdog> | null} */
+    this.watchdog = null;
+    /** Forced stops (watchdog.js) already reported. */
+    this.forcedSeen = 0;
+    /** Set once user code has called process.exit() or process.abort(). */
+    this.exiting = false;
+    /** @type {{ source: string, at: number } | null} the last Interrupt counted */
+    this.lastInterrupt = null;
   }
 
   async start() {
@@ -83,10 +105,21 @@ class Kernel {
     const { createExecutor } = require(path.join(tslabDir, "dist/executor"));
     this.tslabJupyter = require(path.join(tslabDir, "dist/jupyter"));
 
+    this.watchdog = startWatchdog({
+      cooperative: () => this.bridge()?.cooperative ?? 0,
+      cooperativeGraceMs: COOPERATIVE_GRACE_MS,
+      onInterrupt: () => this.interrupt("watchdog"),
+      onStopped: () => {
+        if (this.takeForcedStop()) this.abortCell();
+      },
+      log: kernelLog,
+    });
+    const kernelCode = this.watchdog.kernelCode;
     let nodeConverter = /** @type {any} */ (null);
     const convs = {
       get node() {
-        return (nodeConverter ??= createConverter({ isJS: false, isBrowser: false }));
+        // Compiling can take seconds: the interrupt watchdog must not stop it.
+        return (nodeConverter ??= kernelCode(() => markKernelCode(createConverter({ isJS: false, isBrowser: false }), kernelCode)));
       },
       get browser() {
         throw new Error("browser cells (//%browser) are not supported by the seqlab kernel");
@@ -118,6 +151,7 @@ class Kernel {
     ]);
     this.installBridge();
     this.installSignals();
+    this.installExitReport();
     void this.serve(shell, this.shell);
     void this.serve(control, this.control);
     void (async () => {
@@ -172,7 +206,7 @@ class Kernel {
         case "comm_info_request":
           return replies.push(msg.reply("comm_info_reply", { status: "ok", comms: {} }));
         case "interrupt_request":
-          this.interrupt();
+          this.interrupt("request");
           return replies.push(msg.reply("interrupt_reply", { status: "ok" }));
         case "shutdown_request":
           replies.push(msg.reply("shutdown_reply", { status: "ok", restart: !!content.restart }));
@@ -287,7 +321,17 @@ class Kernel {
     this.outcome = newOutcome();
     const bridge = this.bridge();
     bridge.cellStartInterrupts = bridge.interrupts;
-    const ok = await this.executor.execute(code);
+    this.running = true;
+    this.watchdog?.cellRunning(true);
+    let ok;
+    try {
+      // The synchronous part of execute — compiling, then the cell's code up to its
+      // first await, which tslab runs with breakOnSigint — is not the watchdog's to stop.
+      ok = await /** @type {NonNullable<Kernel["watchdog"]>} */ (this.watchdog).kernelCode(() => this.executor.execute(code));
+    } finally {
+      this.running = false;
+      this.watchdog?.cellRunning(false);
+    }
     const { result, errors, diagnostics } = this.outcome;
     let output = null;
     if (result.has && !silent) {
@@ -305,7 +349,7 @@ class Kernel {
       );
       return;
     }
-    const err = describeError(errors[0], diagnostics);
+    const err = this.outcome.forcedStop ? forcedStopError() : describeError(errors[0], diagnostics);
     this.iopub.push(msg.reply("error", err));
     replies.push(msg.reply("execute_reply", { status: "error", execution_count: count, ...err }));
     if (stop_on_error) {
@@ -401,8 +445,9 @@ class Kernel {
   }
 
   installSignals() {
-    process.on("SIGINT", () => this.interrupt());
+    process.on("SIGINT", () => this.interrupt("signal"));
     process.on("uncaughtException", (err) => {
+      if (err instanceof ProcessExit) return; // already reported by the process.exit wrapper
       const parent = this.current;
       if (parent) this.iopub.push(parent.reply("error", describeError(err, [])));
       else kernelLog(`uncaught exception: ${util.inspect(err)}`);
@@ -412,29 +457,163 @@ class Kernel {
     });
   }
 
-  interrupt() {
+  /**
+   * One Interrupt (■), reported by SIGINT and/or by the watchdog's sentinel
+   * (watchdog.js): the two reports of one ■ count once.
+   * @param {"signal" | "watchdog" | "request"} source
+   */
+  interrupt(source) {
+    const now = Date.now();
+    const last = this.lastInterrupt;
+    if (last && last.source !== source && (source === "watchdog" || last.source === "watchdog") && now - last.at < SAME_INTERRUPT_MS) {
+      this.lastInterrupt = null;
+      if (this.takeForcedStop()) this.abortCell();
+      return;
+    }
+    this.lastInterrupt = { source, at: now };
     const bridge = this.bridge();
     bridge.interrupts++;
+    if (this.takeForcedStop()) {
+      // The watchdog stopped synchronous code mid-way: no loop can poll any more.
+      this.abortCell();
+      return;
+    }
     if (bridge.cooperative > 0) {
       const at = bridge.interrupts;
       setTimeout(() => {
-        if (bridge.cooperative > 0 && bridge.interrupts === at) this.executor.interrupt();
+        if (bridge.cooperative > 0 && bridge.interrupts === at) this.abortCell();
       }, COOPERATIVE_GRACE_MS).unref();
       return;
     }
-    this.executor.interrupt();
+    this.abortCell();
+  }
+
+  /** Ends the running cell with tslab's "Interrupted asynchronously" (or the watchdog's error). */
+  abortCell() {
+    // Outside a cell, tslab's interrupt would abort the next cell before it starts.
+    if (this.running) this.executor.interrupt();
+  }
+
+  /**
+   * After the watchdog stopped the main thread (watchdog.js): repairs what the
+   * stopped code could not finish, and tells the cell. True if there was such a stop.
+   */
+  takeForcedStop() {
+    const forced = this.watchdog?.forcedStops() ?? 0;
+    if (forced === this.forcedSeen) return false;
+    this.forcedSeen = forced;
+    repairTfjsEngine();
+    // V8 drops the promise reactions queued behind the stopped code; a send queue
+    // waiting on one would never send again.
+    for (const queue of [this.iopub, this.shell, this.control]) queue.restart();
+    if (this.running) {
+      this.outcome.forcedStop = true;
+    } else if (this.current) {
+      // Code from a timer or promise of a cell that had already finished.
+      this.iopub.push(this.current.reply("error", forcedStopError()));
+    }
+    return true;
+  }
+
+  /**
+   * `process.exit()` / `process.abort()` from a cell (or a timer it started) would
+   * end the kernel before anything reached the notebook, which then only sees a dead
+   * kernel. The wrappers send the reason as an error, stop the calling code by
+   * throwing, let the messages leave, then end the process with the same code.
+   */
+  installExitReport() {
+    const ending = (/** @type {string} */ call, /** @type {() => void} */ end) => {
+      const err = new ProcessExit(
+        `${call} was called: the kernel process is ending (Jupyter starts a new one; variables and models are lost)`,
+      );
+      if (!this.exiting) {
+        this.exiting = true;
+        if (!this.running && this.current) {
+          // No cell is running to turn the throw into an error reply: say it here.
+          this.iopub.push(this.current.reply("error", describeError(err, [])));
+        }
+        setImmediate(() => {
+          const timeout = new Promise((r) => setTimeout(r, EXIT_FLUSH_MS));
+          const flushed = Promise.all([this.iopub.flushed(), this.shell.flushed(), this.control.flushed()]);
+          void Promise.race([flushed, timeout]).then(() => {
+            kernelLog(`${call} was called by user code`);
+            end();
+          });
+        });
+      }
+      throw err;
+    };
+    process.exit = /** @type {typeof process.exit} */ (
+      (code) => {
+        const c = code ?? process.exitCode ?? 0;
+        return ending(`process.exit(${code === undefined ? "" : code})`, () => realExit(c));
+      }
+    );
+    process.abort = () => ending("process.abort()", realAbort);
   }
 
   async shutdown() {
     await Promise.all([this.iopub.flushed(), this.shell.flushed(), this.control.flushed()]);
+    this.watchdog?.close();
     this.executor.close();
     for (const s of this.sockets ?? []) s.close();
-    process.exit(0);
+    realExit(0);
+  }
+}
+
+/**
+ * Wraps the converter's methods so that the interrupt watchdog knows they are the
+ * kernel's work, not the user's.
+ * @param {any} converter
+ * @param {<T>(work: () => T) => T} kernelCode
+ */
+function markKernelCode(converter, kernelCode) {
+  for (const name of ["convert", "addModule", "inspect", "complete"]) {
+    const method = converter[name];
+    if (typeof method === "function") converter[name] = (/** @type {unknown[]} */ ...args) => kernelCode(() => method.apply(converter, args));
+  }
+  return converter;
+}
+
+/** What stops a cell's code when it calls process.exit() or process.abort(). */
+class ProcessExit extends Error {
+  /** @override */
+  name = "ProcessExit";
+}
+
+/** The error a cell reports when the watchdog had to stop its synchronous code. */
+function forcedStopError() {
+  const evalue =
+    "Interrupted: the cell was running synchronous code after an await; it was stopped where it was " +
+    "(its finally blocks did not run). Variables from earlier cells are kept.";
+  return { ename: "Interrupted", evalue, traceback: [`Interrupted: ${evalue.slice("Interrupted: ".length)}`] };
+}
+
+/**
+ * tfjs keeps its scopes (tf.tidy), gradient tape and kernel depth in one global
+ * engine; code stopped inside tf.tidy or tf.grad leaves them open, and every later
+ * tensor would be tracked by a scope that never ends. Nothing is on the stack when
+ * this runs, so whatever is open belongs to the stopped code: close it.
+ */
+function repairTfjsEngine() {
+  const engine = /** @type {any} */ (globalThis)._tfengine;
+  const state = engine?.state;
+  if (!state || !Array.isArray(state.scopeStack)) return;
+  try {
+    while (state.scopeStack.length > 0) engine.endScope(undefined);
+    state.gradientDepth = 0;
+    state.kernelDepth = 0;
+    state.activeTape = null;
+    if (Array.isArray(state.numDataMovesStack)) state.numDataMovesStack = [];
+  } catch (e) {
+    kernelLog(`could not repair the tfjs engine after a forced stop: ${e}`);
   }
 }
 
 function newOutcome() {
   return {
+    /** True when the watchdog had to stop the cell's code (watchdog.js). */
+    forcedStop: false,
     /** @type {{ has: boolean, value?: unknown }} */
     result: { has: false },
     /** @type {unknown[]} */

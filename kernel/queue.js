@@ -28,8 +28,21 @@ class SendQueue {
     /** @type {Message[]} */
     this.pending = [];
     this.draining = false;
+    /** Bumped by restart(): a drain loop of an older generation stops. */
+    this.generation = 0;
     /** @type {(() => void)[]} */
     this.waiters = [];
+  }
+
+  /**
+   * Starts a new drain loop. Used after the kernel's interrupt watchdog stopped code
+   * on the main thread: V8 then drops queued promise reactions, and the running drain
+   * loop may be waiting for one that will never come.
+   */
+  restart() {
+    this.generation++;
+    this.draining = false;
+    if (this.pending.length > 0) void this.drain();
   }
 
   /** @param {Message} msg */
@@ -51,8 +64,9 @@ class SendQueue {
 
   async drain() {
     this.draining = true;
+    const generation = this.generation;
     try {
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 && generation === this.generation) {
         const msg = /** @type {Message} */ (this.pending.shift());
         try {
           await this.socket.send(msg.frames(this.key));
@@ -62,8 +76,10 @@ class SendQueue {
         }
       }
     } finally {
-      this.draining = false;
-      for (const w of this.waiters.splice(0)) w();
+      if (generation === this.generation) {
+        this.draining = false;
+        for (const w of this.waiters.splice(0)) w();
+      }
     }
   }
 }

@@ -113,3 +113,133 @@ function unravel(k: number, shape: readonly number[]): number[] {
   }
   return index;
 }
+
+/** Thrown when a configuration field (a size, a count) is not a usable value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    message: string,
+    /** The field at fault, e.g. "hiddenSize". */
+    readonly field: string,
+    /** The value that came. */
+    readonly actual: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Throws a {@link ConfigError} unless `value` is a positive whole number, e.g.
+ * `initLstm: hiddenSize must be a positive integer (the H of every [B, H] state), got 0`.
+ *
+ * @param where the function reporting ("initLstm")
+ * @param field the configuration field ("hiddenSize")
+ * @param meaning what the size is, in the repo's letters ("the H of every [B, H] state")
+ */
+export function checkSize(where: string, field: string, value: unknown, meaning: string): void {
+  if (typeof value === "number" && Number.isInteger(value) && value > 0) return;
+  const got = typeof value === "string" ? `the string ${JSON.stringify(value)}` : String(value);
+  throw new ConfigError(`${where}: ${field} must be a positive integer (${meaning}), got ${got}`, field, value);
+}
+
+/**
+ * Checks what goes into one step of a cell, before any work: x(t) must be [B, I] with the
+ * cell's I, and each state tensor (h, and s for the LSTM) [B, H] with the same B, e.g.
+ * `lstmStep: s must have shape [B, H] = [2, 5], got [3, 5] (B is x's batch size)`.
+ * Shapes only: nothing is read back from the backend.
+ *
+ * @param sizes I and H, from the parameters (the cell's `…Sizes` function)
+ * @param state the state tensors by name, e.g. `{h: prev.h, s: prev.s}`; a missing one is an error
+ */
+export function checkStep(
+  where: string,
+  sizes: { I: number; H: number },
+  x: tf.Tensor,
+  state: Readonly<Record<string, tf.Tensor | undefined>>,
+): void {
+  const { I, H } = sizes;
+  if (!x || !Array.isArray(x.shape)) throw new ShapeError(`${where}: x must be a tensor [B, I] = [B, ${I}], got ${String(x)}`, "x", [-1, I], []);
+  checkRank(where, "x", x.shape, ["B", "I"]);
+  const B = x.shape[0];
+  checkShape(where, "x", x.shape, [["B", B], ["I", I]]);
+  for (const [name, t] of Object.entries(state)) {
+    if (!t || !Array.isArray(t.shape)) {
+      throw new ShapeError(`${where}: ${name} must be a tensor [B, H] = [${B}, ${H}], got ${String(t)}`, name, [B, H], []);
+    }
+    const ok = t.shape.length === 2 && t.shape[0] === B && t.shape[1] === H;
+    if (ok) continue;
+    const batch = t.shape.length === 2 && t.shape[1] === H ? " (B is x's batch size)" : "";
+    try {
+      checkShape(where, name, t.shape, [["B", B], ["H", H]]);
+    } catch (e) {
+      if (e instanceof ShapeError) throw new ShapeError(e.message + batch, e.argument, e.expected, e.actual);
+      throw e;
+    }
+  }
+}
+
+/** Checks a cell's {inputSize, hiddenSize} before its parameters are made. */
+export function checkCellConfig(where: string, config: { inputSize: unknown; hiddenSize: unknown }): void {
+  checkSize(where, "inputSize", config?.inputSize, "I, the size of x(t)");
+  checkSize(where, "hiddenSize", config?.hiddenSize, "H, the size of h(t)");
+}
+
+/** Thrown when a label, token id or mask value is outside what is allowed. */
+export class ValueError extends Error {
+  override name = "ValueError";
+  constructor(
+    message: string,
+    /** The argument at fault, e.g. "y", "mask". */
+    readonly argument: string,
+    /** The first bad value. */
+    readonly value: number,
+    /** Its index in the argument, e.g. [batch row, timestep]. */
+    readonly index: readonly number[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Throws a {@link ValueError} unless every entry of `y` is a class id, an integer in
+ * [0, K), e.g. `sequenceLoss: y holds 7 at index [1, 3] (of shape [2, 4]); class ids must be
+ * integers in [0, K) = [0, 5), K from o`. Reads `y` back from the backend once.
+ *
+ * @param source where K comes from, e.g. "o" or "V"
+ */
+export function checkClassIds(where: string, argument: string, y: tf.Tensor, K: number, source: string): void {
+  const values = y.dataSync();
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (Number.isInteger(v) && v >= 0 && v < K) continue;
+    const index = unravel(k, y.shape);
+    throw new ValueError(
+      `${where}: ${argument} holds ${v} at index ${fmt(index)} (of shape ${fmt(y.shape)}); ` +
+        `class ids must be integers in [0, K) = [0, ${K}), K from ${source}`,
+      argument,
+      v,
+      index,
+    );
+  }
+}
+
+/**
+ * Throws a {@link ValueError} unless every entry of `mask` is 0 or 1, e.g.
+ * `unroll(lstm): mask holds 0.5 at index [0, 2] (of shape [2, 4]); a mask holds 1 (real step) or 0 (padding)`.
+ * Reads the mask back from the backend once.
+ */
+export function checkMaskValues(where: string, argument: string, mask: tf.Tensor): void {
+  const values = mask.dataSync();
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (v === 0 || v === 1) continue;
+    const index = unravel(k, mask.shape);
+    throw new ValueError(
+      `${where}: ${argument} holds ${v} at index ${fmt(index)} (of shape ${fmt(mask.shape)}); ` +
+        `a mask holds 1 (real step) or 0 (padding)`,
+      argument,
+      v,
+      index,
+    );
+  }
+}

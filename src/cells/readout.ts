@@ -10,7 +10,7 @@
 import { DEFAULT_SEED } from "../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
-import { checkRank, checkShape } from "./checks";
+import { checkClassIds, checkMaskValues, checkRank, checkShape, checkSize } from "./checks";
 import { Rng, uniformTensor } from "../init";
 
 /** The readout's parameters (the lecture's V and c). */
@@ -57,6 +57,8 @@ function checkTargets(where: string, o: Tensor3D, y: Tensor2D, mask?: Tensor2D):
   const [B, T] = o.shape;
   checkShape(where, "y", y.shape, [["B", B], ["T", T]]);
   if (mask) checkShape(where, "mask", mask.shape, [["B", B], ["T", T]]);
+  checkClassIds(where, "y", y, o.shape[2], "o");
+  if (mask) checkMaskValues(where, "mask", mask);
 }
 
 /**
@@ -129,6 +131,8 @@ export interface ReadoutConfig {
 
 /** Fresh readout parameters, uniform in [−1/√H, 1/√H) (PyTorch's `nn.Linear` default). */
 export function initReadout(config: ReadoutConfig): ReadoutParams {
+  checkSize("initReadout", "hiddenSize", config?.hiddenSize, "H, the size of h(t)");
+  checkSize("initReadout", "classes", config?.classes, "K, the number of classes");
   const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(config.hiddenSize);
   return {

@@ -19,6 +19,7 @@ import type { ReadoutParams } from "../cells/readout";
 import { autodiffGradients, handGradients, modelLoss, type ModelOptions } from "./gradients";
 import { numericalGradient, relError, scaledError } from "./gradcheck";
 import { disposeAll } from "../init";
+import { checkClassIds, checkRank, checkShape } from "../cells/checks";
 import { paramsToF64, toF64, type F64 } from "./f64/linalg";
 import { numericGradients, referenceGradients, type RefModel } from "./f64/model";
 
@@ -89,6 +90,11 @@ export function gradientReport<P extends object, S extends HiddenState, O extend
   y: Tensor2D,
   options: { initialState?: Partial<S>; finalStateWeights?: Partial<S>; h?: number } = {},
 ): GradientReport {
+  // Before any work: an id outside [0, K) would add nothing to the loss (one-hot of zeros)
+  // in the float32 columns and NaN in the float64 ones.
+  checkRank("gradientReport", "x", x.shape, ["B", "T", "I"]);
+  checkShape("gradientReport", "y", y.shape, [["B", x.shape[0]], ["T", x.shape[1]]]);
+  checkClassIds("gradientReport", "y", y, readoutParams.V.shape[0], "V");
   const { initialState, finalStateWeights } = options;
   const hand = handGradients(cell, params, readoutParams, x, y, { initialState, finalStateWeights });
   const auto = autodiffGradients(cell, params, readoutParams, x, y, { initialState, finalStateWeights });

@@ -17,6 +17,7 @@ import { DEFAULT_SEED } from "../seeds";
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { Rng, normalTensor } from "../init";
+import { checkSize } from "../cells/checks";
 
 /** How to initialise an embedding table. */
 export interface EmbeddingConfig {
@@ -32,6 +33,8 @@ export interface EmbeddingConfig {
 
 /** A fresh table E [V, D] with N(0, scale²) entries from a seeded stream. */
 export function initEmbedding(config: EmbeddingConfig): Tensor2D {
+  checkSize("initEmbedding", "vocabSize", config?.vocabSize, "V, the number of symbols");
+  checkSize("initEmbedding", "embeddingSize", config?.embeddingSize, "D, the size of each symbol's vector");
   return normalTensor<tf.Rank.R2>([config.vocabSize, config.embeddingSize], config.scale ?? 1, new Rng(config.seed ?? DEFAULT_SEED));
 }
 
@@ -42,6 +45,8 @@ export function initEmbedding(config: EmbeddingConfig): Tensor2D {
  * gather needs the UnsortedSegmentSum kernel, which tfjs's wasm backend does not have.
  */
 export function embed<R extends Tensor>(E: Tensor, ids: R): R extends Tensor2D ? Tensor3D : Tensor {
+  // An id outside [0, V) would make a row of zeros (a silent all-zero input), not an error.
+  checkTokenIds("embed", "ids", ids, E.shape[0]);
   return tf.tidy("embed", () => {
     const [V, D] = E.shape as [number, number];
     const n = ids.size;
@@ -61,6 +66,8 @@ export class VocabularyError extends Error {
     readonly expected: number,
     /** The offending id. */
     readonly actual: number,
+    /** Its index in the argument, e.g. [batch row, timestep]. */
+    readonly index: readonly number[] = [],
   ) {
     super(message);
   }
@@ -76,12 +83,18 @@ export function checkTokenIds(where: string, argument: string, ids: Tensor, V: n
   for (let k = 0; k < data.length; k++) {
     const id = data[k];
     if (Number.isInteger(id) && id >= 0 && id < V) continue;
+    const index: number[] = [];
+    for (let d = ids.shape.length - 1, r = k; d >= 0; d--) {
+      index[d] = r % ids.shape[d];
+      r = Math.floor(r / ids.shape[d]);
+    }
     throw new VocabularyError(
-      `${where}: ${argument} holds token id ${id}, but the model's vocabulary has V = ${V} symbols (ids 0 … ${V - 1}); ` +
-        `was the batch made with another vocabulary?`,
+      `${where}: ${argument} holds token id ${id} at index [${index.join(", ")}], but the model's vocabulary has ` +
+        `V = ${V} symbols (ids 0 … ${V - 1}); was the batch made with another vocabulary?`,
       argument,
       V,
       id,
+      index,
     );
   }
 }

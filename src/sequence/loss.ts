@@ -21,6 +21,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from "@tensorflow/tfjs";
+import { checkClassIds, checkMaskValues, checkRank, checkShape } from "../cells/checks";
 
 /** A loss with its count (and, for classes, the number right). */
 export interface LossResult {
@@ -34,8 +35,13 @@ export interface LossResult {
  * @param o logits [N, K]; @param y class ids [N]; @param m mask [N] (optional)
  */
 export function crossEntropy(o: Tensor2D, y: Tensor1D, m?: Tensor1D): LossResult {
+  checkRank("crossEntropy", "o", o.shape, ["N", "K"]);
+  const [N, K] = o.shape;
+  checkShape("crossEntropy", "y", y.shape, [["N", N]]);
+  if (m) checkShape("crossEntropy", "m", m.shape, [["N", N]]);
+  checkClassIds("crossEntropy", "y", y, K, "o");
+  if (m) checkMaskValues("crossEntropy", "m", m);
   return tf.tidy("crossEntropy", () => {
-    const K = o.shape[1];
     const ids = tf.cast(y, "int32") as Tensor1D;
     const logYhat = tf.logSoftmax(o); // [N, K]
     const nll = tf.neg(tf.sum(tf.mul(logYhat, tf.oneHot(ids, K)), 1)); // [N]

@@ -8,11 +8,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { ShapeError } from "../cells/checks";
+import { ShapeError, checkMaskValues } from "../cells/checks";
 
-/** Throws a ShapeError unless `mask` is [B, T]. */
+/**
+ * Throws a ShapeError unless `mask` is [B, T], and a ValueError naming the first entry that
+ * is neither 0 nor 1 (reads the mask back once).
+ */
 export function checkMask(where: string, argument: string, mask: Tensor2D, B: number, T: number): void {
-  if (mask.shape.length === 2 && mask.shape[0] === B && mask.shape[1] === T) return;
+  if (mask.shape.length === 2 && mask.shape[0] === B && mask.shape[1] === T) return checkMaskValues(where, argument, mask);
   throw new ShapeError(`${where}: ${argument} must have shape [B, T] = [${B}, ${T}], got [${mask.shape.join(", ")}]`, argument, [B, T], [...mask.shape]);
 }
 

@@ -16,7 +16,7 @@ import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { gruPytorchRef } from "./reference";
 import { gruPytorchFused } from "./fused";
 import type { Cell, HiddenState, StepGradients } from "../cell";
-import { checkShape } from "../checks";
+import { checkCellConfig, checkShape, checkStep } from "../checks";
 import { gruSizes, initGru, type GruParams, type GruStepOutput } from "../gru/gru";
 import { Rng, uniformTensor, type CellConfig } from "../../init";
 import { DEFAULT_SEED, gruPytorchBiasSeed } from "../../seeds";
@@ -55,6 +55,7 @@ export interface GruPytorchStepOutput extends GruStepOutput {
  * The lecture's GRU is {@link gruStep}; tfjs's `tf.layers.gru` is neither (see there).
  */
 export function gruPytorchStep(p: GruPytorchParams, x: Tensor2D, prev: HiddenState): GruPytorchStepOutput {
+  checkStep("gruPytorchStep", gruPytorchSizes(p, "gruPytorchStep"), x, { h: prev?.h });
   const hPrev = prev.h; // [B, H]
   return tf.tidy("gruPytorchStep", () => {
     const [xr, xz, xn] = tf.split(tf.add(tf.matMul(x, p.U, false, true), p.b), 3, 1) as Tensor2D[]; // [B, H] each
@@ -84,6 +85,7 @@ export function gruPytorchStepBackward(
   out: GruPytorchStepOutput,
   dState: HiddenState,
 ): StepGradients<GruPytorchParams, HiddenState> {
+  checkStep("gruPytorchStepBackward", gruPytorchSizes(p, "gruPytorchStepBackward"), x, { h: prev?.h, "dState.h": dState?.h });
   const [hPrev, dh] = [prev.h, dState.h]; // [B, H] each
   return tf.tidy("gruPytorchStepBackward", () => {
     const { r, z, n, hn } = out;
@@ -130,6 +132,7 @@ export const gruPytorchCell: Cell<GruPytorchParams, HiddenState, GruPytorchStepO
  * stream ({@link gruPytorchBiasSeed}: the seed XOR 0x5bd1e995).
  */
 export function initGruPytorch(config: CellConfig): GruPytorchParams {
+  checkCellConfig("initGruPytorch", config);
   const base = initGru(config);
   const rng = new Rng(gruPytorchBiasSeed(config.seed ?? DEFAULT_SEED));
   return { ...base, bh: uniformTensor<tf.Rank.R1>([3 * config.hiddenSize], 1 / Math.sqrt(config.hiddenSize), rng) };

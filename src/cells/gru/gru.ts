@@ -18,7 +18,7 @@ import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { gruRef } from "./reference";
 import { gruFused } from "./fused";
 import type { Cell, HiddenState, StepGradients } from "../cell";
-import { checkRank, checkShape } from "../checks";
+import { checkCellConfig, checkRank, checkShape, checkStep } from "../checks";
 import { Rng, uniformTensor, type CellConfig } from "../../init";
 
 /**
@@ -68,6 +68,7 @@ export interface GruStepOutput extends HiddenState {
  */
 export function gruStep(p: GruParams, x: Tensor2D, prev: HiddenState): GruStepOutput {
   const hPrev = prev.h; // [B, H]
+  checkStep("gruStep", gruSizes(p, "gruStep"), x, { h: prev?.h });
   return tf.tidy("gruStep", () => {
     const [xr, xz, xn] = tf.split(tf.add(tf.matMul(x, p.U, false, true), p.b), 3, 1) as Tensor2D[]; // [B, H] each
     const [Wr, Wz, Wn] = tf.split(p.W, 3, 0) as Tensor2D[]; // [H, H] each
@@ -96,6 +97,7 @@ export function gruStepBackward(
   out: GruStepOutput,
   dState: HiddenState,
 ): StepGradients<GruParams, HiddenState> {
+  checkStep("gruStepBackward", gruSizes(p, "gruStepBackward"), x, { h: prev?.h, "dState.h": dState?.h });
   const [hPrev, dh] = [prev.h, dState.h]; // [B, H] each
   return tf.tidy("gruStepBackward", () => {
     const { r, z, n } = out;
@@ -151,6 +153,7 @@ export const gruCell: Cell<GruParams, HiddenState, GruStepOutput> = {
  * (PyTorch's default).
  */
 export function initGru(config: CellConfig): GruParams {
+  checkCellConfig("initGru", config);
   const { inputSize: I, hiddenSize: H } = config;
   const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);

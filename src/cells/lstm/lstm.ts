@@ -19,7 +19,7 @@ import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { lstmRef } from "./reference";
 import { lstmFused } from "./fused";
 import type { Cell, HiddenState, StepGradients } from "../cell";
-import { checkRank, checkShape } from "../checks";
+import { checkCellConfig, checkRank, checkShape, checkStep } from "../checks";
 import { Rng, tidy, uniformTensor, type CellConfig } from "../../init";
 
 /**
@@ -90,6 +90,7 @@ export interface LstmStepOutput extends LstmState {
  * PyTorch's `nn.LSTM` with `b_ih + b_hh = b` (its c is our s).
  */
 export function lstmStep(p: LstmParams, x: Tensor2D, prev: LstmState): LstmStepOutput {
+  checkStep("lstmStep", lstmSizes(p, "lstmStep"), x, { h: prev?.h, s: prev?.s });
   return tf.tidy("lstmStep", () => {
     const a = tf.add(tf.add(tf.matMul(x, p.U, false, true), tf.matMul(prev.h, p.W, false, true)), p.b); // [B, 4H]
     const [ai, af, ag, ao] = tf.split(a, 4, 1) as Tensor2D[]; // [B, H] each
@@ -131,6 +132,8 @@ export function lstmStepBackward(
   out: LstmStepOutput,
   dState: LstmState,
 ): StepGradients<LstmParams, LstmState> {
+  const sizes = lstmSizes(p, "lstmStepBackward");
+  checkStep("lstmStepBackward", sizes, x, { h: prev?.h, s: prev?.s, "dState.h": dState?.h, "dState.s": dState?.s });
   return tidy("lstmStepBackward", () => {
     const { i, f, g, o, s } = out;
     const tanhS = tf.tanh(s); // [B, H]
@@ -207,6 +210,7 @@ export interface LstmConfig extends CellConfig {
  * forget-gate bias at 1).
  */
 export function initLstm(config: LstmConfig): LstmParams {
+  checkCellConfig("initLstm", config);
   const { inputSize: I, hiddenSize: H } = config;
   const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);

@@ -15,7 +15,7 @@ import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { rnnRef } from "./reference";
 import { rnnFused } from "./fused";
 import type { Cell, HiddenState, StepGradients } from "../cell";
-import { checkRank, checkShape } from "../checks";
+import { checkCellConfig, checkRank, checkShape, checkStep } from "../checks";
 import { Rng, uniformTensor, type CellConfig } from "../../init";
 
 /**
@@ -51,6 +51,7 @@ export interface RnnParams {
  * `tf.layers.simpleRNNCell` with `kernel = Uᵀ`, `recurrentKernel = Wᵀ`, `bias = b`.
  */
 export function rnnStep(p: RnnParams, x: Tensor2D, prev: HiddenState): HiddenState {
+  checkStep("rnnStep", rnnSizes(p, "rnnStep"), x, { h: prev?.h });
   return tf.tidy("rnnStep", () => {
     const a = tf.add(tf.add(p.b, tf.matMul(prev.h, p.W, false, true)), tf.matMul(x, p.U, false, true)); // [B, H]
     return { h: tf.tanh(a) as Tensor2D }; // [B, H]
@@ -79,6 +80,8 @@ export function rnnStepBackward(
   out: HiddenState,
   dState: HiddenState,
 ): StepGradients<RnnParams, HiddenState> {
+  const sizes = rnnSizes(p, "rnnStepBackward");
+  checkStep("rnnStepBackward", sizes, x, { h: prev?.h, "out.h": out?.h, "dState.h": dState?.h });
   return tf.tidy("rnnStepBackward", () => {
     const da = tf.mul(dState.h, tf.sub(1, tf.square(out.h))) as Tensor2D; // [B, H]
     return {
@@ -125,6 +128,7 @@ export const rnnCell: Cell<RnnParams, HiddenState> = {
  * (PyTorch's default; tfjs/Keras use Glorot-uniform U, orthogonal W, zero b).
  */
 export function initRnn(config: CellConfig): RnnParams {
+  checkCellConfig("initRnn", config);
   const { inputSize: I, hiddenSize: H } = config;
   const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);
