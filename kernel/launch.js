@@ -185,9 +185,7 @@ class Kernel {
     if (type === "execute_request") {
       // Busy → outputs → reply → idle, one cell after another.
       const failuresSeen = this.failures;
-      this.execChain = this.execChain.then(() =>
-        this.withStatus(msg, () => this.execute(msg, replies, failuresSeen)),
-      );
+      this.execChain = this.execChain.then(() => this.withStatus(msg, () => this.execute(msg, replies, failuresSeen)));
       return;
     }
     await this.withStatus(msg, async () => {
@@ -336,17 +334,13 @@ class Kernel {
     let output = null;
     if (result.has && !silent) {
       output = util.inspect(result.value);
-      this.iopub.push(
-        msg.reply("execute_result", { execution_count: count, data: { "text/plain": output }, metadata: {} }),
-      );
+      this.iopub.push(msg.reply("execute_result", { execution_count: count, data: { "text/plain": output }, metadata: {} }));
     }
     if (store_history && !silent) this.history.push([1, count, code, output]);
 
     if (ok) {
       if (diagnostics.length > 0) this.writeStream(msg, "stderr", diagnostics.join("\n") + "\n");
-      replies.push(
-        msg.reply("execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} }),
-      );
+      replies.push(msg.reply("execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} }));
       return;
     }
     const err = this.outcome.forcedStop ? forcedStopError() : describeError(errors[0], diagnostics);
@@ -570,7 +564,8 @@ class Kernel {
 function markKernelCode(converter, kernelCode) {
   for (const name of ["convert", "addModule", "inspect", "complete"]) {
     const method = converter[name];
-    if (typeof method === "function") converter[name] = (/** @type {unknown[]} */ ...args) => kernelCode(() => method.apply(converter, args));
+    if (typeof method === "function")
+      converter[name] = (/** @type {unknown[]} */ ...args) => kernelCode(() => method.apply(converter, args));
   }
   return converter;
 }

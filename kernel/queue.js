@@ -91,10 +91,7 @@ function isStream(m) {
 
 /** @param {Message} a @param {Message} b */
 function sameStream(a, b) {
-  return (
-    a.content.name === b.content.name &&
-    /** @type {any} */ (a.parent).msg_id === /** @type {any} */ (b.parent).msg_id
-  );
+  return a.content.name === b.content.name && /** @type {any} */ (a.parent).msg_id === /** @type {any} */ (b.parent).msg_id;
 }
 
 module.exports = { SendQueue };

@@ -93,10 +93,19 @@ async function runNotebooks(opts = {}) {
       const exec = await run(
         jupyter.python,
         [
-          "-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+          "-m",
+          "nbconvert",
+          "--to",
+          "notebook",
+          "--execute",
+          "--allow-errors",
           "--ExecutePreprocessor.kernel_name=seqlab",
           `--ExecutePreprocessor.timeout=${CELL_TIMEOUT_S}`,
-          "--output-dir", outDir, "--output", name, notebook,
+          "--output-dir",
+          outDir,
+          "--output",
+          name,
+          notebook,
         ],
         { ...env, SEQLAB_PLOT_DIR: plotDir },
       );
@@ -108,7 +117,11 @@ async function runNotebooks(opts = {}) {
       if (conv.code !== 0) throw new Error(`converting ${executed} to HTML failed:\n${conv.output}`);
       const errors = notebookErrors(executed);
       const plots = fs.existsSync(plotDir)
-        ? fs.readdirSync(plotDir).filter((f) => f.endsWith(".html")).sort().map((f) => path.join(plotDir, f))
+        ? fs
+            .readdirSync(plotDir)
+            .filter((f) => f.endsWith(".html"))
+            .sort()
+            .map((f) => path.join(plotDir, f))
         : [];
       results.push({ notebook, executed, html, plots, seconds, errors });
       log(

@@ -187,7 +187,12 @@ function present(need) {
 
 /** The needs SEQLAB_PRETEND_MISSING names. @returns {Set<string>} */
 function pretendMissing() {
-  return new Set((process.env.SEQLAB_PRETEND_MISSING ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (process.env.SEQLAB_PRETEND_MISSING ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 /** @param {Command} c */
@@ -245,7 +250,10 @@ function ensure(purpose, opts = {}) {
         : machine.debian && !machine.root
           ? "installing needs root"
           : "seqlab cannot install it here";
-    const lines = manual.split("\n").map((l) => `    ${l}`).join("\n");
+    const lines = manual
+      .split("\n")
+      .map((l) => `    ${l}`)
+      .join("\n");
     console.error(`\nseqlab: not installed: ${still.map((n) => NEEDS[n].what).join(", ")} (${why}). Run:\n\n${lines}\n`);
   }
   return { missing: still, manual };

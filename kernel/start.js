@@ -56,7 +56,9 @@ function main() {
     const url = /(https?:\/\/(?:localhost|127\.0\.0\.1)[^\s]*\?token=[0-9a-f]+)/.exec(chunk.toString());
     if (url && !announced) {
       announced = true;
-      console.log(`\nseqlab: ${label} is running at ${url[1]}\nseqlab: open it, pick a notebook; its kernel is "TypeScript (seqlab)". Ctrl-C stops.\n`);
+      console.log(
+        `\nseqlab: ${label} is running at ${url[1]}\nseqlab: open it, pick a notebook; its kernel is "TypeScript (seqlab)". Ctrl-C stops.\n`,
+      );
     }
   };
   child.stdout.on("data", watch(process.stdout));

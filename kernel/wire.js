@@ -45,7 +45,10 @@ class Message {
     const hmac = frames[at + 1].toString();
     const parts = frames.slice(at + 2, at + 6);
     if (key) {
-      const want = sign(key, parts.map((p) => p.toString()));
+      const want = sign(
+        key,
+        parts.map((p) => p.toString()),
+      );
       if (hmac !== want) throw new Error("message has a bad signature");
     }
     const [header, parent, metadata, content] = parts.map((p) => JSON.parse(p.toString()));

@@ -20,7 +20,7 @@ export type { BackendName, BackendInfo } from "./backend";
 export { version } from "./version";
 export { Rng, disposeAll } from "./init";
 export type { CellConfig } from "./init";
-export { ShapeError, NonFiniteError } from "./cells/checks";
+export { ShapeError, NonFiniteError, ConfigError, ValueError } from "./cells/checks";
 
 // Cells: one step forward and back (src/cells) ---------------------------------------------
 export type { Cell, CellName, CellChoice, CellInitConfig, HiddenState, StepGradients, AnyCell } from "./cells/cell";

@@ -15,7 +15,7 @@ export { BACKENDS, backendInfo } from "./backend";
 export { inKernel, sendDisplay, flushOutput } from "./notebook";
 export type { DisplayContent } from "./notebook";
 export { uniformTensor, normalTensor, tidy } from "./init";
-export { checkShape, checkRank, assertFinite } from "./cells/checks";
+export { checkShape, checkRank, assertFinite, MAX_CELL_PARAMETERS } from "./cells/checks";
 export type { Dim } from "./cells/checks";
 export { checkKeys, suggest, editDistance, OptionError, ALIASES } from "./options";
 export { checkFinite, checkInputs, withCheckedInputs, NonFiniteInputError } from "./sequence/finite";

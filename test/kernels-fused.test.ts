@@ -42,7 +42,9 @@ const CASES: Case[] = [
 ];
 
 function label(c: Case): string {
-  const flags = [c.reverse && "reverse", c.mask && "mask", c.initial && "h0/s0", c.returnSequences === false && "last state only"].filter(Boolean);
+  const flags = [c.reverse && "reverse", c.mask && "mask", c.initial && "h0/s0", c.returnSequences === false && "last state only"].filter(
+    Boolean,
+  );
   return `B=${c.B} T=${c.T} I=${c.I} H=${c.H}${flags.length ? ` (${flags.join(", ")})` : ""}`;
 }
 
@@ -133,7 +135,13 @@ function assertSame(got: ReturnType<typeof run>, want: ReturnType<typeof run>, t
  * memory stay flat and that no block outlives its step; `afterWarmUp` runs in between.
  * Returns the first and the last loss.
  */
-function trainFlat(opt: seqlab.tf.Optimizer, loss: () => seqlab.tf.Scalar, steps: number, every: number, afterWarmUp = () => {}): { first: number; last: number } {
+function trainFlat(
+  opt: seqlab.tf.Optimizer,
+  loss: () => seqlab.tf.Scalar,
+  steps: number,
+  every: number,
+  afterWarmUp = () => {},
+): { first: number; last: number } {
   const step = () => {
     const L = opt.minimize(loss, true)!;
     const v = L.dataSync()[0];
@@ -187,7 +195,10 @@ describe("fused recurrent kernels (wasm)", function () {
             // every gradient is really there (not all zeros), except peepholes/h0 that the case cannot reach
             for (const [name, g] of Object.entries(simd.grads)) {
               if (name === "wci" || name === "wcf" || name === "s0" || name === "h0") continue;
-              assert.ok(g.some((v) => v !== 0), `∂L/∂${name} is all zeros`);
+              assert.ok(
+                g.some((v) => v !== 0),
+                `∂L/∂${name} is all zeros`,
+              );
             }
           } finally {
             data.dispose();
@@ -219,7 +230,10 @@ describe("fused recurrent kernels (wasm)", function () {
           const checks = internal.sparseGradCheck(f, Float64Array.from(p.dataSync()), analytic.grads[name], 4, { h: 1e-2, seed: ci });
           for (const chk of checks) {
             const tol = 2e-3 * (1 + Math.abs(chk.analytic));
-            assert.ok(Math.abs(chk.numeric - chk.analytic) < tol, `${entry.label} ∂L/∂${name}[${chk.index}]: numeric ${chk.numeric}, fused ${chk.analytic}`);
+            assert.ok(
+              Math.abs(chk.numeric - chk.analytic) < tol,
+              `${entry.label} ∂L/∂${name}[${chk.index}]: numeric ${chk.numeric}, fused ${chk.analytic}`,
+            );
           }
         }
       } finally {
@@ -237,7 +251,8 @@ describe("fused recurrent kernels (wasm)", function () {
       f();
       return internal.fusedProfile().forwardCalls - before;
     };
-    const once = (options: seqlab.UnrollOptions<seqlab.LstmState>) => () => seqlab.disposeAll(seqlab.unroll(seqlab.lstmCell, p, x, options));
+    const once = (options: seqlab.UnrollOptions<seqlab.LstmState>) => () =>
+      seqlab.disposeAll(seqlab.unroll(seqlab.lstmCell, p, x, options));
     try {
       assert.equal(calls(once({})), 1, "default");
       assert.equal(calls(once({ fused: false })), 0, "fused: false");
@@ -253,12 +268,23 @@ describe("fused recurrent kernels (wasm)", function () {
       }
       // the kernel is declared on the cell: a copy keeps it, a cell without one runs the reference path
       const copy = { ...seqlab.lstmCell };
-      assert.equal(calls(() => seqlab.disposeAll(seqlab.unroll(copy, p, x))), 1, "a copy of lstmCell");
+      assert.equal(
+        calls(() => seqlab.disposeAll(seqlab.unroll(copy, p, x))),
+        1,
+        "a copy of lstmCell",
+      );
       const { fused: _fused, ...undeclared } = seqlab.lstmCell;
-      assert.equal(calls(() => seqlab.disposeAll(seqlab.unroll(undeclared, p, x))), 0, "a cell without a fused description");
+      assert.equal(
+        calls(() => seqlab.disposeAll(seqlab.unroll(undeclared, p, x))),
+        0,
+        "a cell without a fused description",
+      );
       // the fused path validates shapes like the reference path
       const wrong = tf.ones([2, 3, 4]) as T3;
-      assert.throws(() => seqlab.unroll(seqlab.lstmCell, p, wrong), /unroll\(lstm\): x must have shape \[B, T, I\] = \[2, 3, 2\], got \[2, 3, 4\]/);
+      assert.throws(
+        () => seqlab.unroll(seqlab.lstmCell, p, wrong),
+        /unroll\(lstm\): x must have shape \[B, T, I\] = \[2, 3, 2\], got \[2, 3, 4\]/,
+      );
       wrong.dispose();
     } finally {
       tf.dispose([x, ...Object.values(p)]);
@@ -270,7 +296,9 @@ describe("fused recurrent kernels (wasm)", function () {
     const rng = new seqlab.Rng(4);
     const xs = Array.from({ length: internal.MAX_LIVE + 8 }, () => internal.normalTensor<seqlab.tf.Rank.R3>([2, 3, 2], 1, rng) as T3);
     const loss = (fused: boolean) => (W: Tensor) =>
-      tf.addN(xs.map((x) => tf.sum(tf.square(seqlab.unroll(seqlab.gruCell, { ...p, W: W as T2 }, x, { fused }).state.h)))) as seqlab.tf.Scalar;
+      tf.addN(
+        xs.map((x) => tf.sum(tf.square(seqlab.unroll(seqlab.gruCell, { ...p, W: W as T2 }, x, { fused }).state.h))),
+      ) as seqlab.tf.Scalar;
     try {
       const before = internal.fusedProfile().recomputes;
       const g = tf.grad(loss(true))(p.W);
@@ -290,9 +318,18 @@ describe("fused recurrent kernels (wasm)", function () {
     const vars = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.LstmParams;
     const E0 = internal.normalTensor<seqlab.tf.Rank.R2>([V, I], 1, new seqlab.Rng(8));
     const E = tf.variable(E0);
-    const ids = tf.tensor2d([[1, 2, 3, 4, 5], [6, 0, 1, 2, 3], [4, 4, 5, 6, 0]], [B, T], "int32");
+    const ids = tf.tensor2d(
+      [
+        [1, 2, 3, 4, 5],
+        [6, 0, 1, 2, 3],
+        [4, 4, 5, 6, 0],
+      ],
+      [B, T],
+      "int32",
+    );
     const data = internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(9)) as T3;
-    const loss = (x: T3, fused: boolean) => tf.sum(tf.square(seqlab.unroll(seqlab.lstmCell, vars, x, { fused }).outputs)) as seqlab.tf.Scalar;
+    const loss = (x: T3, fused: boolean) =>
+      tf.sum(tf.square(seqlab.unroll(seqlab.lstmCell, vars, x, { fused }).outputs)) as seqlab.tf.Scalar;
     // an embedding as one-hot rows times E (tfjs-wasm has no gradient for tf.gather)
     const embedded = (fused: boolean) => () => loss(tf.reshape(tf.matMul(tf.oneHot(tf.reshape(ids, [-1]), V), E), [B, T, I]) as T3, fused);
     try {
@@ -324,7 +361,12 @@ describe("fused recurrent kernels (wasm)", function () {
       assert.ok(internal.scaledError(dx.dataSync(), wantDx.dataSync()) < 2e-6, "∂x");
       assert.equal(internal.fusedMemory().liveBlocks, 0);
       tf.dispose([dx, wantDx, fromData.value, wantData.value, fromEmbedding.value, wantEmbedding.value]);
-      tf.dispose([...Object.values(fromData.grads), ...Object.values(wantData.grads), ...Object.values(fromEmbedding.grads), ...Object.values(wantEmbedding.grads)]);
+      tf.dispose([
+        ...Object.values(fromData.grads),
+        ...Object.values(wantData.grads),
+        ...Object.values(fromEmbedding.grads),
+        ...Object.values(wantEmbedding.grads),
+      ]);
     } finally {
       tf.dispose([E0, E, ids, data, ...Object.values(vars), ...Object.values(p)]);
     }
@@ -424,9 +466,16 @@ describe("fused path: configuration and tfjs internals", () => {
       for (const v of ["0", "off", "FALSE"]) assert.equal(calls(v), 0, `SEQLAB_FUSED=${v}`);
       for (const v of ["", "1", "on", "true", "auto", "relaxed", " SIMD ", "scalar"]) assert.equal(calls(v), 1, `SEQLAB_FUSED=${v}`);
       const expected = (name: string, got: string) => (e: unknown) =>
-        e instanceof internal.FusedOptionError && e.variable === name && e.got === got && e.message.startsWith(`${name}: expected one of "`) && e.message.endsWith(`got "${got}"`);
+        e instanceof internal.FusedOptionError &&
+        e.variable === name &&
+        e.got === got &&
+        e.message.startsWith(`${name}: expected one of "`) &&
+        e.message.endsWith(`got "${got}"`);
       assert.throws(() => calls("fast"), expected("SEQLAB_FUSED", "fast"));
-      assert.match(String(tryCatch(() => calls("fast"))), /SEQLAB_FUSED: expected one of "0", "off", "false", "1", "on", "true", "auto", "relaxed", "simd", "scalar", got "fast"/);
+      assert.match(
+        String(tryCatch(() => calls("fast"))),
+        /SEQLAB_FUSED: expected one of "0", "off", "false", "1", "on", "true", "auto", "relaxed", "simd", "scalar", got "fast"/,
+      );
       withEnv("SEQLAB_THREADS", "3", () => assert.throws(() => internal.requestedThreads(), expected("SEQLAB_THREADS", "3")));
       withEnv("SEQLAB_THREADS", "auto", () => assert.doesNotThrow(() => internal.requestedThreads()));
       withEnv("SEQLAB_THREADS", "1", () => assert.equal(internal.requestedThreads(), 1));
@@ -444,18 +493,27 @@ describe("fused path: configuration and tfjs internals", () => {
     const real = tf.engine() as unknown as { state: object };
     const version = tf.version_core;
     const names = (missing: string[]) => (e: unknown) =>
-      e instanceof internal.TfjsInternalsError && e.tfjsVersion === version && e.message.includes(`@tensorflow/tfjs-core ${version}`) &&
-      assert.deepEqual(e.missing, missing) === undefined && missing.every((m) => e.message.includes(m));
+      e instanceof internal.TfjsInternalsError &&
+      e.tfjsVersion === version &&
+      e.message.includes(`@tensorflow/tfjs-core ${version}`) &&
+      assert.deepEqual(e.missing, missing) === undefined &&
+      missing.every((m) => e.message.includes(m));
     // the real engine's state (recorded by a real tf.grad) without runKernelFunc
     assert.throws(() => internal.checkTfjsInternals({ state: real.state }), names(["engine().runKernelFunc"]));
     // an engine whose tape is not kept where the op looks for it
     const noTape = { runKernelFunc() {}, state: { gradientDepth: 1, kernelDepth: 0 } };
     assert.throws(() => internal.checkTfjsInternals(noTape, (look) => look(null)), names(["engine().state.activeTape"]));
     // an engine without a state: everything the op reads from it
-    assert.throws(() => internal.checkTfjsInternals({ runKernelFunc() {} }, (look) => look(null)), names([...internal.TFJS_INTERNALS].filter((k) => k !== "engine().runKernelFunc")));
+    assert.throws(
+      () => internal.checkTfjsInternals({ runKernelFunc() {} }, (look) => look(null)),
+      names([...internal.TFJS_INTERNALS].filter((k) => k !== "engine().runKernelFunc")),
+    );
     // a fake engine that has them all passes
     const fake = { runKernelFunc() {}, state: { gradientDepth: 1, kernelDepth: 0, activeTape: [{ outputs: [] }] } };
-    assert.deepEqual(internal.missingTfjsInternals(fake, (look) => look(null)), []);
+    assert.deepEqual(
+      internal.missingTfjsInternals(fake, (look) => look(null)),
+      [],
+    );
   });
 });
 
@@ -475,7 +533,14 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
 
   for (const variant of ["relaxed", "simd", "scalar"] as const) {
     // K = 600: more than one block of K rows (and of the packed panel), with a ragged last block
-    for (const [M, N, K] of [[1, 1, 1], [4, 8, 3], [5, 9, 7], [12, 20, 33], [3, 2, 1], [13, 19, 600]]) {
+    for (const [M, N, K] of [
+      [1, 1, 1],
+      [4, 8, 3],
+      [5, 9, 7],
+      [12, 20, 33],
+      [3, 2, 1],
+      [13, 19, 600],
+    ]) {
       it(`${variant} gemmTN = tf.matMul(a, b, transposeA) for A [${K}, ${M}], B [${K}, ${N}], accumulating`, () => {
         const k = internal.loadKernels(variant);
         const arena = new internal.WasmArena(k);
@@ -488,7 +553,9 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
         const pc = arena.put(c0);
         k.exports.gemmTN(M, N, K, pa, M, pb, N, pc, N, 1);
         const got = arena.f32(pc, M * N);
-        const want = tf.tidy(() => tf.add(tf.tensor2d(c0, [M, N]), tf.matMul(tf.tensor2d(a, [K, M]), tf.tensor2d(b, [K, N]), true, false)).dataSync());
+        const want = tf.tidy(() =>
+          tf.add(tf.tensor2d(c0, [M, N]), tf.matMul(tf.tensor2d(a, [K, M]), tf.tensor2d(b, [K, N]), true, false)).dataSync(),
+        );
         assert.ok(internal.maxAbsError(got, want) < 1e-5 * Math.sqrt(K), `max error ${internal.maxAbsError(got, want)}`);
       });
     }
@@ -605,16 +672,16 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
         const data = inputs(c, 300 + 7 * ci + k);
         try {
           for (const build of ["relaxed", "simd"] as const) {
-          const one = onThreads(1, ci, params, c, data, build);
-          const two = onThreads(2, ci, params, c, data, build);
-          assert.equal(two.loss, one.loss);
-          for (const part of ["forward", "grads"] as const) {
-            for (const [key, v] of Object.entries(one[part])) {
-              assert.deepEqual(Array.from(two[part][key]), Array.from(v), `${part} ${key}: 2 threads ≠ 1 thread`);
+            const one = onThreads(1, ci, params, c, data, build);
+            const two = onThreads(2, ci, params, c, data, build);
+            assert.equal(two.loss, one.loss);
+            for (const part of ["forward", "grads"] as const) {
+              for (const [key, v] of Object.entries(one[part])) {
+                assert.deepEqual(Array.from(two[part][key]), Array.from(v), `${part} ${key}: 2 threads ≠ 1 thread`);
+              }
             }
-          }
-          const reference = run(ci, params, c, data, false);
-          assertSame(two, reference, 2e-6, `2 threads (${build}) vs reference`);
+            const reference = run(ci, params, c, data, false);
+            assertSame(two, reference, 2e-6, `2 threads (${build}) vs reference`);
           }
         } finally {
           data.dispose();
@@ -629,7 +696,9 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
     internal.setFusedThreads(2, 0);
     internal.releaseFusedMemory();
     const params = seqlab.initGruPytorch({ inputSize: I, hiddenSize: H, seed: 5 });
-    const vars = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.variable(v as Tensor)])) as unknown as seqlab.GruPytorchParams;
+    const vars = Object.fromEntries(
+      Object.entries(params).map(([k, v]) => [k, tf.variable(v as Tensor)]),
+    ) as unknown as seqlab.GruPytorchParams;
     const V = tf.tidy(() => tf.variable(tf.randomNormal([H, K], 0, 0.3, "float32", 1)));
     const x = internal.normalTensor<seqlab.tf.Rank.R3>([B, T, I], 1, new seqlab.Rng(6)) as T3;
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 1, 2, 1], "int32"), K));
@@ -697,7 +766,11 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
         } while (internal.fusedMemory().threads === 2 && internal.fusedMemory().workerChunks === 0 && Date.now() - t0 < 30000);
         console.log(JSON.stringify({ threads: internal.fusedMemory().threads, worked: internal.fusedMemory().workerChunks > 0 }));
       });`;
-    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", timeout: 90_000, env: { ...process.env, SEQLAB_THREADS: "2" } });
+    const r = spawnSync(process.execPath, ["-e", script], {
+      encoding: "utf-8",
+      timeout: 90_000,
+      env: { ...process.env, SEQLAB_THREADS: "2" },
+    });
     assert.equal(r.error, undefined, `the process did not exit: ${r.error}`);
     assert.equal(r.status, 0, r.stderr);
     const two = twoThreadsPossible(internal.kernelBuild());

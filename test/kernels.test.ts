@@ -50,7 +50,10 @@ describe("wasm kernels", () => {
 
   it("loads the fastest build the runtime validates, and with a slower build asked for, the fastest no faster than that", () => {
     const best = loadKernels().build; // may first set V8's relaxed-SIMD flag (see the next test)
-    assert.equal(best, BUILDS.find((b) => b === "scalar" || validates(b)));
+    assert.equal(
+      best,
+      BUILDS.find((b) => b === "scalar" || validates(b)),
+    );
     BUILDS.forEach((prefer, i) => {
       const k = loadKernels(prefer);
       const want = BUILDS.slice(i).find((b) => b === "scalar" || validates(b))!;
@@ -66,7 +69,8 @@ describe("wasm kernels", () => {
     const a = random(M * K, rng);
     const b = random(K * N, rng);
     const [first, ...rest] = BUILDS.map((build) => wasmMatMul(a, b, M, K, N, loadKernels(build)));
-    for (const got of rest) for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - first[i]) <= 1e-6 * (1 + Math.abs(first[i])), `entry ${i}`);
+    for (const got of rest)
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - first[i]) <= 1e-6 * (1 + Math.abs(first[i])), `entry ${i}`);
   });
 
   it("SEQLAB_RELAXED_SIMD=0 keeps V8's flags as they are; unset, seqlab sets the relaxed-SIMD flag if the runtime needs it", () => {
@@ -76,10 +80,17 @@ describe("wasm kernels", () => {
       const dir = path.join(path.dirname(require.resolve("seqlab/internal")), "fused");
       const bytes = (b) => fs.readFileSync(path.join(dir, "seqlab-" + b + ".wasm"));`;
     // what V8 validates as it starts, and with the flag set (no seqlab involved)
-    const v8 = spawnSync(process.execPath, ["-e", `${read}
+    const v8 = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `${read}
       const native = WebAssembly.validate(bytes("relaxed"));
       require("v8").setFlagsFromString("--experimental-wasm-relaxed-simd");
-      console.log(JSON.stringify({ native, flagged: WebAssembly.validate(bytes("relaxed")), simd: WebAssembly.validate(bytes("simd")) }));`], { encoding: "utf-8" });
+      console.log(JSON.stringify({ native, flagged: WebAssembly.validate(bytes("relaxed")), simd: WebAssembly.validate(bytes("simd")) }));`,
+      ],
+      { encoding: "utf-8" },
+    );
     assert.equal(v8.status, 0, v8.stderr);
     const { native, flagged, simd } = JSON.parse(v8.stdout.trim());
     const script = `${read}
@@ -89,11 +100,21 @@ describe("wasm kernels", () => {
       const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", env: { ...process.env, SEQLAB_RELAXED_SIMD: env } });
       assert.equal(r.status, 0, r.stderr);
       const relaxed = env === "0" || env === "off" ? native : flagged;
-      assert.deepEqual(JSON.parse(r.stdout.trim()), { build: relaxed ? "relaxed" : simd ? "simd" : "scalar", after: relaxed }, `SEQLAB_RELAXED_SIMD="${env}"`);
+      assert.deepEqual(
+        JSON.parse(r.stdout.trim()),
+        { build: relaxed ? "relaxed" : simd ? "simd" : "scalar", after: relaxed },
+        `SEQLAB_RELAXED_SIMD="${env}"`,
+      );
     }
-    const bad = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", env: { ...process.env, SEQLAB_RELAXED_SIMD: "yes please" } });
+    const bad = spawnSync(process.execPath, ["-e", script], {
+      encoding: "utf-8",
+      env: { ...process.env, SEQLAB_RELAXED_SIMD: "yes please" },
+    });
     assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /FusedOptionError: SEQLAB_RELAXED_SIMD: expected one of "0", "off", "false", "1", "on", "true", got "yes please"/);
+    assert.match(
+      bad.stderr,
+      /FusedOptionError: SEQLAB_RELAXED_SIMD: expected one of "0", "off", "false", "1", "on", "true", got "yes please"/,
+    );
     assert.ok(FusedOptionError.prototype instanceof Error);
   });
 
@@ -122,7 +143,12 @@ describe("wasm kernels", () => {
   }
 
   for (const variant of BUILDS) {
-    for (const [M, K, N] of [[1, 1, 8], [4, 5, 16], [7, 33, 24], [13, 64, 40]]) {
+    for (const [M, K, N] of [
+      [1, 1, 8],
+      [4, 5, 16],
+      [7, 33, 24],
+      [13, 64, 40],
+    ]) {
       it(`${variant} gemmPanels (B packed in panels of 8 columns) = tf.matMul, accumulating, for [${M}, ${K}]·[${K}, ${N}] and its sub-blocks`, () => {
         const k = loadKernels(variant);
         const arena = new WasmArena(k);
@@ -146,10 +172,13 @@ describe("wasm kernels", () => {
         const sub = arena.alloc(M * 8);
         k.exports.gemmPanels(M, 8, K - k0, pa + 4 * k0, K, panels + 4 * ((N / 8 - 1) * K * 8 + k0 * 8), K * 8, sub, 8, 0);
         const want = tf.tidy(() =>
-          tf.matMul(tf.slice(tf.tensor2d(a, [M, K]), [0, k0], [M, K - k0]), tf.slice(tf.tensor2d(b, [K, N]), [k0, N - 8], [K - k0, 8])).dataSync(),
+          tf
+            .matMul(tf.slice(tf.tensor2d(a, [M, K]), [0, k0], [M, K - k0]), tf.slice(tf.tensor2d(b, [K, N]), [k0, N - 8], [K - k0, 8]))
+            .dataSync(),
         );
         const gotSub = arena.f32(sub, M * 8);
-        for (let i = 0; i < M * 8; i++) assert.ok(Math.abs(gotSub[i] - want[i]) < 1e-5 * (1 + Math.abs(want[i])), `sub-block entry ${i}: ${gotSub[i]} vs ${want[i]}`);
+        for (let i = 0; i < M * 8; i++)
+          assert.ok(Math.abs(gotSub[i] - want[i]) < 1e-5 * (1 + Math.abs(want[i])), `sub-block entry ${i}: ${gotSub[i]} vs ${want[i]}`);
       });
     }
   }

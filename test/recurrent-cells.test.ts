@@ -80,7 +80,13 @@ describe("recurrent cells", () => {
       const x = tf.zeros([1, 2]) as Tensor2D;
       const prev = { h: tf.zeros([1, H]) as Tensor2D, s: tf.tensor2d([s0]) };
       const out = seqlab.lstmStep(p, x, prev);
-      const got = { i: out.i.arraySync()[0], f: out.f.arraySync()[0], o: out.o.arraySync()[0], s: out.s.arraySync()[0], h: out.h.arraySync()[0] };
+      const got = {
+        i: out.i.arraySync()[0],
+        f: out.f.arraySync()[0],
+        o: out.o.arraySync()[0],
+        s: out.s.arraySync()[0],
+        h: out.h.arraySync()[0],
+      };
       seqlab.disposeAll(p, x, prev, out);
       return got;
     }
@@ -232,17 +238,37 @@ describe("recurrent cells", () => {
     it("x, h0, s0 and mask", () => {
       const p = seqlab.initLstm({ inputSize: I, hiddenSize: H });
       const x = tf.zeros([B, T, I + 1]) as Tensor3D;
-      expectShapeError(() => seqlab.unroll(seqlab.lstmCell, p, x), "x", /^unroll\(lstm\): x must have shape \[B, T, I\] = \[2, 4, 3\], got \[2, 4, 4\]$/);
+      expectShapeError(
+        () => seqlab.unroll(seqlab.lstmCell, p, x),
+        "x",
+        /^unroll\(lstm\): x must have shape \[B, T, I\] = \[2, 4, 3\], got \[2, 4, 4\]$/,
+      );
       const x2 = tf.zeros([B, I]) as unknown as Tensor3D;
-      expectShapeError(() => seqlab.unroll(seqlab.lstmCell, p, x2), "x", /x must have shape \[B, T, I\] \(rank 3\), got \[2, 3\] \(rank 2\)/);
+      expectShapeError(
+        () => seqlab.unroll(seqlab.lstmCell, p, x2),
+        "x",
+        /x must have shape \[B, T, I\] \(rank 3\), got \[2, 3\] \(rank 2\)/,
+      );
       const good = tf.zeros([B, T, I]) as Tensor3D;
       const h0 = tf.zeros([B, H - 1]) as Tensor2D;
       const s0 = tf.zeros([B + 1, H]) as Tensor2D;
       const ok = tf.zeros([B, H]) as Tensor2D;
-      expectShapeError(() => seqlab.unroll(seqlab.lstmCell, p, good, { initialState: { h: h0 } }), "h0", /h0 must have shape \[B, H\] = \[2, 5\], got \[2, 4\]/);
-      expectShapeError(() => seqlab.unroll(seqlab.lstmCell, p, good, { initialState: { h: ok, s: s0 } }), "s0", /s0 must have shape \[B, H\] = \[2, 5\], got \[3, 5\]/);
+      expectShapeError(
+        () => seqlab.unroll(seqlab.lstmCell, p, good, { initialState: { h: h0 } }),
+        "h0",
+        /h0 must have shape \[B, H\] = \[2, 5\], got \[2, 4\]/,
+      );
+      expectShapeError(
+        () => seqlab.unroll(seqlab.lstmCell, p, good, { initialState: { h: ok, s: s0 } }),
+        "s0",
+        /s0 must have shape \[B, H\] = \[2, 5\], got \[3, 5\]/,
+      );
       const mask = tf.ones([B, T + 1]) as Tensor2D;
-      expectShapeError(() => seqlab.unroll(seqlab.lstmCell, p, good, { mask }), "mask", /mask must have shape \[B, T\] = \[2, 4\], got \[2, 5\]/);
+      expectShapeError(
+        () => seqlab.unroll(seqlab.lstmCell, p, good, { mask }),
+        "mask",
+        /mask must have shape \[B, T\] = \[2, 4\], got \[2, 5\]/,
+      );
       seqlab.disposeAll(p, x, x2, good, h0, s0, ok, mask);
     });
     it("every weight of every cell, and the readout", () => {
@@ -250,15 +276,31 @@ describe("recurrent cells", () => {
       const lstm = seqlab.initLstm({ inputSize: I, hiddenSize: H });
       const bad1 = tf.zeros([H]) as seqlab.tf.Tensor1D;
       const cases: [() => unknown, string, RegExp][] = [
-        [() => seqlab.unroll(seqlab.lstmCell, { ...lstm, W: lstm.U } as seqlab.LstmParams, x), "W", /lstm: W must have shape \[4H, H\] = \[12, 3\], got \[20, 3\]/],
+        [
+          () => seqlab.unroll(seqlab.lstmCell, { ...lstm, W: lstm.U } as seqlab.LstmParams, x),
+          "W",
+          /lstm: W must have shape \[4H, H\] = \[12, 3\], got \[20, 3\]/,
+        ],
         [() => seqlab.unroll(seqlab.lstmCell, { ...lstm, b: bad1 }, x), "b", /lstm: b must have shape \[4H\] = \[20\], got \[5\]/],
         [() => seqlab.unroll(seqlab.lstmCell, { ...lstm, wco: lstm.b }, x), "wco", /lstm: wco must have shape \[H\] = \[5\], got \[20\]/],
       ];
       const rnn = seqlab.initRnn({ inputSize: I, hiddenSize: H });
-      cases.push([() => seqlab.unroll(seqlab.rnnCell, { ...rnn, b: rnn.U as never }, x), "b", /rnn: b must have shape \[H\] = \[5\], got \[5, 3\] \(rank 2, expected rank 1\)/]);
+      cases.push([
+        () => seqlab.unroll(seqlab.rnnCell, { ...rnn, b: rnn.U as never }, x),
+        "b",
+        /rnn: b must have shape \[H\] = \[5\], got \[5, 3\] \(rank 2, expected rank 1\)/,
+      ]);
       const gru = seqlab.initGruPytorch({ inputSize: I, hiddenSize: H });
-      cases.push([() => seqlab.unroll(seqlab.gruCell, { ...gru, U: gru.W }, x), "x", /unroll\(gru\): x must have shape \[B, T, I\] = \[2, 4, 5\], got \[2, 4, 3\]/]);
-      cases.push([() => seqlab.unroll(seqlab.gruPytorchCell, { ...gru, bh: bad1 }, x), "bh", /gru-pytorch: bh must have shape \[3H\] = \[15\], got \[5\]/]);
+      cases.push([
+        () => seqlab.unroll(seqlab.gruCell, { ...gru, U: gru.W }, x),
+        "x",
+        /unroll\(gru\): x must have shape \[B, T, I\] = \[2, 4, 5\], got \[2, 4, 3\]/,
+      ]);
+      cases.push([
+        () => seqlab.unroll(seqlab.gruPytorchCell, { ...gru, bh: bad1 }, x),
+        "bh",
+        /gru-pytorch: bh must have shape \[3H\] = \[15\], got \[5\]/,
+      ]);
       const ro = seqlab.initReadout({ hiddenSize: H + 1, classes: 3 });
       const h = tf.zeros([B, T, H]) as Tensor3D;
       cases.push([() => seqlab.readout(ro, h), "V", /readout: V must have shape \[K, H\] = \[3, 5\], got \[3, 6\]/]);
@@ -268,7 +310,10 @@ describe("recurrent cells", () => {
     it("missing peepholes and unknown state names", () => {
       const p = seqlab.initLstm({ inputSize: I, hiddenSize: H });
       const x = tf.zeros([B, T, I]) as Tensor3D;
-      assert.throws(() => seqlab.unroll(seqlab.lstmCell, { U: p.U, W: p.W, b: p.b, wci: p.wci }, x), /give all three peepholes wci, wcf, wco or none \(got 1\)/);
+      assert.throws(
+        () => seqlab.unroll(seqlab.lstmCell, { U: p.U, W: p.W, b: p.b, wci: p.wci }, x),
+        /give all three peepholes wci, wcf, wco or none \(got 1\)/,
+      );
       const h0 = tf.zeros([B, H]) as Tensor2D;
       const rnn = seqlab.initRnn({ inputSize: I, hiddenSize: H });
       assert.throws(

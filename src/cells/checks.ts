@@ -37,12 +37,9 @@ export function checkShape(where: string, argument: string, shape: readonly numb
   if (shape.length === sizes.length && shape.every((n, k) => n === sizes[k])) return;
   const symbols = `[${expected.map(([s]) => s).join(", ")}]`;
   const rank = shape.length === sizes.length ? "" : ` (rank ${shape.length}, expected rank ${sizes.length})`;
-  throw new ShapeError(
-    `${where}: ${argument} must have shape ${symbols} = ${fmt(sizes)}, got ${fmt(shape)}${rank}`,
-    argument,
-    sizes,
-    [...shape],
-  );
+  throw new ShapeError(`${where}: ${argument} must have shape ${symbols} = ${fmt(sizes)}, got ${fmt(shape)}${rank}`, argument, sizes, [
+    ...shape,
+  ]);
 }
 
 /**
@@ -158,10 +155,14 @@ export function checkStep(
   state: Readonly<Record<string, tf.Tensor | undefined>>,
 ): void {
   const { I, H } = sizes;
-  if (!x || !Array.isArray(x.shape)) throw new ShapeError(`${where}: x must be a tensor [B, I] = [B, ${I}], got ${String(x)}`, "x", [-1, I], []);
+  if (!x || !Array.isArray(x.shape))
+    throw new ShapeError(`${where}: x must be a tensor [B, I] = [B, ${I}], got ${String(x)}`, "x", [-1, I], []);
   checkRank(where, "x", x.shape, ["B", "I"]);
   const B = x.shape[0];
-  checkShape(where, "x", x.shape, [["B", B], ["I", I]]);
+  checkShape(where, "x", x.shape, [
+    ["B", B],
+    ["I", I],
+  ]);
   for (const [name, t] of Object.entries(state)) {
     if (!t || !Array.isArray(t.shape)) {
       throw new ShapeError(`${where}: ${name} must be a tensor [B, H] = [${B}, ${H}], got ${String(t)}`, name, [B, H], []);
@@ -170,7 +171,10 @@ export function checkStep(
     if (ok) continue;
     const batch = t.shape.length === 2 && t.shape[1] === H ? " (B is x's batch size)" : "";
     try {
-      checkShape(where, name, t.shape, [["B", B], ["H", H]]);
+      checkShape(where, name, t.shape, [
+        ["B", B],
+        ["H", H],
+      ]);
     } catch (e) {
       if (e instanceof ShapeError) throw new ShapeError(e.message + batch, e.argument, e.expected, e.actual);
       throw e;
@@ -179,10 +183,25 @@ export function checkStep(
 }
 
 /** Checks a cell's {inputSize, hiddenSize} before its parameters are made. */
-export function checkCellConfig(where: string, config: { inputSize: unknown; hiddenSize: unknown }): void {
+export function checkCellConfig(where: string, config: { inputSize: unknown; hiddenSize: unknown }, gates = 1): void {
   checkSize(where, "inputSize", config?.inputSize, "I, the size of x(t)");
   checkSize(where, "hiddenSize", config?.hiddenSize, "H, the size of h(t)");
+  const [I, H] = [config.inputSize as number, config.hiddenSize as number];
+  const count = gates * H * (I + H + 1); // U [gH, I], W [gH, H], b [gH]
+  if (count > MAX_CELL_PARAMETERS) {
+    const gb = (n: number) => `${((4 * n) / 2 ** 30).toFixed(1)} GB`;
+    throw new ConfigError(
+      `${where}: hiddenSize ${H} with inputSize ${I} gives ${count.toLocaleString("en-US")} parameters (${gb(count)} of float32, ` +
+        `and as much again for each gradient and optimizer slot); a cell takes at most ${MAX_CELL_PARAMETERS.toLocaleString("en-US")} ` +
+        `(${gb(MAX_CELL_PARAMETERS)}). Typical hidden sizes are 16 to 1024.`,
+      "hiddenSize",
+      H,
+    );
+  }
 }
+
+/** The most parameters one cell may have (2²⁷ floats, 512 MB): far above any model a laptop trains, far below what would exhaust it. */
+export const MAX_CELL_PARAMETERS = 2 ** 27;
 
 /** Thrown when a label, token id or mask value is outside what is allowed. */
 export class ValueError extends Error {

@@ -25,7 +25,10 @@ export interface ReadoutParams {
 export function readoutSizes(p: ReadoutParams, H: number, where = "readout"): { K: number } {
   checkRank(where, "V", p.V.shape, ["K", "H"]);
   const K = p.V.shape[0];
-  checkShape(where, "V", p.V.shape, [["K", K], ["H", H]]);
+  checkShape(where, "V", p.V.shape, [
+    ["K", K],
+    ["H", H],
+  ]);
   checkShape(where, "c", p.c.shape, [["K", K]]);
   return { K };
 }
@@ -55,8 +58,15 @@ export function readout(p: ReadoutParams, h: Tensor3D): Tensor3D {
 function checkTargets(where: string, o: Tensor3D, y: Tensor2D, mask?: Tensor2D): void {
   checkRank(where, "o", o.shape, ["B", "T", "K"]);
   const [B, T] = o.shape;
-  checkShape(where, "y", y.shape, [["B", B], ["T", T]]);
-  if (mask) checkShape(where, "mask", mask.shape, [["B", B], ["T", T]]);
+  checkShape(where, "y", y.shape, [
+    ["B", B],
+    ["T", T],
+  ]);
+  if (mask)
+    checkShape(where, "mask", mask.shape, [
+      ["B", B],
+      ["T", T],
+    ]);
   checkClassIds(where, "y", y, o.shape[2], "o");
   if (mask) checkMaskValues(where, "mask", mask);
 }
@@ -106,7 +116,11 @@ export function readoutBackward(
     checkTargets("readoutBackward", o, y, mask);
     const [B, T, K] = o.shape;
     const H = h.shape[2];
-    checkShape("readoutBackward", "h", h.shape, [["B", B], ["T", T], ["H", H]]);
+    checkShape("readoutBackward", "h", h.shape, [
+      ["B", B],
+      ["T", T],
+      ["H", H],
+    ]);
     let dO = tf.sub(tf.softmax(o), tf.oneHot(tf.cast(y, "int32"), K)); // [B, T, K]  ŷ − 1_y
     if (mask) dO = tf.mul(dO, tf.expandDims(mask, 2));
     const dO2 = tf.reshape(dO, [B * T, K]) as Tensor2D; // [B·T, K]

@@ -35,5 +35,7 @@ export function resolveCell(where: string, cell: CellName | AnyCell): AnyCell {
     }
     return cell;
   }
-  throw new Error(`${where}: cell must be one of ${CELL_NAMES.map((n) => `"${n}"`).join(", ")} or a Cell object, got ${JSON.stringify(cell)}`);
+  throw new Error(
+    `${where}: cell must be one of ${CELL_NAMES.map((n) => `"${n}"`).join(", ")} or a Cell object, got ${JSON.stringify(cell)}`,
+  );
 }

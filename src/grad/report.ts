@@ -93,7 +93,10 @@ export function gradientReport<P extends object, S extends HiddenState, O extend
   // Before any work: an id outside [0, K) would add nothing to the loss (one-hot of zeros)
   // in the float32 columns and NaN in the float64 ones.
   checkRank("gradientReport", "x", x.shape, ["B", "T", "I"]);
-  checkShape("gradientReport", "y", y.shape, [["B", x.shape[0]], ["T", x.shape[1]]]);
+  checkShape("gradientReport", "y", y.shape, [
+    ["B", x.shape[0]],
+    ["T", x.shape[1]],
+  ]);
   checkClassIds("gradientReport", "y", y, readoutParams.V.shape[0], "V");
   const { initialState, finalStateWeights } = options;
   const hand = handGradients(cell, params, readoutParams, x, y, { initialState, finalStateWeights });
@@ -224,7 +227,12 @@ function float32NumericGradients<P extends object, S extends HiddenState, O exte
   const [B] = x.shape;
   const { H } = cell.sizes(params);
   const given = (options.initialState ?? {}) as Partial<Record<string, Tensor2D>>;
-  const inputs: Record<string, Tensor> = { ...(params as Record<string, Tensor>), "readout.V": readoutParams.V, "readout.c": readoutParams.c, x };
+  const inputs: Record<string, Tensor> = {
+    ...(params as Record<string, Tensor>),
+    "readout.V": readoutParams.V,
+    "readout.c": readoutParams.c,
+    x,
+  };
   for (const k of cell.stateKeys) inputs[`initial.${k}`] = given[k] ?? tf.zeros([B, H]);
   const names = Object.keys(inputs).filter((k) => inputs[k] !== undefined);
   const loss = (values: Record<string, Tensor>): number =>
@@ -257,7 +265,11 @@ function float32NumericGradients<P extends object, S extends HiddenState, O exte
   const pick = (prefix: string) =>
     Object.fromEntries(names.filter((n) => n.startsWith(prefix)).map((n) => [n.slice(prefix.length), grads[n]]));
   return {
-    grads: Object.fromEntries(Object.keys(params).filter((k) => grads[k]).map((k) => [k, grads[k]])),
+    grads: Object.fromEntries(
+      Object.keys(params)
+        .filter((k) => grads[k])
+        .map((k) => [k, grads[k]]),
+    ),
     readoutGrads: { V: grads["readout.V"], c: grads["readout.c"] },
     dx: grads.x,
     dInitial: pick("initial."),

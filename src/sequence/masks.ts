@@ -16,10 +16,18 @@ import { ShapeError, checkMaskValues } from "../cells/checks";
  */
 export function checkMask(where: string, argument: string, mask: Tensor2D, B: number, T: number): void {
   if (mask.shape.length === 2 && mask.shape[0] === B && mask.shape[1] === T) return checkMaskValues(where, argument, mask);
-  throw new ShapeError(`${where}: ${argument} must have shape [B, T] = [${B}, ${T}], got [${mask.shape.join(", ")}]`, argument, [B, T], [...mask.shape]);
+  throw new ShapeError(
+    `${where}: ${argument} must have shape [B, T] = [${B}, ${T}], got [${mask.shape.join(", ")}]`,
+    argument,
+    [B, T],
+    [...mask.shape],
+  );
 }
 
 /** The mask of sequences with the given lengths, padded to T: m(b, t) = 1 if t < T_b. */
 export function maskFromLengths(lengths: readonly number[], T: number): Tensor2D {
-  return tf.tensor2d(lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0))), [lengths.length, T]);
+  return tf.tensor2d(
+    lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0))),
+    [lengths.length, T],
+  );
 }

@@ -19,7 +19,30 @@ export const gruPytorchFused = fusedCell({
     k.gruPytorchForward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.UT, a.WT, a.bias, a.bh, a.h0, a.mask, a.act, a.HP, a.HN, a.GH, a.out, a.hT);
   },
   backward(k, a) {
-    k.gruPytorchBackward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.Wp, a.Up, a.mask, a.act, a.HP, a.HN, a.DGH, a.dOut, a.dhT, a.dH, a.dHn,
-      a.dx, a.dU, a.dW, a.db, a.dbh, a.dh0);
+    k.gruPytorchBackward(
+      a.B,
+      a.T,
+      a.I,
+      a.Hp,
+      a.reverse,
+      a.x,
+      a.Wp,
+      a.Up,
+      a.mask,
+      a.act,
+      a.HP,
+      a.HN,
+      a.DGH,
+      a.dOut,
+      a.dhT,
+      a.dH,
+      a.dHn,
+      a.dx,
+      a.dU,
+      a.dW,
+      a.db,
+      a.dbh,
+      a.dh0,
+    );
   },
 });

@@ -132,9 +132,8 @@ export const gruPytorchCell: Cell<GruPytorchParams, HiddenState, GruPytorchStepO
  * stream ({@link gruPytorchBiasSeed}: the seed XOR 0x5bd1e995).
  */
 export function initGruPytorch(config: CellConfig): GruPytorchParams {
-  checkCellConfig("initGruPytorch", config);
+  checkCellConfig("initGruPytorch", config, 3);
   const base = initGru(config);
   const rng = new Rng(gruPytorchBiasSeed(config.seed ?? DEFAULT_SEED));
   return { ...base, bh: uniformTensor<tf.Rank.R1>([3 * config.hiddenSize], 1 / Math.sqrt(config.hiddenSize), rng) };
 }
-

@@ -17,6 +17,29 @@ export const gruFused = fusedCell({
     k.gruForward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.UT, a.WT, a.bias, a.h0, a.mask, a.act, a.HP, a.RH, a.out, a.hT);
   },
   backward(k, a) {
-    k.gruBackward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.Wp, a.Up, a.mask, a.act, a.HP, a.RH, a.dOut, a.dhT, a.dH, a.dHn, a.dRH, a.dx, a.dU, a.dW, a.db, a.dh0);
+    k.gruBackward(
+      a.B,
+      a.T,
+      a.I,
+      a.Hp,
+      a.reverse,
+      a.x,
+      a.Wp,
+      a.Up,
+      a.mask,
+      a.act,
+      a.HP,
+      a.RH,
+      a.dOut,
+      a.dhT,
+      a.dH,
+      a.dHn,
+      a.dRH,
+      a.dx,
+      a.dU,
+      a.dW,
+      a.db,
+      a.dh0,
+    );
   },
 });

@@ -127,8 +127,14 @@ export function gruSizes(p: GruParams, where = "gru"): { I: number; H: number } 
   checkRank(where, "U", p.U.shape, ["3H", "I"]);
   const H = p.W.shape[1];
   const I = p.U.shape[1];
-  checkShape(where, "W", p.W.shape, [["3H", 3 * H], ["H", H]]);
-  checkShape(where, "U", p.U.shape, [["3H", 3 * H], ["I", I]]);
+  checkShape(where, "W", p.W.shape, [
+    ["3H", 3 * H],
+    ["H", H],
+  ]);
+  checkShape(where, "U", p.U.shape, [
+    ["3H", 3 * H],
+    ["I", I],
+  ]);
   checkShape(where, "b", p.b.shape, [["3H", 3 * H]]);
   return { I, H };
 }
@@ -153,7 +159,7 @@ export const gruCell: Cell<GruParams, HiddenState, GruStepOutput> = {
  * (PyTorch's default).
  */
 export function initGru(config: CellConfig): GruParams {
-  checkCellConfig("initGru", config);
+  checkCellConfig("initGru", config, 3);
   const { inputSize: I, hiddenSize: H } = config;
   const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);

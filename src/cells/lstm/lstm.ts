@@ -169,8 +169,14 @@ export function lstmSizes(p: LstmParams, where = "lstm"): { I: number; H: number
   checkRank(where, "U", p.U.shape, ["4H", "I"]);
   const H = p.W.shape[1];
   const I = p.U.shape[1];
-  checkShape(where, "W", p.W.shape, [["4H", 4 * H], ["H", H]]);
-  checkShape(where, "U", p.U.shape, [["4H", 4 * H], ["I", I]]);
+  checkShape(where, "W", p.W.shape, [
+    ["4H", 4 * H],
+    ["H", H],
+  ]);
+  checkShape(where, "U", p.U.shape, [
+    ["4H", 4 * H],
+    ["I", I],
+  ]);
   checkShape(where, "b", p.b.shape, [["4H", 4 * H]]);
   for (const name of ["wci", "wcf", "wco"] as const) {
     const w = p[name];
@@ -210,7 +216,7 @@ export interface LstmConfig extends CellConfig {
  * forget-gate bias at 1).
  */
 export function initLstm(config: LstmConfig): LstmParams {
-  checkCellConfig("initLstm", config);
+  checkCellConfig("initLstm", config, 4);
   const { inputSize: I, hiddenSize: H } = config;
   const rng = new Rng(config.seed ?? DEFAULT_SEED);
   const k = 1 / Math.sqrt(H);

@@ -44,9 +44,21 @@ export const lstmRef: RefCell = {
       addMatTVec(dx, p.U, da, k * H);
       addMatTVec(dh, p.W, da, k * H);
     });
-    if (p.wci) addVec(grad.wci.data, map(H, (j) => dai[j] * prev.s[j]));
-    if (p.wcf) addVec(grad.wcf.data, map(H, (j) => daf[j] * prev.s[j]));
-    if (p.wco) addVec(grad.wco.data, map(H, (j) => dao[j] * s[j]));
+    if (p.wci)
+      addVec(
+        grad.wci.data,
+        map(H, (j) => dai[j] * prev.s[j]),
+      );
+    if (p.wcf)
+      addVec(
+        grad.wcf.data,
+        map(H, (j) => daf[j] * prev.s[j]),
+      );
+    if (p.wco)
+      addVec(
+        grad.wco.data,
+        map(H, (j) => dao[j] * s[j]),
+      );
     return { h: dh, s: ds };
   },
 };

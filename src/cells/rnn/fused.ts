@@ -15,6 +15,27 @@ export const rnnFused = fusedCell({
     k.rnnForward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.UT, a.WT, a.bias, a.h0, a.mask, a.act, a.HP, a.out, a.hT);
   },
   backward(k, a) {
-    k.rnnBackward(a.B, a.T, a.I, a.Hp, a.reverse, a.x, a.Wp, a.Up, a.mask, a.act, a.HP, a.dOut, a.dhT, a.dH, a.dHn, a.dx, a.dU, a.dW, a.db, a.dh0);
+    k.rnnBackward(
+      a.B,
+      a.T,
+      a.I,
+      a.Hp,
+      a.reverse,
+      a.x,
+      a.Wp,
+      a.Up,
+      a.mask,
+      a.act,
+      a.HP,
+      a.dOut,
+      a.dhT,
+      a.dH,
+      a.dHn,
+      a.dx,
+      a.dU,
+      a.dW,
+      a.db,
+      a.dh0,
+    );
   },
 });

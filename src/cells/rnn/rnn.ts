@@ -102,8 +102,14 @@ export function rnnSizes(p: RnnParams, where = "rnn"): { I: number; H: number } 
   checkRank(where, "U", p.U.shape, ["H", "I"]);
   const H = p.W.shape[1];
   const I = p.U.shape[1];
-  checkShape(where, "W", p.W.shape, [["H", H], ["H", H]]);
-  checkShape(where, "U", p.U.shape, [["H", H], ["I", I]]);
+  checkShape(where, "W", p.W.shape, [
+    ["H", H],
+    ["H", H],
+  ]);
+  checkShape(where, "U", p.U.shape, [
+    ["H", H],
+    ["I", I],
+  ]);
   checkShape(where, "b", p.b.shape, [["H", H]]);
   return { I, H };
 }
