@@ -1,5 +1,5 @@
 // AssemblyScript: the GRU in PyTorch's convention over a whole sequence
-// (src/cells/gru-pytorch.ts), forward and BPTT:
+// (src/cells/gru-pytorch/gru-pytorch.ts), forward and BPTT:
 //
 //   r = σ(gi_r + gh_r),  z = σ(gi_z + gh_z),  n = tanh(gi_n + r ⊙ gh_n),  h(t) = (1 − z) ⊙ n + z ⊙ h(t−1)
 //   gi = U x(t) + b,  gh = W h(t−1) + bh

@@ -1,4 +1,4 @@
-// AssemblyScript: the lecture's GRU over a whole sequence (src/cells/gru.ts), forward and BPTT:
+// AssemblyScript: the lecture's GRU over a whole sequence (src/cells/gru/gru.ts), forward and BPTT:
 //
 //   r = σ(U_r x + W_r h(t−1) + b_r),  z = σ(U_z x + W_z h(t−1) + b_z)
 //   n = tanh(U_n x + W_n (r ⊙ h(t−1)) + b_n)       reset before the matmul

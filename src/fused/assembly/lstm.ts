@@ -1,4 +1,4 @@
-// AssemblyScript: the LSTM over a whole sequence (src/cells/lstm.ts, peepholes optional),
+// AssemblyScript: the LSTM over a whole sequence (src/cells/lstm/lstm.ts, peepholes optional),
 // forward and BPTT:
 //
 //   i = σ(a_i + w_cι ⊙ s(t−1)),  f = σ(a_f + w_cφ ⊙ s(t−1)),  g = tanh(a_g)

@@ -1,4 +1,4 @@
-// AssemblyScript: the vanilla RNN over a whole sequence (src/cells/rnn.ts), forward and BPTT.
+// AssemblyScript: the vanilla RNN over a whole sequence (src/cells/rnn/rnn.ts), forward and BPTT.
 //
 //   a(t) = b + W h(t−1) + U x(t),   h(t) = tanh(a(t))
 //
