@@ -45,7 +45,7 @@ import type { Merge } from "./bidirectional";
 import { SequenceInput, DEFAULT_EMBEDDING_SIZE, DEFAULT_MAX_LENGTH } from "./inputs";
 import { DEFAULT_SEED, partSeed } from "../seeds";
 import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
-import { checkTokenIds, embed, initEmbedding } from "./embedding";
+import { checkTokenIds, embedChecked, initEmbedding } from "./embedding";
 import { checkMask } from "./masks";
 import { crossEntropy, flattenTime } from "./loss";
 import type { DecoderStep, MemoryState, StepDecoder } from "./decoding";
@@ -222,7 +222,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       const extra = this.extra(memory); // [B, H_enc] or undefined
       const E = this.targetEmbedding;
       if (r >= 1) {
-        let u = embed(E, yIn) as Tensor3D; // [B, T_out, D]: E_y[y(t−1)]
+        let u = embedChecked(E, yIn) as Tensor3D; // [B, T_out, D]: E_y[y(t−1)]
         if (extra) u = tf.concat([u, tf.tile(tf.expandDims(extra, 1), [1, Tout, 1])], 2) as Tensor3D; // [B, T_out, D + H_enc]
         const h = this.decoder.run(u, { initialState: init }).outputs; // [B, T_out, H]
         return this.readout(memory, h);
@@ -232,7 +232,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       const logits: Tensor3D[] = [];
       const attention: Tensor3D[] = [];
       for (let t = 0; t < Tout; t++) {
-        let u = embed(E, prev) as Tensor2D; // [B, D]
+        let u = embedChecked(E, prev) as Tensor2D; // [B, D]
         if (extra) u = tf.concat([u, extra], 1) as Tensor2D; // [B, D + H_enc]
         state = this.decoder.step(u, state);
         const out = this.readout(memory, tf.expandDims(state.h, 1) as Tensor3D); // [B, 1, K]
@@ -281,7 +281,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       checkTokenIds(this.where, "prev", prev, this.outputSize);
       const { decoder: prevState, memory } = state;
       const extra = this.extra(memory); // [B, H_enc] or undefined
-      let u = embed(this.targetEmbedding, prev) as Tensor2D; // [B, D]: E_y[y(t−1)]
+      let u = embedChecked(this.targetEmbedding, prev) as Tensor2D; // [B, D]: E_y[y(t−1)]
       if (extra) u = tf.concat([u, extra], 1) as Tensor2D; // [B, D + H_enc]
       const next = this.decoder.step(u, prevState); // h(t) (and s(t)), [B, H] each
       const out = this.readout(memory, tf.expandDims(next.h, 1) as Tensor3D); // [B, 1, K]

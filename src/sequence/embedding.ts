@@ -47,6 +47,15 @@ export function initEmbedding(config: EmbeddingConfig): Tensor2D {
 export function embed<R extends Tensor>(E: Tensor, ids: R): R extends Tensor2D ? Tensor3D : Tensor {
   // An id outside [0, V) would make a row of zeros (a silent all-zero input), not an error.
   checkTokenIds("embed", "ids", ids, E.shape[0]);
+  return embedChecked(E, ids);
+}
+
+/**
+ * {@link embed} for ids the caller has already checked with {@link checkTokenIds} (under its
+ * own name): the models check each batch once, and a decoder's loop feeds back its own
+ * predictions, so the lookup itself reads nothing back.
+ */
+export function embedChecked<R extends Tensor>(E: Tensor, ids: R): R extends Tensor2D ? Tensor3D : Tensor {
   return tf.tidy("embed", () => {
     const [V, D] = E.shape as [number, number];
     const n = ids.size;

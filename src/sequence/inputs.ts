@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import { ShapeError } from "../cells/checks";
-import { checkTokenIds, embed, initEmbedding } from "./embedding";
+import { checkTokenIds, embedChecked, initEmbedding } from "./embedding";
 import { checkPositive } from "./recurrent-layer";
 import { checkFinite } from "./finite";
 import { keysOf } from "../options";
@@ -112,7 +112,7 @@ export class SequenceInput {
       return x as Tensor3D;
     }
     checkTokenIds(this.where, argument, x, this.vocabSize);
-    return embed(this.E!, x as Tensor2D) as Tensor3D; // [B, T, D]: x(t) = E[w(t)]
+    return embedChecked(this.E!, x as Tensor2D) as Tensor3D; // [B, T, D]: x(t) = E[w(t)]
   }
 
   dispose(): void {
