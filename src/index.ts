@@ -103,6 +103,8 @@ export type { History } from "./train/history";
 export type { Callback, StepLog, EpochLog } from "./train/callbacks";
 export { saveCheckpoint, loadCheckpoint } from "./train/checkpoint";
 export { liveCurves } from "./train/live-curves";
+export { trainLoop } from "./train/loop";
+export type { TrainLoopOptions, TrainLoopResult, StepResult } from "./train/loop";
 export { interruptible } from "./notebook";
 
 // Tasks (src/data) -------------------------------------------------------------------------------
