@@ -52,8 +52,8 @@ describe("trainLoop", () => {
       trainLoop({ steps: 0 }, () => 1),
       (e: Error) => e instanceof ConfigError && /options.steps: expected an integer ≥ 1, got 0/.test(e.message),
     );
-    // @ts-expect-error misspelt option
     await assert.rejects(
+      // @ts-expect-error misspelt option
       trainLoop({ steps: 2, logy: true }, () => 1),
       /unknown option "logy"; did you mean "logY"/,
     );
