@@ -25,7 +25,9 @@ describe("trainLoop", () => {
   it("records named losses as separate curves, with gaps for steps a curve skipped; async steps work", async () => {
     const r = await trainLoop({ steps: 4, plot: false }, async (k) => {
       await new Promise((resolve) => setTimeout(resolve, 1));
-      return k % 2 === 0 ? { a: k, b: tf.scalar(10 * k) } : { a: k };
+      const losses: Record<string, number | tf.Scalar> = { a: k };
+      if (k % 2 === 0) losses.b = tf.scalar(10 * k);
+      return losses;
     });
     assert.deepEqual(r.losses.a, [1, 2, 3, 4]);
     assert.deepEqual(
