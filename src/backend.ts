@@ -54,10 +54,16 @@ export function backendInfo(): BackendInfo | undefined {
   return info;
 }
 
-/** One line describing the backend, e.g. for a notebook's first cell. */
+/**
+ * The backend in use and why, e.g. for a notebook's first cell: the backend on the first
+ * line, each faster backend that was skipped (and why) on a short line of its own, so
+ * nothing wraps mid-word in a narrow notebook.
+ */
 export function describeBackend(i: BackendInfo): string {
   const extra = i.name === "wasm" ? (i.simd ? " (SIMD)" : " (no SIMD)") : "";
-  return `tfjs backend: ${i.name}${extra}: ${i.reason}`;
+  const skipped = i.skipped ?? [];
+  if (skipped.length === 0) return `tfjs backend: ${i.name}${extra}, ${i.reason}`;
+  return [`tfjs backend: ${i.name}${extra}`, ...skipped.map((s) => `  not ${s.name}: ${s.why}`)].join("\n");
 }
 
 async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
@@ -102,7 +108,7 @@ function loadFailure(name: BackendName, e: unknown): string {
   const code = (e as { code?: string }).code;
   if (code === "MODULE_NOT_FOUND" && String((e as Error).message).includes(name === "tensorflow" ? "tfjs-node" : "tfjs-backend-wasm")) {
     return name === "tensorflow"
-      ? "@tensorflow/tfjs-node is not installed; its install needs to download libtensorflow"
+      ? "@tensorflow/tfjs-node is not installed (optional: its install downloads libtensorflow)"
       : "@tensorflow/tfjs-backend-wasm is not installed";
   }
   return firstLine(e);

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "assert";
 import { run } from "./helpers/jupyter";
+import { describeBackend } from "seqlab";
 
 async function choose(env: Record<string, string | undefined>, arg?: string) {
   const code = `require("seqlab").initBackend(${arg === undefined ? "" : JSON.stringify(arg)})
@@ -41,6 +42,22 @@ describe("backend", function () {
       assert.match(ok.reason, /^tensorflow unavailable \((@tensorflow\/tfjs-node is not installed|.*tfjs_binding)/);
       assert.equal(typeof ok.simd, "boolean");
     }
+  });
+
+  it("describeBackend: the backend on the first line, each skipped backend on a short line of its own", () => {
+    const why = "@tensorflow/tfjs-node is not installed (optional: its install downloads libtensorflow)";
+    const text = describeBackend({
+      name: "wasm",
+      simd: true,
+      reason: `tensorflow unavailable (${why})`,
+      skipped: [{ name: "tensorflow", why }],
+    });
+    assert.equal(text, `tfjs backend: wasm (SIMD)\n  not tensorflow: ${why}`);
+    for (const line of text.split("\n")) assert.ok(line.length <= 100, `${line.length} characters: ${line}`);
+    assert.equal(
+      describeBackend({ name: "cpu", reason: "chosen by SEQLAB_BACKEND", skipped: [] }),
+      "tfjs backend: cpu, chosen by SEQLAB_BACKEND",
+    );
   });
 
   it("SEQLAB_BACKEND forces a backend", async () => {

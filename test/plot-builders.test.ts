@@ -94,6 +94,24 @@ describe("plot builders", () => {
       assert.equal(subtitle(trainingCurves({ loss: [1, 2] })), "", "clean input, no warning");
     });
 
+    it("log axes label every tick in full within a decade and by powers of ten across decades", () => {
+      const narrow = trainingCurves({ loss: [0.05, 0.03, 0.01, 0.006] }, { logY: true });
+      assert.equal(narrow.layout.yaxis?.tickformat, ".2~g");
+      const wide = trainingCurves({ loss: [2, 0.2, 0.02, 0.002] }, { logY: true });
+      assert.equal(wide.layout.yaxis?.dtick, 1);
+      assert.equal(wide.layout.yaxis?.exponentformat, "power");
+      assert.equal(gradientFlow([[1e-6, 1e-3, 1]]).layout.yaxis?.dtick, 1);
+    });
+
+    it("a loss flat at chance is not blown up to the full height; accuracy is shown from 0 to 1", () => {
+      const flat = trainingCurves({ loss: [1.3855, 1.389, 1.387], metric: [0.24, 0.26, 0.25] });
+      const [lo, hi] = flat.layout.yaxis?.range as [number, number];
+      assert.ok(Math.abs(hi - lo - 0.1389) < 1e-9 && lo < 1.3855 && hi > 1.389, `range ${lo}..${hi}`);
+      assert.deepEqual(flat.layout.yaxis2?.range, [0, 1.02]);
+      const falling = trainingCurves({ loss: [2, 1, 0.5] });
+      assert.equal(falling.layout.yaxis?.range, undefined, "a loss that moves is autoscaled");
+    });
+
     it("bad input: a clear error naming the argument", () => {
       assert.throws(() => trainingCurves({ loss: [] }), /run\.loss: empty series/);
       assert.throws(() => trainingCurves({ loss: [NaN, NaN] }), /run\.loss: all 2 values are NaN/);
@@ -194,6 +212,12 @@ describe("plot builders", () => {
       assert.deepEqual(fig.layout.xaxis?.ticktext, ["le", "chat", "le"]);
       assert.deepEqual(fig.layout.yaxis?.ticktext, ["the", "cat"]);
       assert.deepEqual([t.zmin, t.zmax], [0, 1]);
+      // The strongest weight is the darkest cell: the colour at 1 is darker than at 0.
+      const scale = t.colorscale as [number, string][];
+      const lightness = (hex: string) => [1, 3, 5].reduce((sum, i) => sum + parseInt(hex.slice(i, i + 2), 16), 0);
+      assert.equal(scale[0][0], 0);
+      assert.equal(scale.at(-1)![0], 1);
+      assert.ok(lightness(scale.at(-1)![1]) < lightness(scale[0][1]) / 2, `colours ${JSON.stringify(scale)}`);
       assert.throws(() => attentionWeights([[1, 0]], ["a"], ["b"]), /sourceTokens has 1 values but the data has 2/);
       assert.throws(
         () => attentionWeights([[1, 0], [1]], ["a", "b"], ["c", "d"]),

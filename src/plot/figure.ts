@@ -9,7 +9,7 @@
  * non-numbers throw an Error that names the argument; NaN and ±Infinity become
  * gaps (`null`, which plotly leaves out) and the figure's subtitle says where they are.
  */
-import type { Data, Layout, PlotData } from "plotly.js";
+import type { Data, Layout, LayoutAxis, PlotData } from "plotly.js";
 
 /** A plotly.js figure: traces and layout, plain JSON. */
 export interface Figure {
@@ -202,4 +202,44 @@ export function sequential(u: number): string {
       .padStart(2, "0");
   };
   return `#${ch(1)}${ch(3)}${ch(5)}`;
+}
+
+/**
+ * Tick settings for a log axis over `values`. Across a decade or more: one tick per power
+ * of ten, written 10⁻³. Within less than a decade plotly would label the ticks between
+ * two powers with bare digits ("7 6 5 … 0.01 9 8"), which readers misread: every tick
+ * then gets its full value (0.004, 0.005, …).
+ */
+export function logAxisTicks(values: Iterable<number | null>): Partial<LayoutAxis> {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v === null || !(v > 0) || !Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (lo === Infinity || hi / lo < 10) return { tickformat: ".2~g" };
+  return { dtick: 1, exponentformat: "power" };
+}
+
+/**
+ * The range of a linear axis over `values`, or undefined to let plotly autoscale. When
+ * the values span less than `minSpan` of their largest magnitude (a loss hovering at
+ * chance, 1.3855–1.389), autoscaling would blow noise up to the full height of the
+ * plot: the range is widened to that fraction, centred on the data.
+ */
+export function calmRange(values: Iterable<number | null>, minSpan = 0.1): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v === null || !Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (lo === Infinity) return undefined;
+  const scale = Math.max(Math.abs(lo), Math.abs(hi));
+  const span = minSpan * scale;
+  if (scale === 0 || hi - lo >= span) return undefined;
+  const mid = (lo + hi) / 2;
+  return [mid - span / 2, mid + span / 2];
 }

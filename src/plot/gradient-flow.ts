@@ -14,7 +14,18 @@
  * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
  */
 import type { Data } from "plotly.js";
-import { Gaps, heatmapTrace, lineMode, readLabels, readMatrix, sequential, type Figure, type Matrix, type Series } from "./figure";
+import {
+  Gaps,
+  heatmapTrace,
+  lineMode,
+  logAxisTicks,
+  readLabels,
+  readMatrix,
+  sequential,
+  type Figure,
+  type Matrix,
+  type Series,
+} from "./figure";
 
 export interface GradientFlowOptions {
   /** Default: "Gradient flow ‖∇h(t) L‖". */
@@ -58,7 +69,7 @@ export function gradientFlow(norms: Matrix | Series, options: GradientFlowOption
     layout: {
       title: gaps.title(options.title ?? `Gradient flow ${NORM}`),
       xaxis: { title: { text: "time step t" } },
-      yaxis: { title: { text: `${NORM} (log scale)` }, type: "log", exponentformat: "power" },
+      yaxis: { title: { text: `${NORM} (log scale)` }, type: "log", ...logAxisTicks(rows.flat()) },
     },
   };
 }

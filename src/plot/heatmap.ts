@@ -198,7 +198,12 @@ export function attentionWeights(
     yTitle: "target",
     xLabels: src,
     yLabels: tgt,
-    colorscale: "Blues",
+    // White for α = 0, dark blue for α = 1: the strongest weight is the darkest cell
+    // (plotly's "Blues" runs the other way, which makes a weight of 1 look like an empty cell).
+    colorscale: [
+      [0, "#ffffff"],
+      [1, "#08306b"],
+    ],
     zmin: 0,
     zmax: Math.max(1, ...w.flat().filter((v): v is number => v !== null)),
     colorbarTitle: "α",

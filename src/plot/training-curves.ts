@@ -5,7 +5,7 @@
  * Left panel: loss (linear or log y). Right panel, when any run has a metric: the metric.
  */
 import type { Data, Layout } from "plotly.js";
-import { COLORS, Gaps, lineMode, readSeries, sameLength, type Figure, type Series } from "./figure";
+import { calmRange, COLORS, Gaps, lineMode, logAxisTicks, readSeries, sameLength, type Figure, type Series } from "./figure";
 
 /** One training run's history; all series are per epoch (or per step — say so in `xTitle`). */
 export interface TrainingRun {
@@ -103,16 +103,29 @@ export function trainingCurves(runs: TrainingRun | TrainingRun[], options: Train
     }
   });
 
+  const ys = (axis: string) =>
+    data.filter((d) => (d as { yaxis?: string }).yaxis === axis).flatMap((d) => (d as { y: (number | null)[] }).y);
+  const lossRange = logY ? undefined : calmRange(ys("y"));
   const layout: Partial<Layout> = {
     title: gaps.title(title),
     xaxis: { title: { text: xTitle }, domain: hasMetric ? [0, 0.45] : [0, 1], anchor: "y" },
-    yaxis: { title: { text: logY ? "loss (log scale)" : "loss" }, type: logY ? "log" : "linear", anchor: "x" },
+    yaxis: {
+      title: { text: logY ? "loss (log scale)" : "loss" },
+      type: logY ? "log" : "linear",
+      anchor: "x",
+      ...(logY ? logAxisTicks(ys("y")) : {}),
+      ...(lossRange ? { range: lossRange } : {}),
+    },
     legend: { orientation: "h", y: -0.2 },
     margin: { t: gaps.list().length ? 80 : 50 },
   };
   if (hasMetric) {
     layout.xaxis2 = { title: { text: xTitle }, domain: [0.55, 1], anchor: "y2" };
-    layout.yaxis2 = { title: { text: metricName }, anchor: "x2" };
+    // A metric between 0 and 1 (accuracy) is shown on its whole scale, so chance and perfect read at a glance.
+    const metric = ys("y2").filter((v): v is number => v !== null);
+    const unit = metric.length > 0 && metric.every((v) => v >= 0 && v <= 1);
+    const metricRange = unit ? [0, 1.02] : calmRange(metric);
+    layout.yaxis2 = { title: { text: metricName }, anchor: "x2", ...(metricRange ? { range: metricRange } : {}) };
   }
   return { data, layout };
 }
