@@ -108,7 +108,7 @@ function loadFailure(name: BackendName, e: unknown): string {
   const code = (e as { code?: string }).code;
   if (code === "MODULE_NOT_FOUND" && String((e as Error).message).includes(name === "tensorflow" ? "tfjs-node" : "tfjs-backend-wasm")) {
     return name === "tensorflow"
-      ? "@tensorflow/tfjs-node is not installed (optional: its install downloads libtensorflow)"
+      ? "@tensorflow/tfjs-node is not installed (optional: needs libtensorflow)"
       : "@tensorflow/tfjs-backend-wasm is not installed";
   }
   return firstLine(e);

@@ -45,7 +45,7 @@ describe("backend", function () {
   });
 
   it("describeBackend: the backend on the first line, each skipped backend on a short line of its own", () => {
-    const why = "@tensorflow/tfjs-node is not installed (optional: its install downloads libtensorflow)";
+    const why = "@tensorflow/tfjs-node is not installed (optional: needs libtensorflow)";
     const text = describeBackend({
       name: "wasm",
       simd: true,
