@@ -96,6 +96,10 @@ class Kernel {
     this.exiting = false;
     /** @type {{ source: string, at: number } | null} the last Interrupt counted */
     this.lastInterrupt = null;
+    /** @type {{ work: Promise<unknown>, maxMs: number }[]} work the running cell must wait for before it ends (bridge.hold) */
+    this.held = [];
+    /** @type {(() => void)[]} called on the next Interrupt */
+    this.onInterrupt = [];
   }
 
   async start() {
@@ -330,6 +334,7 @@ class Kernel {
       this.running = false;
       this.watchdog?.cellRunning(false);
     }
+    await this.releaseHeld();
     const { result, errors, diagnostics } = this.outcome;
     let output = null;
     if (result.has && !silent) {
@@ -350,6 +355,32 @@ class Kernel {
       this.failures++;
       this.lastFailureAt = Date.now();
     }
+  }
+
+  /**
+   * Waits for the work library code asked the cell to wait for (the still pictures of its
+   * figures: src/plot/picture.ts), each at most its own limit, and no longer once the user
+   * presses Interrupt. Its output then reaches the client before the cell's reply.
+   */
+  async releaseHeld() {
+    /** @type {Promise<void>} */
+    const interrupted = new Promise((resolve) => this.onInterrupt.push(() => resolve()));
+    while (this.held.length > 0) {
+      const batch = this.held.splice(0);
+      const timers = /** @type {NodeJS.Timeout[]} */ ([]);
+      const all = Promise.all(
+        batch.map(({ work, maxMs }) =>
+          Promise.race([work.catch(() => {}), new Promise((resolve) => timers.push(setTimeout(resolve, maxMs)))]),
+        ),
+      );
+      const stopped = await Promise.race([all.then(() => false), interrupted.then(() => true)]);
+      for (const t of timers) clearTimeout(t);
+      if (stopped) {
+        this.held = [];
+        break;
+      }
+    }
+    this.onInterrupt = [];
   }
 
   /**
@@ -435,6 +466,10 @@ class Kernel {
       },
       /** Resolves when everything sent so far has left the kernel. */
       flushed: () => this.iopub.flushed(),
+      /** The running cell ends only once `work` settles (at most `maxMs`). */
+      hold: (/** @type {Promise<unknown>} */ work, /** @type {number} */ maxMs) => {
+        this.held.push({ work, maxMs });
+      },
     };
   }
 
@@ -467,6 +502,7 @@ class Kernel {
     this.lastInterrupt = { source, at: now };
     const bridge = this.bridge();
     bridge.interrupts++;
+    for (const f of this.onInterrupt.splice(0)) f();
     if (this.takeForcedStop()) {
       // The watchdog stopped synchronous code mid-way: no loop can poll any more.
       this.abortCell();

@@ -10,6 +10,7 @@
  * says so in one line — see {@link backendInfo}.
  */
 import * as tf from "@tensorflow/tfjs";
+import { plotlySent, sendPlotlyJs } from "./plot/show";
 
 /** The tfjs backends seqlab can use, fastest first. */
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
@@ -33,12 +34,18 @@ let info: BackendInfo | undefined;
 /**
  * Chooses and initialises the backend (once; later calls return the same answer).
  *
+ * In the seqlab kernel it also sends plotly.js to the page, in an invisible output of the
+ * cell that calls it (a notebook's first cell): plotly.js (4.6 MB) is then loaded while the
+ * student reads on, and the first frame of a live plot shows as soon as training starts
+ * instead of travelling with it.
+ *
  * @param backend force one backend; default: `process.env.SEQLAB_BACKEND`, else
  *   the first of tensorflow → wasm → cpu that loads.
  * @throws if `backend` (or SEQLAB_BACKEND) is not one of {@link BACKENDS}, or the
  *   forced backend cannot be loaded.
  */
 export function initBackend(backend?: string): Promise<BackendInfo> {
+  if (!plotlySent()) sendPlotlyJs();
   const forced = backend ?? (process.env.SEQLAB_BACKEND || undefined);
   if (forced !== undefined && !(BACKENDS as readonly string[]).includes(forced)) {
     const from = backend !== undefined ? "backend" : "SEQLAB_BACKEND";
@@ -110,6 +117,10 @@ function loadFailure(name: BackendName, e: unknown): string {
     return name === "tensorflow"
       ? "@tensorflow/tfjs-node is not installed (optional: needs libtensorflow)"
       : "@tensorflow/tfjs-backend-wasm is not installed";
+  }
+  if (name === "tensorflow" && /tfjs_binding/.test(String((e as Error).message))) {
+    // npm installed the package but its install script could not download libtensorflow.
+    return "@tensorflow/tfjs-node has no native library (its install could not download it)";
   }
   return firstLine(e);
 }

@@ -131,9 +131,12 @@ export { UnknownSymbolError, SPECIALS } from "./data/vocab";
 export type { Special } from "./data/vocab";
 
 // Plot plumbing
-export { renderedPlots, closeBrowser, chromiumPath } from "./plot/browser";
+export { renderedPlots, closeBrowser, chromiumPath, withPage, INSPECT_PLOTS } from "./plot/browser";
+export { plotFileStem, titleOf } from "./plot/html";
 export type { RenderedPlots } from "./plot/browser";
 export { mimeBundle, sendPlotlyJs } from "./plot/show";
+export { renderPicture, resetPictures, picturesEnabled, picturesOffReason, pictureStats, DEFAULT_HOLD_MS } from "./plot/picture";
+export type { Picture } from "./plot/html";
 export { figureSummary } from "./plot/summary";
 export { gradientFlowHeatmap } from "./plot/gradient-flow";
 export type { Series, Matrix } from "./plot/figure";

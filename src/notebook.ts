@@ -16,6 +16,8 @@ interface KernelBridge {
   cooperative: number;
   display(content: DisplayContent, update?: boolean): void;
   flushed(): Promise<void>;
+  /** Holds the end of the running cell until `work` settles, at most `maxMs` (kernels from before this was added lack it). */
+  hold?(work: Promise<unknown>, maxMs: number): void;
 }
 
 /** The content of a Jupyter display_data / update_display_data message. */
@@ -87,6 +89,15 @@ export function interruptible(): { stop(): boolean; close(): void } {
       open = false;
     },
   };
+}
+
+/**
+ * Asks the kernel not to end the running cell before `work` settles (or `maxMs` passes):
+ * output that `work` sends then still belongs to the cell, also when nbconvert executes
+ * the notebook. Outside the kernel, nothing waits. `work` must not reject.
+ */
+export function holdCell(work: Promise<unknown>, maxMs: number): void {
+  bridge()?.hold?.(work, maxMs);
 }
 
 /** Resolves when all output sent so far has left the kernel (immediately outside it). */

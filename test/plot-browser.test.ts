@@ -22,7 +22,8 @@ import {
   unfoldedGraph,
   type Figure,
 } from "seqlab";
-import { closeBrowser, gradientFlowHeatmap, renderedPlots, type DisplayContent } from "seqlab/internal";
+import { chromiumPath, closeBrowser, gradientFlowHeatmap, renderedPlots, resetPictures, type DisplayContent } from "seqlab/internal";
+import { fakeKernel, removeFakeKernel } from "./helpers/fake-kernel";
 
 const BRIDGE = Symbol.for("seqlab.kernel");
 
@@ -227,6 +228,90 @@ describe("plots in a browser (headless Chromium, offline)", function () {
     await assert.rejects(savePlot(fig, path.join(dir, "x.png"), { width: 0 }), /width: expected a number of pixels ≥ 10, got 0/);
     await assert.rejects(savePlot(fig, path.join(dir, "x.png"), { scale: -1 }), /scale: expected a positive number, got -1/);
     await assert.rejects(savePlot({ data: 1 } as unknown as Figure, path.join(dir, "x.html")), /fig: expected a plotly figure/);
+  });
+
+  it("a shown figure gets a still picture in place: image/png, and the same picture in the HTML for pages without scripts", async () => {
+    const k = fakeKernel({ pictures: true });
+    try {
+      const fig = allFigures()[3];
+      show(fig);
+      assert.equal(k.sent.length, 1);
+      assert.equal(k.sent[0].content.data["image/png"], undefined, "the cell's own output does not wait for the picture");
+      assert.equal(k.held.length, 1, "the kernel is asked to hold the cell for it");
+      await Promise.all(k.held);
+      assert.equal(k.sent.length, 2);
+      const [first, second] = k.sent;
+      assert.equal(second.update, true);
+      assert.equal(second.content.transient?.display_id, first.content.transient?.display_id);
+      const png = Buffer.from(String(second.content.data["image/png"]), "base64");
+      assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], "PNG signature");
+      assert.deepEqual(second.content.metadata["image/png"], { width: 700, height: 450, title: "Attention weights" });
+      // Without JavaScript the HTML shows that picture, titled, where the plot would be drawn.
+      const file = notebookPage(path.join(dir, "pictures.html"), [second.content]);
+      const { chromium } = await import("playwright-core");
+      const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
+      try {
+        const page = await browser.newPage({ javaScriptEnabled: false });
+        await page.goto(`file://${file}`);
+        const imgs = (await page.evaluate(
+          `Array.from(document.querySelectorAll(".seqlab-plot img")).map((i) => ({ alt: i.alt, w: i.naturalWidth, shown: i.getBoundingClientRect().height }))`,
+        )) as { alt: string; w: number; shown: number }[];
+        assert.deepEqual(
+          imgs.map((i) => i.alt),
+          ["Attention weights"],
+        );
+        assert.ok(imgs[0].w === 700 && imgs[0].shown > 100, JSON.stringify(imgs));
+      } finally {
+        await browser.close();
+      }
+      // With scripts, the interactive figure replaces the picture (this first figure of the session carries plotly.js).
+      const r = await renderedPlots(notebookPage(path.join(dir, "pictures-js.html"), [second.content]));
+      assert.deepEqual(r.notDrawn, []);
+      assert.equal(r.plots.length, 1);
+    } finally {
+      removeFakeKernel();
+    }
+  });
+
+  it("a live figure's frames stay interactive only; closing it adds one picture of the final state", async () => {
+    const k = fakeKernel({ pictures: true });
+    try {
+      const live = liveFigure(undefined, { interval: 0 });
+      for (let n = 2; n <= 5; n++)
+        live.update(trainingCurves({ loss: Array.from({ length: n }, (_, i) => 1 / (i + 1)) }, { title: `step ${n}` }));
+      await live.close();
+      await Promise.all(k.held);
+      const frames = k.sent.filter((m) => m.content.transient?.display_id === live.displayId);
+      const withPicture = frames.filter((m) => m.content.data["image/png"] !== undefined);
+      assert.equal(withPicture.length, 1, "one picture");
+      assert.equal(frames.at(-1), withPicture[0], "…and it comes last");
+      assert.equal((withPicture[0].content.metadata["image/png"] as { title: string }).title, "step 5");
+    } finally {
+      removeFakeKernel();
+    }
+  });
+
+  it("without Chromium a figure is shown as before, with no picture and no error; SEQLAB_PICTURES=0 turns pictures off", async () => {
+    await closeBrowser();
+    const saved = process.env.SEQLAB_CHROMIUM;
+    process.env.SEQLAB_CHROMIUM = path.join(dir, "no-such-chromium");
+    try {
+      resetPictures();
+      const k = fakeKernel({ pictures: true });
+      show(allFigures()[0]);
+      await Promise.all(k.held);
+      assert.equal(k.sent.length, 1);
+      assert.ok(k.sent[0].content.data["application/vnd.plotly.v1+json"]);
+      removeFakeKernel();
+      const off = fakeKernel({ pictures: false });
+      show(allFigures()[0]);
+      assert.equal(off.held.length, 0);
+    } finally {
+      removeFakeKernel();
+      if (saved === undefined) delete process.env.SEQLAB_CHROMIUM;
+      else process.env.SEQLAB_CHROMIUM = saved;
+      resetPictures();
+    }
   });
 
   it("no browser: PNG/SVG export says how to get one; HTML export still works", async () => {

@@ -155,8 +155,12 @@ export async function closeBrowser(): Promise<void> {
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
 }
 
-/** Runs in the page (browser code, so a string: this package compiles without DOM types). */
-const INSPECT = `(() => {
+/**
+ * The plots on a page, as {@link RenderedPlots}' `plots` and `notDrawn`: an expression to
+ * evaluate in the page once its seqlab figures are no longer "waiting" (browser code, so
+ * a string: this package compiles without DOM types).
+ */
+export const INSPECT_PLOTS = `(() => {
   const drawnSelector = 'path.js-line[d^="M"], path.point[d^="M"], g.textpoint text, image';
   const plots = Array.from(document.querySelectorAll(".js-plotly-plot")).map((gd) => {
     const traces = Array.from(gd.querySelectorAll(".main-svg g.trace, .main-svg g.hm"));
@@ -168,7 +172,8 @@ const INSPECT = `(() => {
     };
   });
   const notDrawn = Array.from(document.querySelectorAll('.seqlab-plot:not([data-state="rendered"])')).map(
-    (el) => el.getAttribute("data-state") + ": " + ((el.querySelector(".seqlab-plot-note") || {}).textContent || "").slice(0, 300));
+    (el) => el.getAttribute("data-state") + ": " + ((el.querySelector(".seqlab-plot-note") || {}).textContent || "").slice(0, 300) +
+      "\\n" + ((el.querySelector(".seqlab-plot-msg") || {}).textContent || ""));
   return { plots, notDrawn };
 })()`;
 
@@ -214,7 +219,7 @@ export async function renderedPlots(htmlPath: string, options: { timeoutMs?: num
     await page.goto(pathToFileURL(file).href, { waitUntil: "load", timeout });
     // seqlab figures say when they are done; other plotly plots are drawn by then.
     await page.waitForFunction(`!document.querySelector('.seqlab-plot[data-state="waiting"]')`, undefined, { timeout });
-    const found = (await page.evaluate(INSPECT)) as Pick<RenderedPlots, "plots" | "notDrawn">;
+    const found = (await page.evaluate(INSPECT_PLOTS)) as Pick<RenderedPlots, "plots" | "notDrawn">;
     return { ...found, blockedRequests, pageErrors };
   });
 }

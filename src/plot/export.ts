@@ -59,7 +59,15 @@ export async function savePlot(fig: Figure, file: string, options: SavePlotOptio
     return out;
   }
 
-  const format = ext.slice(1) as "png" | "svg";
+  fs.writeFileSync(out, await figureImage(fig, ext.slice(1) as "png" | "svg", width, height, scale));
+  return out;
+}
+
+/**
+ * The figure drawn by plotly.js in the shared headless Chromium, as PNG or SVG bytes.
+ * @throws if no Chromium is installed or plotly.js fails
+ */
+export async function figureImage(fig: Figure, format: "png" | "svg", width: number, height: number, scale = 1): Promise<Buffer> {
   const url = await withPlotlyPage(plotlyScript, (page) =>
     page.evaluate(
       ({ data, layout, format, width, height, scale }) => {
@@ -69,8 +77,12 @@ export async function savePlot(fig: Figure, file: string, options: SavePlotOptio
       { data: fig.data, layout: fig.layout, format, width, height, scale },
     ),
   );
-  fs.writeFileSync(out, decodeDataUrl(url, format));
-  return out;
+  return decodeDataUrl(url, format);
+}
+
+/** A figure's size in CSS pixels: its layout's, else 700 × 450. */
+export function figureSize(fig: Figure): { width: number; height: number } {
+  return { width: size("width", undefined, fig.layout?.width, 700), height: size("height", undefined, fig.layout?.height, 450) };
 }
 
 function size(name: string, given: number | undefined, fromLayout: number | undefined, fallback: number): number {

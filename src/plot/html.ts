@@ -70,38 +70,53 @@ const NO_PLOTLY =
   "reloaded. Run sendPlotlyJs() (from seqlab) in any cell and this plot will draw; to export " +
   "the notebook, run it top to bottom (Restart & Run All).";
 
+/** A still picture of a figure (see picture.ts). */
+export interface Picture {
+  /** PNG, base64. */
+  png: string;
+  width: number;
+  height: number;
+}
+
 /**
  * The HTML fragment for one figure.
  * @param carryPlotly include plotly.js itself (once per page)
+ * @param picture a still picture of the figure: shown where scripts do not run
+ *   (an untrusted notebook, GitHub, nbconvert HTML without JavaScript) instead of the text summary
  */
-export function figureHtml(fig: Figure, carryPlotly: boolean): string {
+export function figureHtml(fig: Figure, carryPlotly: boolean, picture?: Picture): string {
   const id = `seqlab-plot-${randomUUID()}`;
   const json = JSON.stringify({ data: fig.data, layout: fig.layout }).replace(/<\//g, "<\\/").replace(/<!--/g, "<\\u0021--");
-  const note = escapeHtml(figureSummary(fig));
+  const note = picture
+    ? `<img class="seqlab-plot-picture" src="data:image/png;base64,${picture.png}" width="${picture.width}" height="${picture.height}" ` +
+      `alt="${escapeHtml(titleOf(fig) || figureSummary(fig).split("\n")[0])}" style="max-width: 100%; height: auto">`
+    : escapeHtml(figureSummary(fig));
   const draw = `<script>
 (function () {
   var s = document.currentScript;
   var root = (s && s.parentNode && s.parentNode.getAttribute && s.parentNode.getAttribute("id") === ${JSON.stringify(id)}) ? s.parentNode : document.getElementById(${JSON.stringify(id)});
   if (!root) return;
   var note = root.querySelector(".seqlab-plot-note");
-  function say(state, text) { root.setAttribute("data-state", state); note.textContent = text; note.style.display = ""; }
+  var msg = root.querySelector(".seqlab-plot-msg");
+  function say(state, text) { root.setAttribute("data-state", state); msg.textContent = text; msg.style.display = ""; note.style.display = ""; }
   function draw() {
     if (root.getAttribute("data-state") === "rendered") return;
     var fig;
     try { fig = JSON.parse(root.querySelector("script.seqlab-plot-figure").textContent); }
     catch (e) { return say("error", "seqlab: this plot's data could not be read: " + e); }
     window.Plotly.newPlot(root.querySelector(".seqlab-plot-area"), fig.data, fig.layout, { responsive: true, displaylogo: false }).then(
-      function () { root.setAttribute("data-state", "rendered"); note.style.display = "none"; },
+      function () { root.setAttribute("data-state", "rendered"); note.style.display = "none"; msg.style.display = "none"; },
       function (e) { say("error", "plotly.js could not draw this plot: " + e); });
   }
   if (window.Plotly) return draw();
   (window.__seqlabPlotQueue = window.__seqlabPlotQueue || []).push(draw);
-  setTimeout(function () { if (root.getAttribute("data-state") === "waiting") say("no-plotly", note.textContent + "\\n\\n" + ${JSON.stringify(NO_PLOTLY)}); }, ${WAIT_SECONDS * 1000});
+  setTimeout(function () { if (root.getAttribute("data-state") === "waiting") say("no-plotly", ${JSON.stringify(NO_PLOTLY)}); }, ${WAIT_SECONDS * 1000});
 })();
 </script>`;
   return (
     `<div class="seqlab-plot" id="${id}" data-state="waiting">` +
     `<div class="seqlab-plot-note" style="font: 12px monospace; white-space: pre-wrap; color: #555">${note}</div>` +
+    `<div class="seqlab-plot-msg" style="font: 12px monospace; white-space: pre-wrap; color: #555; display: none"></div>` +
     `<div class="seqlab-plot-area"></div>` +
     `<script type="application/json" class="seqlab-plot-figure">${json}</script>` +
     (carryPlotly ? plotlyScript() : "") +
@@ -136,6 +151,20 @@ ${figureHtml(fig, false)}
 </body>
 </html>
 `;
+}
+
+/**
+ * The name (without extension) under which the `n`-th figure of a notebook is saved:
+ * its number and a slug of its title, e.g. "01-training-curves".
+ */
+export function plotFileStem(fig: Figure, n: number): string {
+  const slug =
+    titleOf(fig)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 40) || "plot";
+  return `${String(n).padStart(2, "0")}-${slug}`;
 }
 
 /** The figure's title text without markup. */

@@ -14,13 +14,15 @@
  * plotly.js yet, `liveFigure()` first sends it in an output of its own.
  *
  * Outside the kernel, updates print a one-line summary at most every 2 s, and `close()`
- * prints the final figure's summary.
+ * prints the final figure's summary. In the kernel, `close()` also adds a still picture of
+ * the final state to the output (picture.ts); frames before it stay interactive only.
  */
 import { randomUUID } from "crypto";
 import { flushOutput, kernelSession, sendDisplay } from "../notebook";
 import { checkFigure, type Figure } from "./figure";
 import { figureSummary } from "./summary";
 import { keepCopy, mimeBundle, plotlySent, sendPlotlyJs } from "./show";
+import { attachPicture, warmPictures } from "./picture";
 
 export interface LiveFigureOptions {
   /** Least time between two redraws, in ms. Default: 250 (at most 4 redraws a second). */
@@ -109,6 +111,7 @@ export function liveFigure(initial: Figure = WAITING, options: LiveFigureOptions
   if (inNotebook) {
     if (!plotlySent()) sendPlotlyJs();
     draw(initial, false);
+    warmPictures();
   }
 
   return {
@@ -139,6 +142,9 @@ export function liveFigure(initial: Figure = WAITING, options: LiveFigureOptions
       closed = true;
       flush();
       if (!inNotebook) process.stdout.write(figureSummary(current) + "\n");
+      // The final state (only) also gets a still picture, for viewers that run no scripts.
+      const last = current;
+      if (inNotebook && displayId) attachPicture(last, displayId, (picture) => mimeBundle(last, false, picture));
       await keepCopy(current);
       await flushOutput();
     },

@@ -4,7 +4,9 @@
  *   application/vnd.plotly.v1+json   drawn natively by VS Code and JupyterLab's plotly renderer
  *   text/html                        everything else (Notebook, nbconvert/nbviewer HTML): offline,
  *                                    plotly.js from plotly.js-dist-min, once per kernel session
- *   text/plain                       a text summary (consoles, and what a reader sees without JS)
+ *   image/png                        a still picture, added in place once it is drawn (picture.ts):
+ *                                    what a viewer that runs no scripts shows
+ *   text/plain                       a text summary (consoles)
  *
  * sent through the seqlab kernel's bridge (src/notebook.ts; library code cannot
  * `require("tslab")`). Outside the kernel — plain Node, tests — `show()` prints the
@@ -15,9 +17,11 @@
  * keep the plots of each notebook that way.
  */
 import * as path from "path";
+import { randomUUID } from "crypto";
 import { kernelSession, sendDisplay } from "../notebook";
 import { checkFigure, type Figure } from "./figure";
-import { figureHtml, plotlyLoaderHtml, titleOf } from "./html";
+import { figureHtml, plotlyLoaderHtml, titleOf, type Picture } from "./html";
+import { attachPicture } from "./picture";
 import { figureSummary } from "./summary";
 import { savePlot } from "./export";
 
@@ -35,11 +39,13 @@ function page(): { plotlySent: boolean } | undefined {
 /**
  * The mime bundle of a figure.
  * @param carryPlotly include plotly.js in the HTML (the first figure of a page does)
+ * @param picture a still picture of it (picture.ts): sent as image/png and shown by the HTML where scripts do not run
  */
-export function mimeBundle(fig: Figure, carryPlotly: boolean): Record<string, unknown> {
+export function mimeBundle(fig: Figure, carryPlotly: boolean, picture?: Picture): Record<string, unknown> {
   return {
     "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout },
-    "text/html": figureHtml(fig, carryPlotly),
+    "text/html": figureHtml(fig, carryPlotly, picture),
+    ...(picture ? { "image/png": picture.png } : {}),
     "text/plain": figureSummary(fig),
   };
 }
@@ -70,8 +76,16 @@ export function plotlySent(): boolean {
  */
 export function show(fig: Figure): void {
   checkFigure(fig);
-  const bundle = nextBundle(fig);
-  const sent = bundle !== undefined && sendDisplay({ data: bundle, metadata: {} });
+  const p = page();
+  let sent = false;
+  if (p) {
+    const carry = !p.plotlySent;
+    p.plotlySent = true;
+    const displayId = `seqlab-plot-${randomUUID()}`;
+    sent = sendDisplay({ data: mimeBundle(fig, carry), metadata: {}, transient: { display_id: displayId } });
+    // Then, off the cell's own output: the same figure with a still picture, in place.
+    if (sent) attachPicture(fig, displayId, (picture) => mimeBundle(fig, carry, picture));
+  }
   if (!sent) process.stdout.write(figureSummary(fig) + "\n");
   void keepCopy(fig).then((file) => {
     if (file && !sent) process.stdout.write(`(saved as ${file})\n`);

@@ -19,12 +19,18 @@ export interface FakeKernel {
   sent: Sent[];
   /** How many times the library waited for output to flush. */
   flushes: number;
+  /** Work the library asked the cell to wait for (still pictures of figures). */
+  held: Promise<unknown>[];
   /** Removes the bridge (back to "not in a kernel"). */
   remove(): void;
 }
 
-/** Installs a fresh fake bridge (a new kernel session) and returns what it records. */
-export function fakeKernel(): FakeKernel {
+/**
+ * Installs a fresh fake bridge (a new kernel session) and returns what it records.
+ * Still pictures of figures (which need Chromium) are off unless `pictures` is set.
+ */
+export function fakeKernel(options: { pictures?: boolean } = {}): FakeKernel {
+  process.env.SEQLAB_PICTURES = options.pictures ? "1" : "0";
   const k: FakeKernel = {
     bridge: {
       version: 1,
@@ -36,9 +42,13 @@ export function fakeKernel(): FakeKernel {
       flushed: async () => {
         k.flushes++;
       },
+      hold(work: Promise<unknown>) {
+        k.held.push(work);
+      },
     } as FakeKernel["bridge"],
     sent: [],
     flushes: 0,
+    held: [],
     remove: () => removeFakeKernel(),
   };
   (globalThis as Record<symbol, unknown>)[BRIDGE] = k.bridge;
@@ -48,4 +58,5 @@ export function fakeKernel(): FakeKernel {
 /** Removes any (fake) bridge. */
 export function removeFakeKernel(): void {
   delete (globalThis as Record<symbol, unknown>)[BRIDGE];
+  delete process.env.SEQLAB_PICTURES;
 }
