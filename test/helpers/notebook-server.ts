@@ -78,7 +78,7 @@ export async function startNotebookServer(notebooks: Record<string, unknown>): P
   } catch (e) {
     server.kill("SIGKILL");
     jupyter.dispose();
-    throw new Error(`${(e as Error).message}\nserver log:\n${log}`);
+    throw new Error(`${(e as Error).message}\nserver log:\n${log}`, { cause: e });
   }
   const b = browser;
   return {
