@@ -53,7 +53,7 @@ export { modelLoss, handGradients, autodiffGradients } from "./grad/gradients";
 export type { ModelOptions, ModelGradients } from "./grad/gradients";
 export { gradientReport, formatGradientReport } from "./grad/report";
 export type { GradientReport, ReportRow, Agreement } from "./grad/report";
-export { relError, numericalGradient, numericalGradientArray } from "./grad/gradcheck";
+export { relError, scaledError, numericalGradient, numericalGradientArray } from "./grad/gradcheck";
 
 // Architectures, attention, decoding (src/sequence) -------------------------------------------
 export { RecurrentLayer } from "./sequence/recurrent-layer";

@@ -67,7 +67,7 @@ export { toF64, paramsToF64, zerosF64, cloneF64 } from "./grad/f64/linalg";
 export type { F64 } from "./grad/f64/linalg";
 export { referenceCell, referenceLoss, referenceGradients, numericGradients } from "./grad/f64/model";
 export type { RefModel, RefGradients } from "./grad/f64/model";
-export { scaledError, maxAbsError, sparseGradCheck } from "./grad/gradcheck";
+export { maxAbsError, sparseGradCheck } from "./grad/gradcheck";
 export type { SparseCheck } from "./grad/gradcheck";
 
 // Parts of the architectures

@@ -123,7 +123,7 @@ function assertSame(got: ReturnType<typeof run>, want: ReturnType<typeof run>, t
   assert.deepEqual(Object.keys(got.grads).sort(), Object.keys(want.grads).sort());
   for (const part of ["forward", "grads"] as const) {
     for (const [k, v] of Object.entries(want[part])) {
-      const e = internal.scaledError(got[part][k], v);
+      const e = seqlab.scaledError(got[part][k], v);
       assert.ok(e < tol, `${what}: ${part} ${k} differs, scaled error ${e.toExponential(2)}`);
     }
   }
@@ -304,7 +304,7 @@ describe("fused recurrent kernels (wasm)", function () {
       const g = tf.grad(loss(true))(p.W);
       assert.ok(internal.fusedProfile().recomputes - before >= 8, "no forward was recomputed");
       const want = tf.grad(loss(false))(p.W);
-      assert.ok(internal.scaledError(g.dataSync(), want.dataSync()) < 2e-6);
+      assert.ok(seqlab.scaledError(g.dataSync(), want.dataSync()) < 2e-6);
       assert.equal(internal.fusedMemory().liveBlocks, 0);
       tf.dispose([g, want]);
     } finally {
@@ -341,7 +341,7 @@ describe("fused recurrent kernels (wasm)", function () {
       assert.equal(after.recomputes - before.recomputes, 0);
       const wantData = tf.variableGrads(() => loss(data, false));
       for (const k of Object.keys(wantData.grads)) {
-        assert.ok(internal.scaledError(fromData.grads[k].dataSync(), wantData.grads[k].dataSync()) < 2e-6, `∂${k}`);
+        assert.ok(seqlab.scaledError(fromData.grads[k].dataSync(), wantData.grads[k].dataSync()) < 2e-6, `∂${k}`);
       }
       // an embedding: x is an op's output on the tape, so ∂x is computed and reaches E
       before = internal.fusedProfile();
@@ -351,14 +351,14 @@ describe("fused recurrent kernels (wasm)", function () {
       const wantEmbedding = tf.variableGrads(embedded(false));
       const dE = fromEmbedding.grads[E.name].dataSync();
       assert.ok(dE.some((v) => v !== 0));
-      assert.ok(internal.scaledError(dE, wantEmbedding.grads[E.name].dataSync()) < 2e-6, "∂E");
+      assert.ok(seqlab.scaledError(dE, wantEmbedding.grads[E.name].dataSync()) < 2e-6, "∂E");
       // tf.grads with x among its inputs: x is a leaf, so ∂x comes from a recompute
       before = internal.fusedProfile();
       const [dx] = tf.grads((x: Tensor) => loss(x as T3, true))([data]);
       after = internal.fusedProfile();
       assert.equal(after.recomputes - before.recomputes, 1);
       const [wantDx] = tf.grads((x: Tensor) => loss(x as T3, false))([data]);
-      assert.ok(internal.scaledError(dx.dataSync(), wantDx.dataSync()) < 2e-6, "∂x");
+      assert.ok(seqlab.scaledError(dx.dataSync(), wantDx.dataSync()) < 2e-6, "∂x");
       assert.equal(internal.fusedMemory().liveBlocks, 0);
       tf.dispose([dx, wantDx, fromData.value, wantData.value, fromEmbedding.value, wantEmbedding.value]);
       tf.dispose([

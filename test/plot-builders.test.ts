@@ -74,6 +74,18 @@ describe("plot builders", () => {
       assert.deepEqual(trace(fig, 2).x, [10, 20]);
       assert.equal(fig.layout.yaxis?.type, "log");
       assert.equal(fig.layout.xaxis2, undefined, "no metric, no second panel");
+      const noValidation = trainingCurves([
+        { name: "no clipping", loss: [3, 9] },
+        { name: "clipped", loss: [3, 1] },
+      ]);
+      assert.deepEqual(
+        noValidation.data.map((d) => d.name),
+        ["no clipping", "clipped"],
+        "without validation curves, names need no (train)",
+      );
+      assert.equal(trainingCurves({ loss: [1, 2] }, { yTitle: "‖g‖", logY: true }).layout.yaxis?.title, {
+        text: "‖g‖ (log scale)",
+      } as never);
     });
 
     it("validation measured less often is placed by valX", () => {

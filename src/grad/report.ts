@@ -199,15 +199,31 @@ export function formatGradientReport(r: GradientReport): string {
     r.numeric === "float64"
       ? `${r.cell}: L = ${r.loss.tfjs.toPrecision(8)} (tfjs float32), ${r.loss.f64.toPrecision(12)} (float64)`
       : `${r.cell}: L = ${r.loss.tfjs.toPrecision(8)} (tfjs float32); no float64 reference: finite differences in float32`,
-    "rel = max|a−b| / max(1e−8, |a|+|b|) (CS231n, per entry); scaled = max|a−b| / max(1e−8, max|a|+max|b|)",
+    "rel = max|a−b| / max(1e−8, |a|+|b|) per entry (CS231n); scaled = max|a−b| / max(1e−8, max|a|+max|b|)",
     head,
     sub,
     ...r.params.map(line),
     "per timestep, ∂L/∂x(t):",
     ...r.timesteps.map(line),
-    `‖∇_h(t) L‖: ${r.dhNorms.tfjs.map((v) => v.toPrecision(4)).join(", ")} (tfjs)` +
-      (r.dhNorms.f64.length ? `; ${r.dhNorms.f64.map((v) => v.toPrecision(4)).join(", ")} (float64)` : ""),
+    ...norms("‖∇_h(t) L‖, tfjs:    ", r.dhNorms.tfjs),
+    ...norms("‖∇_h(t) L‖, float64: ", r.dhNorms.f64),
   ].join("\n");
+}
+
+/** A labelled list of norms, wrapped under 100 characters a line. */
+function norms(label: string, values: number[]): string[] {
+  if (values.length === 0) return [];
+  const lines: string[] = [];
+  let line = label;
+  for (const [i, v] of values.entries()) {
+    const item = v.toPrecision(4) + (i < values.length - 1 ? "," : "");
+    if (line.length + 1 + item.length > 96 && line.trim() !== label.trim()) {
+      lines.push(line);
+      line = " ".repeat(label.length);
+    }
+    line += (line.endsWith(" ") ? "" : " ") + item;
+  }
+  return [...lines, line];
 }
 
 /**

@@ -206,7 +206,7 @@ export function sequential(u: number): string {
 
 /**
  * Tick settings for a log axis over `values`. Across a decade or more: one tick per power
- * of ten, written 10⁻³. Within less than a decade plotly would label the ticks between
+ * of ten (every k-th power over more than 8 decades), written 10⁻³. Within less than a decade plotly would label the ticks between
  * two powers with bare digits ("7 6 5 … 0.01 9 8"), which readers misread: every tick
  * then gets its full value (0.004, 0.005, …).
  */
@@ -219,7 +219,9 @@ export function logAxisTicks(values: Iterable<number | null>): Partial<LayoutAxi
     hi = Math.max(hi, v);
   }
   if (lo === Infinity || hi / lo < 10) return { tickformat: ".2~g" };
-  return { dtick: 1, exponentformat: "power" };
+  // At most about 8 labels: every decade, or every 2nd, 3rd, … over a wide range.
+  const decades = Math.log10(hi / lo);
+  return { dtick: Math.max(1, Math.ceil(decades / 8)), exponentformat: "power" };
 }
 
 /**

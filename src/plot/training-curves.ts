@@ -34,6 +34,8 @@ export interface TrainingCurvesOptions {
   metricName?: string;
   /** Title of the x axes. Default: "epoch". */
   xTitle?: string;
+  /** Title of the loss axis, for a curve of something else (e.g. a gradient norm). Default: "loss" (with "(log scale)" when logY). */
+  yTitle?: string;
 }
 
 /**
@@ -49,18 +51,20 @@ export interface TrainingCurvesOptions {
 export function trainingCurves(runs: TrainingRun | TrainingRun[], options: TrainingCurvesOptions = {}): Figure {
   const list = Array.isArray(runs) ? runs : [runs];
   if (list.length === 0) throw new Error("runs: empty list, nothing to plot");
-  const { title = "Training curves", logY = false, metricName = "metric", xTitle = "epoch" } = options;
+  const { title = "Training curves", logY = false, metricName = "metric", xTitle = "epoch", yTitle = "loss" } = options;
   const gaps = new Gaps();
   const many = list.length > 1;
   const hasMetric = list.some((r) => r.metric !== undefined || r.valMetric !== undefined);
   const data: Data[] = [];
 
+  // "(train)" / "(validation)" only tell curves apart when some run has validation curves.
+  const hasValidation = list.some((r) => r.valLoss !== undefined || r.valMetric !== undefined);
   list.forEach((run, i) => {
     const arg = many ? `runs[${i}]` : "run";
     if (run === null || typeof run !== "object") throw new Error(`${arg}: expected { loss, valLoss?, … }, got ${String(run)}`);
     const color = COLORS[i % COLORS.length];
     const runName = run.name ?? (many ? `run ${i + 1}` : "");
-    const label = (kind: string) => (runName ? `${runName} (${kind})` : kind);
+    const label = (kind: string) => (runName ? (hasValidation ? `${runName} (${kind})` : runName) : kind);
     const loss = readSeries(`${arg}.loss`, run.loss, gaps, { positive: logY });
     const x = run.x === undefined ? loss.map((_, k) => k + 1) : readXs(`${arg}.x`, run.x, `${arg}.loss`, loss.length);
     const valLen = run.valLoss?.length ?? run.valMetric?.length;
@@ -110,7 +114,7 @@ export function trainingCurves(runs: TrainingRun | TrainingRun[], options: Train
     title: gaps.title(title),
     xaxis: { title: { text: xTitle }, domain: hasMetric ? [0, 0.45] : [0, 1], anchor: "y" },
     yaxis: {
-      title: { text: logY ? "loss (log scale)" : "loss" },
+      title: { text: logY ? `${yTitle} (log scale)` : yTitle },
       type: logY ? "log" : "linear",
       anchor: "x",
       ...(logY ? logAxisTicks(ys("y")) : {}),
