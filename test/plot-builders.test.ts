@@ -83,9 +83,7 @@ describe("plot builders", () => {
         ["no clipping", "clipped"],
         "without validation curves, names need no (train)",
       );
-      assert.equal(trainingCurves({ loss: [1, 2] }, { yTitle: "‖g‖", logY: true }).layout.yaxis?.title, {
-        text: "‖g‖ (log scale)",
-      } as never);
+      assert.deepEqual(trainingCurves({ loss: [1, 2] }, { yTitle: "‖g‖", logY: true }).layout.yaxis?.title, { text: "‖g‖ (log scale)" });
     });
 
     it("validation measured less often is placed by valX", () => {
