@@ -32,7 +32,7 @@ interface Fixture {
 }
 const fixture: Fixture = JSON.parse(readFileSync(join(__dirname, "fixtures", "torch_recurrent.json"), "utf8"));
 
-/** float32 tolerance, relative to each tensor's scale (see internal.scaledError). */
+/** float32 tolerance, relative to each tensor's scale (see seqlab.scaledError). */
 const TOL = 2e-6;
 const worst: Record<string, { scaled: number; rel: number }> = {};
 
@@ -117,7 +117,7 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
       }
       const compare = (ours: ArrayLike<number>, key: string) => {
         const theirs = c.tensors[key].data;
-        const e = internal.scaledError(ours, theirs);
+        const e = seqlab.scaledError(ours, theirs);
         worst[`${name} ${key}`] = { scaled: e, rel: seqlab.relError(ours, theirs) };
         assert.ok(e < TOL, `${name} ${key}: scaled error ${e}`);
       };
@@ -163,7 +163,7 @@ describe("parity with PyTorch (fixtures from test/fixtures/make_torch_fixtures.p
         const finals: Record<string, string> = { h: "hT", s: "sT" };
 
         const compare = (ours: ArrayLike<number>, key: string, how: string, tol = TOL) => {
-          const e = internal.scaledError(ours, c.tensors[key].data);
+          const e = seqlab.scaledError(ours, c.tensors[key].data);
           worst[`${name} ${key} (${how})`] = { scaled: e, rel: seqlab.relError(ours, c.tensors[key].data) };
           assert.ok(e < tol, `${name} ${key} (${how}): scaled error ${e}`);
         };

@@ -145,9 +145,9 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         assert.ok(internal.fusedProfile().backwardCalls > 0, "the default stack runs the fused kernels");
         const handFlat = hand.back.grads.flatMap((g) => Object.values(g) as seqlab.tf.Tensor[]);
         for (const [how, other] of Object.entries({ "fused: false": auto, fused })) {
-          handFlat.forEach((g, j) => assert.ok(internal.scaledError(values(g), values(other[j])) < 1e-5, `${how}: parameter ${j}`));
-          assert.ok(internal.scaledError(values(hand.back.dx), values(other[flat.length])) < 1e-5, `${how}: x`);
-          assert.ok(internal.scaledError(values(hand.dV), values(other[flat.length + 1])) < 1e-5, `${how}: V`);
+          handFlat.forEach((g, j) => assert.ok(seqlab.scaledError(values(g), values(other[j])) < 1e-5, `${how}: parameter ${j}`));
+          assert.ok(seqlab.scaledError(values(hand.back.dx), values(other[flat.length])) < 1e-5, `${how}: x`);
+          assert.ok(seqlab.scaledError(values(hand.dV), values(other[flat.length + 1])) < 1e-5, `${how}: V`);
         }
         assert.equal(hand.back.dhNorms.length, 3);
         seqlab.disposeAll(
