@@ -60,6 +60,28 @@ describe("training display", () => {
     }
   });
 
+  it("after Interrupt the progress line shows the epoch and step where training stopped", async () => {
+    const k = fakeKernel();
+    try {
+      const batches = data(5);
+      const model = linearModel(3, 0);
+      await seqlab.fit(model, {
+        data: batches,
+        epochs: 4,
+        progress: { interval: 0 },
+        optimizer: { name: "sgd", learningRate: 0.05 },
+        callbacks: [{ onStep: (log) => void (log.step === 13 && k.bridge.interrupts++) }],
+      });
+      const progress = k.sent.filter((s) => String(s.content.transient?.display_id).startsWith("seqlab-progress-"));
+      const last = String(progress.at(-1)!.content.data["text/plain"]);
+      assert.match(last, /^epoch 3\/4 · step 13\/20 · .*interrupted at step 13 \(epoch 3\)/);
+      model.dispose();
+      batches.forEach(internal.disposeBatch);
+    } finally {
+      k.remove();
+    }
+  });
+
   it("in a terminal: one line per epoch and one at the end (steps per epoch of generated batches known after epoch 1)", async () => {
     const lines: string[] = [];
     const model = linearModel(3, 0);

@@ -165,7 +165,8 @@ export function progressDisplay(options: ProgressOptions = {}): Callback {
     onTrainEnd(history, ctx) {
       state = {
         ...(state ?? measure(ctx, ctx.firstEpoch, history)),
-        ...measure(ctx, Math.max(history.epochs, ctx.firstEpoch), history),
+        // A run stopped mid-epoch (Interrupt, a non-finite loss) ends in the epoch it was in, not the last completed one.
+        ...measure(ctx, Math.max(state?.epoch ?? 0, history.epochs, ctx.firstEpoch), history),
         done: history.stopped?.message ?? "done",
       };
       if (lastValidation) state.validation = lastValidation;
