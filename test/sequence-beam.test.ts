@@ -181,3 +181,43 @@ export function stateTypes(m: seqlab.EncoderDecoder, x: seqlab.tf.Tensor2D): voi
   m.step(tf.tensor1d([0], "int32"), { h });
   void keys;
 }
+
+/**
+ * A decoder that reads its probabilities from a table, by the previous token and the step:
+ * tokens 0 = END, 1 = a, 2 = b (3 = the start symbol). After "a" comes "a" once more, then
+ * END, so the most likely sequence is "a a" (p = 0.61 · 0.9 · 0.95 ≈ 0.52). The empty
+ * sequence (p 0.2) and "b" (p 0.19 · 0.9) finish early: two finished sequences while "a a"
+ * is still alive.
+ */
+function tableDecoder(): seqlab.StepDecoder {
+  const P = (t: number, prev: number): number[] => {
+    if (prev === 3) return [0.2, 0.61, 0.19, 0];
+    if (prev === 1) return t === 1 ? [0.1, 0.9, 0, 0] : [0.95, 0.05, 0, 0];
+    return [0.9, 0.05, 0.05, 0];
+  };
+  return {
+    outputSize: 4,
+    begin: (source) => ({ h: tf.zeros([source.shape[0], 1]) }),
+    step: (prev, state) => {
+      const h = state.h;
+      const t = h.dataSync()[0];
+      const rows = Array.from(prev.dataSync()).map((p) => P(t, p).map((v) => Math.log(Math.max(v, 1e-9))));
+      return { state: { h: h.add(1) }, logits: tf.tensor2d(rows) };
+    },
+  };
+}
+
+describe("beam search: stopping", () => {
+  assertNoTensorLeaks();
+
+  it("with α = 0 it keeps going while a live prefix is more likely than every finished sequence (never worse than greedy)", () => {
+    const decoder = tableDecoder();
+    const source = tf.zeros([1, 1]);
+    const greedy = seqlab.greedyDecode(decoder, source, { startToken: 3, endToken: 0, maxLength: 6 });
+    const beam = seqlab.beamSearch(decoder, source, { beamWidth: 2, startToken: 3, endToken: 0, maxLength: 6 });
+    assert.deepEqual(greedy.tokens[0], [1, 1]);
+    assert.deepEqual(beam.tokens[0], [1, 1], `beam found ${JSON.stringify(beam.hypotheses[0].map((h) => [h.tokens, h.logProb]))}`);
+    assert.ok(Math.abs(beam.hypotheses[0][0].logProb - Math.log(0.61 * 0.9 * 0.95)) < 1e-5);
+    source.dispose();
+  });
+});

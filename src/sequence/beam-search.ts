@@ -52,9 +52,10 @@ const DEFAULT_BEAM_WIDTH = 4;
  * Beam search with width k (see the file's equations), one source at a time. At every
  * step each of the k prefixes is extended by every symbol; of the k·K candidates the best
  * (by log-probability) are kept until k prefixes are alive, and candidates ending in END
- * among them are set aside as finished. It stops when k sequences have finished, or, with
- * α = 0, as soon as the best finished one beats every live prefix (whose log-probability can
- * only fall), or at maxLength (live prefixes then count as finished, `ended: false`).
+ * among them are set aside as finished. With α = 0 it stops as soon as the best finished
+ * sequence beats every live prefix (whose log-probability can only fall); with α > 0, when k
+ * sequences have finished; in both cases at maxLength (live prefixes then count as finished,
+ * `ended: false`).
  */
 export function beamSearch<S extends AnyDecoderState>(decoder: StepDecoder<S>, source: Tensor, options: BeamOptions): BeamDecoded {
   const where = "beamSearch";
@@ -130,9 +131,15 @@ function beamOne<S extends AnyDecoderState>(
       tf.dispose([r.logp, r.logits, r.attention ?? []]);
       const next = stateParts(r.state).changing; // [n, H] each, row i from prefix i
       disposeStray(r.state, next, memory);
-      const { nextAlive, parents } = extend(alive, topCandidates(alive, logp, k), alpha, options.endToken, k, finished, score);
+      // With α = 0 a score is a log-probability, which only falls as a prefix grows: the search
+      // is over once the best finished sequence beats every live prefix, however many have
+      // finished. (Stopping at k finished could return a sequence less likely than one a live
+      // prefix was about to complete — even less likely than greedy decoding's.) With α > 0
+      // longer sequences can overtake, so there is no such bound: stop at k finished.
+      const stopAtK = alphaLen !== 0;
+      const { nextAlive, parents } = extend(alive, topCandidates(alive, logp, k), alpha, options.endToken, k, finished, score, stopAtK);
       const bestFinished = Math.max(-Infinity, ...finished.map((f) => f.score));
-      const done = nextAlive.length === 0 || finished.length >= k || (alphaLen === 0 && bestFinished >= nextAlive[0].logProb);
+      const done = nextAlive.length === 0 || (stopAtK ? finished.length >= k : bestFinished >= nextAlive[0].logProb);
       if (done) {
         memory.disposeOthers(Object.values(next));
         alive = [];
@@ -166,7 +173,7 @@ function topCandidates(alive: Hypothesis[], logp: number[][], k: number): Candid
 }
 
 /**
- * Takes the best candidates until k prefixes are alive (or k have finished): one ending in
+ * Takes the best candidates until k prefixes are alive (or, with `stopAtK`, k have finished): one ending in
  * END is finished (pushed onto `finished`), any other is a live prefix whose parent row is
  * recorded in `parents`.
  */
@@ -178,11 +185,12 @@ function extend(
   k: number,
   finished: Hypothesis[],
   score: (h: Hypothesis) => number,
+  stopAtK: boolean,
 ): { nextAlive: Hypothesis[]; parents: number[] } {
   const nextAlive: Hypothesis[] = [];
   const parents: number[] = [];
   for (const c of candidates) {
-    if (nextAlive.length >= k || finished.length >= k) break;
+    if (nextAlive.length >= k || (stopAtK && finished.length >= k)) break;
     const h = alive[c.from];
     const attention = alpha ? [...h.attention, alpha[c.from]] : h.attention;
     if (c.token === endToken) {
