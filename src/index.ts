@@ -115,7 +115,7 @@ export { addingBatches, ADDING_BASELINE_MSE } from "./data/adding";
 export { copyBatches } from "./data/copy";
 export { parityBatches } from "./data/parity";
 export { reberBatches, embeddedReberString, REBER_VOCAB } from "./data/reber";
-export { reversalBatches } from "./data/reversal";
+export { reversalBatches, DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB } from "./data/reversal";
 export { sortingBatches } from "./data/sorting";
 export { dateExamples, dateBatchOf, dateBatches, DATE_SOURCE_VOCAB, DATE_TARGET_VOCAB } from "./data/dates";
 export type { DateExample, DateBatch } from "./data/dates";

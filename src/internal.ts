@@ -122,7 +122,7 @@ export { seededBatches } from "./data/batches";
 export type { BatchStreamOptions } from "./data/batches";
 export { parityBatch } from "./data/parity";
 export { reberString, reberNext, embeddedReberNext, isReber, isEmbeddedReber, reberBatch } from "./data/reber";
-export { DIGITS_SOURCE_VOCAB, DIGITS_TARGET_VOCAB, digitString, reversalPairs, reversalBatch } from "./data/reversal";
+export { digitString, reversalPairs, reversalBatch } from "./data/reversal";
 export { seq2seqBatchOf } from "./data/seq2seq";
 export type { Seq2SeqPair } from "./data/seq2seq";
 export { sineBatch } from "./data/sine";

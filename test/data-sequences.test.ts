@@ -116,11 +116,11 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
       const m = b.mask.arraySync() as number[][];
       assert.equal(b.yIn.shape[1], b.y.shape[1]);
       x.forEach((row, i) => {
-        const src = internal.DIGITS_SOURCE_VOCAB.decodeText(row);
+        const src = seqlab.DIGITS_SOURCE_VOCAB.decodeText(row);
         assert.ok(src.length >= 3 && src.length <= 8);
-        assert.equal(internal.DIGITS_TARGET_VOCAB.decodeText(y[i]), f(src));
-        assert.equal(internal.DIGITS_TARGET_VOCAB.decodeText(yIn[i]), f(src));
-        assert.equal(yIn[i][0], internal.DIGITS_TARGET_VOCAB.start);
+        assert.equal(seqlab.DIGITS_TARGET_VOCAB.decodeText(y[i]), f(src));
+        assert.equal(seqlab.DIGITS_TARGET_VOCAB.decodeText(yIn[i]), f(src));
+        assert.equal(yIn[i][0], seqlab.DIGITS_TARGET_VOCAB.start);
         assert.equal(
           m[i].reduce((a, c) => a + c, 0),
           src.length + 1,
@@ -129,14 +129,14 @@ describe("tasks: sine, parity, Reber, reversal, sorting, text", () => {
       });
       internal.disposeBatch(b);
     }
-    assert.throws(() => internal.seq2seqBatchOf([], internal.DIGITS_SOURCE_VOCAB, internal.DIGITS_TARGET_VOCAB), /empty batch/);
+    assert.throws(() => internal.seq2seqBatchOf([], seqlab.DIGITS_SOURCE_VOCAB, seqlab.DIGITS_TARGET_VOCAB), /empty batch/);
     assert.throws(
-      () => internal.seq2seqBatchOf([{ source: "12a", target: "21" }], internal.DIGITS_SOURCE_VOCAB, internal.DIGITS_TARGET_VOCAB),
+      () => internal.seq2seqBatchOf([{ source: "12a", target: "21" }], seqlab.DIGITS_SOURCE_VOCAB, seqlab.DIGITS_TARGET_VOCAB),
       /digit source vocab: unknown symbol "a" at position 2 of sequence 0/,
     );
     assert.throws(
       () =>
-        internal.seq2seqBatchOf([{ source: "123456", target: "1" }], internal.DIGITS_SOURCE_VOCAB, internal.DIGITS_TARGET_VOCAB, {
+        internal.seq2seqBatchOf([{ source: "123456", target: "1" }], seqlab.DIGITS_SOURCE_VOCAB, seqlab.DIGITS_TARGET_VOCAB, {
           maxSourceLength: 5,
         }),
       /sequence 0 has 6 steps, longer than maxLength 5/,

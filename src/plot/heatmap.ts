@@ -62,7 +62,8 @@ function draw(values: (number | null)[][], gaps: Gaps, options: HeatmapOptions):
     layout: {
       title: gaps.title(options.title ?? ""),
       xaxis: { title: { text: options.xTitle ?? "" }, ...ticks(xLabels), showgrid: false },
-      yaxis: { title: { text: options.yTitle ?? "" }, ...ticks(yLabels), autorange: "reversed", showgrid: false },
+      // automargin: long row labels push the plot right instead of being cut off.
+      yaxis: { title: { text: options.yTitle ?? "" }, ...ticks(yLabels), autorange: "reversed", showgrid: false, automargin: true },
     },
   };
 }

@@ -215,14 +215,14 @@ async function reversalByLength(): Promise<Json> {
     perEpoch = 50,
     batchSize = 64,
     H = 64;
-  const V = internal.DIGITS_TARGET_VOCAB;
+  const V = seqlab.DIGITS_TARGET_VOCAB;
   const out: Json = { steps, batchSize, hiddenSize: H, cell: "gru", optimizer: "adam 0.005, clip global norm 1", byLength: {} };
   for (const length of [5, 10, 20]) {
     const test = internal.reversalPairs(500, { length }, new seqlab.Rng(4242));
     const row: Json = {};
     for (const attention of [true, false]) {
       const sizes = {
-        sourceVocabSize: internal.DIGITS_SOURCE_VOCAB.size,
+        sourceVocabSize: seqlab.DIGITS_SOURCE_VOCAB.size,
         targetVocabSize: V.size,
         cell: "gru" as const,
         hiddenSize: H,
@@ -241,7 +241,7 @@ async function reversalByLength(): Promise<Json> {
         progress: false,
       });
       const seconds = since(t0);
-      const batch = internal.seq2seqBatchOf(test, internal.DIGITS_SOURCE_VOCAB, V);
+      const batch = internal.seq2seqBatchOf(test, seqlab.DIGITS_SOURCE_VOCAB, V);
       const d = seqlab.greedyDecode(model, batch.x, {
         startToken: V.start,
         endToken: V.end,
