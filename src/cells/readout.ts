@@ -6,6 +6,8 @@
  * ŷ(t) = softmax(o(t))
  * L = Σ_t L(t) = −Σ_t log p_model(y(t) | x(1), …, x(t)) = −Σ_t log ŷ_{y(t)}(t)
  * ```
+ *
+ * Explained in notebooks/02-the-vanilla-rnn.ipynb.
  */
 import { DEFAULT_SEED } from "../seeds";
 import * as tf from "@tensorflow/tfjs";

@@ -12,7 +12,7 @@
  * the upstream gradient of the outputs (`dOutputs`, e.g. from `readoutBackward`). The same
  * recursion, with each cell's own (∂state(t+1)/∂state(t))ᵀ, serves the LSTM and the GRUs.
  *
- * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
+ * Explained in notebooks/04-vanishing-and-exploding-gradients.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";

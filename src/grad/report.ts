@@ -10,7 +10,7 @@
  * (step 1e−2 by default, so expect agreement to ~1e−3 rather than ~1e−7), and the float64
  * column is left empty.
  *
- * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
+ * Explained in notebooks/03-backprop-through-time-by-hand.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";

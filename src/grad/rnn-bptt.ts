@@ -1,7 +1,7 @@
 /**
  * The lecture's vanilla RNN and its BPTT with the lecture's names: parameters U, V, W, b, c.
  *
- * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
+ * Explained in notebooks/03-backprop-through-time-by-hand.ipynb.
  */
 import type { Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { rnnCell, type RnnParams } from "../cells/rnn/rnn";

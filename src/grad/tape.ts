@@ -6,7 +6,7 @@
  * ({@link unrollSteps}) and {@link backwardThroughTime} (bptt.ts) consumes the tape in
  * reverse order. The stacked versions are in stacked.ts.
  *
- * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
+ * Explained in notebooks/04-vanishing-and-exploding-gradients.ipynb.
  */
 import type { Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";

@@ -11,7 +11,7 @@
  * Two views of the same numbers: {@link gradientFlow} (one line per epoch, log y) and
  * {@link gradientFlowHeatmap} (t × epoch, colour = log₁₀ of the norm).
  *
- * Explained in notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
+ * Explained in notebooks/04-vanishing-and-exploding-gradients.ipynb.
  */
 import type { Data } from "plotly.js";
 import {

@@ -6,6 +6,8 @@
  *
  * Drawn as a heatmap with one cell per character and the character written in it;
  * lines break at "\n" (shown as ↵) and every `width` characters.
+ *
+ * Explained in notebooks/12-language-models-and-generation.ipynb.
  */
 import { Gaps, heatmapTrace, readSeries, sameLength, type Figure, type Series } from "./figure";
 

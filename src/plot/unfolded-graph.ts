@@ -17,6 +17,8 @@
  * | H      | hidden| h(t) ∈ ℝ^H                     |
  * | K      | output| o(t), y(t) ∈ ℝ^K (K classes)    |
  * | T      | steps | t = 1 … T                       |
+ *
+ * Explained in notebooks/01-sequences-and-the-unfolded-recurrence.ipynb.
  */
 import type { Annotations, Data } from "plotly.js";
 import type { Figure } from "./figure";

@@ -30,7 +30,7 @@
  * additive score W_k h_enc, computed once per source) in an EncoderDecoderState
  * (src/sequence/decoder.ts).
  *
- * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
+ * Explained in notebooks/11-attention.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";

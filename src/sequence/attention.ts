@@ -28,7 +28,7 @@
  * care which state is the query; the decoder (src/sequence/attention-encoder-decoder.ts)
  * decides. The weights are what `attentionWeights` (src/plot/heatmap.ts) draws.
  *
- * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
+ * Explained in notebooks/11-attention.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";

@@ -12,7 +12,7 @@
  * out once per search for each number of live prefixes (1 at the first step, then
  * usually k), by repeating the source's single row.
  *
- * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
+ * Explained in notebooks/10-sequence-to-sequence.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D } from "@tensorflow/tfjs";

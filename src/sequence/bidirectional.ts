@@ -20,7 +20,7 @@
  * step, as PyTorch's packed sequences do. PyTorch's `bidirectional=True` concatenates;
  * Keras's `Bidirectional` offers `merge_mode` "concat", "sum", "ave", "mul".
  *
- * Explained in notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
+ * Explained in notebooks/09-bidirectional-and-deep-rnns.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";

@@ -26,7 +26,7 @@
  * (PyTorch and tfjs have no built-in beam search; Hugging Face's `generate` has all three,
  * with `length_penalty` playing α's role.)
  *
- * Explained in notebooks/04-encoder-decoder-and-attention.ipynb and notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
+ * Explained in notebooks/10-sequence-to-sequence.ipynb and notebooks/12-language-models-and-generation.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D } from "@tensorflow/tfjs";

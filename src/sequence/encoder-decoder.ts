@@ -22,7 +22,7 @@
  * Decoding step by step carries h(t) and the memory (c among it) in an
  * EncoderDecoderState (src/sequence/decoder.ts).
  *
- * Explained in notebooks/04-encoder-decoder-and-attention.ipynb.
+ * Explained in notebooks/10-sequence-to-sequence.ipynb.
  */
 import type { Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";

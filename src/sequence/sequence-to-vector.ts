@@ -18,6 +18,8 @@
  * the last real step, not after the padding (PyTorch gets this with packed sequences; a
  * Keras `Masking` layer does the same). With a bidirectional encoder the summary is both
  * directions' final states merged. Examples: the adding problem (values), parity (classes).
+ *
+ * Explained in notebooks/07-the-catalogue.ipynb.
  */
 import type { Tensor, Tensor2D, Variable } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";

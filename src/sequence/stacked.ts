@@ -6,6 +6,8 @@
  * ```
  * Like PyTorch's `num_layers` (without inter-layer dropout) and a stack of tfjs layers
  * with `returnSequences: true`; here each layer may be a different cell.
+ *
+ * Explained in notebooks/09-bidirectional-and-deep-rnns.ipynb.
  */
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import type { Cell, HiddenState } from "../cells/cell";

@@ -23,7 +23,7 @@
  * bias): at test time the network sees its own mistakes, which it never saw in training.
  * With a cell other than "rnn" (e.g. "lstm") the same input [x(t); y(t−1)] feeds that cell.
  *
- * Explained in notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
+ * Explained in notebooks/08-teacher-forcing.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";

@@ -8,7 +8,7 @@
  * Cells do one step (src/cells); this file adds the initial state, the direction,
  * masks for padded batches and collecting the outputs.
  *
- * Explained in notebooks/01-sequences-and-the-unfolded-recurrence.ipynb and notebooks/03-lstm-and-gru-gates.ipynb.
+ * Explained in notebooks/01-sequences-and-the-unfolded-recurrence.ipynb and notebooks/02-the-vanilla-rnn.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";

@@ -19,6 +19,8 @@
  * on its own, as in image-captioning decoders started from an image vector. For an LSTM the
  * initial cell state s(0) is 0. Goodfellow et al. (2016, §10.2.4) show "every-step" as the
  * usual form.
+ *
+ * Explained in notebooks/07-the-catalogue.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";

@@ -8,6 +8,8 @@
  * of a step when the user presses Interrupt, disposes what the step returns, and counts
  * the tensors the loop leaked (a step that forgets to dispose shows up here, not as a slow
  * death of the kernel).
+ *
+ * Explained in notebooks/03-backprop-through-time-by-hand.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import { interruptible } from "../notebook";

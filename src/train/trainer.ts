@@ -61,7 +61,7 @@
  * console.log(more.epochs, more.steps); // 8 80
  * disposeAll(batches);
  *
- * Explained in notebooks/04-encoder-decoder-and-attention.ipynb and notebooks/05-teacher-forcing-bidirectional-generation.ipynb.
+ * Explained in notebooks/07-the-catalogue.ipynb and notebooks/12-language-models-and-generation.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, Trainable } from "./model";

@@ -10,7 +10,7 @@
  * The reset gate acts *before* the matmul, and z is the weight of the *new* candidate.
  * PyTorch/Keras do both the other way round: see src/cells/gru-pytorch/gru-pytorch.ts.
  *
- * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
+ * Explained in notebooks/06-gru.ipynb.
  */
 import { DEFAULT_SEED } from "../../seeds";
 import * as tf from "@tensorflow/tfjs";

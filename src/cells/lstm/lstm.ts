@@ -11,7 +11,7 @@
  * ```
  * f = sigmoid; g, h = tanh.
  *
- * Explained in notebooks/03-lstm-and-gru-gates.ipynb.
+ * Explained in notebooks/05-lstm.ipynb.
  */
 import { DEFAULT_SEED } from "../../seeds";
 import * as tf from "@tensorflow/tfjs";

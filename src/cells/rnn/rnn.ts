@@ -7,7 +7,7 @@
  * ```
  * The output layer o(t) = c + V h(t), ŷ(t) = softmax(o(t)) is src/cells/readout.ts.
  *
- * Explained in notebooks/01-sequences-and-the-unfolded-recurrence.ipynb and notebooks/02-backprop-through-time-and-vanishing-gradients.ipynb.
+ * Explained in notebooks/02-the-vanilla-rnn.ipynb and notebooks/03-backprop-through-time-by-hand.ipynb.
  */
 import { DEFAULT_SEED } from "../../seeds";
 import * as tf from "@tensorflow/tfjs";
