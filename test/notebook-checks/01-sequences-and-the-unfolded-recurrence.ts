@@ -74,9 +74,10 @@ export default function check(nb: Executed): void {
     const v = crossing(dir, "per-sample");
     assert.ok(Math.abs(v) < 0.25 * up, `the per-sample model forecasts ${v} at ${dir} crossings: it should not know the direction`);
   }
-  const conclusion = /forecasts\s+([+-]\d+(?:\.\d+)?) on the way up and ([+-]\d+(?:\.\d+)?) on the way down, where the truth is ([+-]\d+(?:\.\d+)?) and ([+-]\d+(?:\.\d+)?)/.exec(
-    nb.prose,
-  );
+  const conclusion =
+    /forecasts\s+([+-]\d+(?:\.\d+)?) on the way up and ([+-]\d+(?:\.\d+)?) on the way down, where the truth is ([+-]\d+(?:\.\d+)?) and ([+-]\d+(?:\.\d+)?)/.exec(
+      nb.prose,
+    );
   assert.ok(conclusion, "the conclusion's crossing numbers are missing");
   assert.deepEqual(
     conclusion.slice(1).map(Number),
@@ -92,8 +93,16 @@ export default function check(nb: Executed): void {
   assert.ok(free("RNN") < 0.1 * free("predicting 0"), `free-running RNN ${free("RNN")} vs 0 ${free("predicting 0")}`);
   assert.ok(free("per-sample model") > 0.7 * free("predicting 0"), `free-running per-sample ${free("per-sample model")}`);
   sameAs(/RNN's error is (\d+(?:\.\d+)?)/, /free-running MSE over 60 steps, RNN: +(\d+(?:\.\d+)?)/, "the free-running RNN MSE");
-  sameAs(/against (\d+(?:\.\d+)?) for predicting 0/, /free-running MSE over 60 steps, predicting 0: +(\d+(?:\.\d+)?)/, "the free-running MSE of 0");
-  sameAs(/fixed point \((\d+(?:\.\d+)?)\)/, /free-running MSE over 60 steps, per-sample model: +(\d+(?:\.\d+)?)/, "the free-running per-sample MSE");
+  sameAs(
+    /against (\d+(?:\.\d+)?) for predicting 0/,
+    /free-running MSE over 60 steps, predicting 0: +(\d+(?:\.\d+)?)/,
+    "the free-running MSE of 0",
+  );
+  sameAs(
+    /fixed point \((\d+(?:\.\d+)?)\)/,
+    /free-running MSE over 60 steps, per-sample model: +(\d+(?:\.\d+)?)/,
+    "the free-running per-sample MSE",
+  );
 
   // Figures: the unfolded graph (with its parameter count), the live loss with both curves,
   // the pairs, the two free runs.

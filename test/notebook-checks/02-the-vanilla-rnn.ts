@@ -71,7 +71,10 @@ export default function check(nb: Executed): void {
   }
   const confused = /"rising"\s+\((\d\.\d+) of the rising frames, (\d\.\d+) of the falling ones\)/.exec(nb.prose);
   assert.ok(confused, "the per-frame confusion numbers are missing from the prose");
-  assert.deepEqual(confused.slice(1).map(Number), [share(frame, "rising chirp", "rising chirp"), share(frame, "falling chirp", "rising chirp")]);
+  assert.deepEqual(confused.slice(1).map(Number), [
+    share(frame, "rising chirp", "rising chirp"),
+    share(frame, "falling chirp", "rising chirp"),
+  ]);
   const right = /labels (\d\.\d+) of the rising and\s+(\d\.\d+) of the falling frames correctly/.exec(nb.prose);
   assert.ok(right, "the RNN's per-class numbers are missing from the prose");
   assert.deepEqual(right.slice(1).map(Number), [share(rnn, "rising chirp", "rising chirp"), share(rnn, "falling chirp", "falling chirp")]);

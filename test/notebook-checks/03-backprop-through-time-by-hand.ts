@@ -29,8 +29,14 @@ export default function check(nb: Executed): void {
   assert.equal(lines.length, 10, `expected two gradient checks of 5 parameters each, got:\n${out}`);
   const right = lines.slice(0, 5);
   const wrong = lines.slice(5);
-  assert.deepEqual(right.map((l) => l.name), ["U", "W", "b", "V", "c"]);
-  assert.deepEqual(wrong.map((l) => l.name), ["U", "W", "b", "V", "c"]);
+  assert.deepEqual(
+    right.map((l) => l.name),
+    ["U", "W", "b", "V", "c"],
+  );
+  assert.deepEqual(
+    wrong.map((l) => l.name),
+    ["U", "W", "b", "V", "c"],
+  );
 
   // The hand BPTT is right: float32 against float64 finite differences and against rnnBptt.
   for (const l of right) {

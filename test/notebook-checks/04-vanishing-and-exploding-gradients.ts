@@ -30,7 +30,10 @@ export default function check(nb: Executed): void {
 
   // The vanilla RNN's gradient flow for each matrix.
   const flow = (s: string) => {
-    const m = new RegExp(`^${s.replace(".", "\\.")}·W₀ \\(ρ [\\d.]+\\): 30 steps back ×${num}, ${num} per step; at t = 1 ×${num}$`, "m").exec(out);
+    const m = new RegExp(
+      `^${s.replace(".", "\\.")}·W₀ \\(ρ [\\d.]+\\): 30 steps back ×${num}, ${num} per step; at t = 1 ×${num}$`,
+      "m",
+    ).exec(out);
     assert.ok(m, `no flow line for ${s}·W₀ in:\n${out}`);
     return { back30: Number(m[1]), perStep: Number(m[2]), atOne: Number(m[3]) };
   };
