@@ -366,6 +366,13 @@ describe("plot builders", () => {
       assert.equal(t.texttemplate, "%{text}");
       assert.deepEqual([t.zmin, t.zmax], [-1, 1]);
       assert.equal((fig.layout.title as { text: string }).text, "Activation of unit 7");
+      assert.deepEqual((t.colorbar as { title: unknown }).title, { text: "activation" });
+      const loss = textActivation(text, act, { colorbarTitle: "loss (nats)" });
+      assert.deepEqual((trace(loss, 0).colorbar as { title: unknown }).title, { text: "loss (nats)" });
+      // By default 48 characters a line: the figure fits a notebook's width.
+      const long = textActivation("x".repeat(100), new Array(100).fill(0));
+      assert.equal((trace(long, 0).z as unknown[]).length, 3);
+      assert.ok((long.layout.width as number) <= 920, `${long.layout.width} px wide`);
     });
 
     it("escapes markup and counts characters as code points", () => {

@@ -16,8 +16,10 @@ export interface TextActivationOptions {
   title?: string;
   /** Which unit, for the title. */
   unit?: number | string;
-  /** Characters per line before wrapping. Default: 60. */
+  /** Characters per line before wrapping. Default: 48 (the figure then fits a notebook's width). */
   width?: number;
+  /** Title of the colour bar, e.g. "loss (nats)" when the colour is not an activation. Default: "activation". */
+  colorbarTitle?: string;
   /** Colour range [min, max]. Default: [-1, 1] (tanh), widened if the data go beyond. */
   range?: [number, number];
 }
@@ -31,7 +33,7 @@ export function textActivation(text: string, activations: Series, options: TextA
   if (typeof text !== "string") throw new Error(`text: expected a string, got ${typeof text}`);
   const chars = Array.from(text);
   if (chars.length === 0) throw new Error("text: empty string, nothing to plot");
-  const width = options.width ?? 60;
+  const width = options.width ?? 48;
   if (!Number.isInteger(width) || width < 1) throw new Error(`width: expected a positive integer, got ${width}`);
   const gaps = new Gaps();
   const a = readSeries("activations", activations, gaps);
@@ -89,7 +91,7 @@ export function textActivation(text: string, activations: Series, options: TextA
     xgap: 1,
     ygap: 1,
     hoverongaps: false,
-    colorbar: { title: { text: "activation" } },
+    colorbar: { title: { text: options.colorbarTitle ?? "activation" } },
   });
   const title = options.title ?? (options.unit === undefined ? "Activation" : `Activation of unit ${options.unit}`);
   return {
