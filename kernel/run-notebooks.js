@@ -3,9 +3,10 @@
 "use strict";
 /**
  * `npm run notebooks`: executes every notebook in notebooks/ through the seqlab
- * kernel and writes the executed notebook and its HTML under out/, and every plot
- * a notebook shows as an HTML file under out/<notebook>/ (SEQLAB_PLOT_DIR). Exits
- * non-zero if any cell raised an error.
+ * kernel and makes out/ a course book that opens offline anywhere (kernel/book.js):
+ * out/index.html, each executed notebook as .ipynb and .html, and every figure a
+ * notebook shows as HTML, PNG and SVG under out/<notebook>/. Exits non-zero if any
+ * cell raised an error.
  *
  *   node kernel/run-notebooks.js [notebook.ipynb …] [--out DIR]
  *
@@ -18,6 +19,7 @@ const path = require("path");
 const { spawn } = require("child_process");
 const { findJupyter, installKernelSpec } = require("./jupyter");
 const { packageRoot } = require("./resolve");
+const { writeBook } = require("./book");
 
 const CELL_TIMEOUT_S = 600;
 
@@ -56,10 +58,13 @@ function notebookErrors(file) {
 }
 
 /**
- * Executes notebooks and converts them to HTML.
+ * Executes notebooks, converts them to HTML and writes the course book around them
+ * (`outDir`/index.html; see kernel/book.js).
  * @param {{ notebooks?: string[], outDir?: string, env?: NodeJS.ProcessEnv, log?: (s: string) => void }} [opts]
- * @returns {Promise<{ notebook: string, executed: string, html: string, plots: string[], seconds: number,
- *   errors: { cell: number, ename: string, evalue: string }[] }[]>}
+ * @returns {Promise<{ notebook: string, executed: string, html: string, seconds: number,
+ *   errors: { cell: number, ename: string, evalue: string }[],
+ *   plots: string[], figures: import("./book").FigureFiles[] }[]>}
+ *   `figures`: each figure the notebook shows, as files (`plots`: their HTML files)
  */
 async function runNotebooks(opts = {}) {
   const log = opts.log ?? ((s) => console.log(s));
@@ -80,8 +85,10 @@ async function runNotebooks(opts = {}) {
     installKernelSpec(jupyter.python, { prefix });
     const base = opts.env ?? process.env;
     const jupyterPath = [path.join(prefix, "share", "jupyter"), base.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
-    const env = { ...base, JUPYTER_PATH: jupyterPath, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
+    // A batch run keeps the still picture of every figure: the kernel may wait up to a minute for one.
+    const env = { SEQLAB_PICTURE_WAIT: "60000", ...base, JUPYTER_PATH: jupyterPath, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
     fs.mkdirSync(outDir, { recursive: true });
+    /** @type {Awaited<ReturnType<typeof runNotebooks>>} */
     const results = [];
     for (const notebook of notebooks) {
       const name = path.basename(notebook, ".ipynb");
@@ -107,7 +114,7 @@ async function runNotebooks(opts = {}) {
           name,
           notebook,
         ],
-        { ...env, SEQLAB_PLOT_DIR: plotDir },
+        env,
       );
       const seconds = (Date.now() - t0) / 1000;
       if (exec.code !== 0 || !fs.existsSync(executed)) {
@@ -116,21 +123,28 @@ async function runNotebooks(opts = {}) {
       const conv = await run(jupyter.python, ["-m", "nbconvert", "--to", "html", "--output-dir", outDir, executed], env);
       if (conv.code !== 0) throw new Error(`converting ${executed} to HTML failed:\n${conv.output}`);
       const errors = notebookErrors(executed);
-      const plots = fs.existsSync(plotDir)
-        ? fs
-            .readdirSync(plotDir)
-            .filter((f) => f.endsWith(".html"))
-            .sort()
-            .map((f) => path.join(plotDir, f))
-        : [];
-      results.push({ notebook, executed, html, plots, seconds, errors });
+      results.push({ notebook, executed, html, seconds, errors, plots: [], figures: [] });
       log(
         `${errors.length === 0 ? "ok  " : "FAIL"} ${path.relative(packageRoot, notebook)} in ${seconds.toFixed(1)} s → ` +
-          `${path.relative(process.cwd(), executed)}, ${path.relative(process.cwd(), html)}` +
-          (plots.length ? `, ${plots.length} plot${plots.length > 1 ? "s" : ""} in ${path.relative(process.cwd(), plotDir)}/` : ""),
+          `${path.relative(process.cwd(), executed)}, ${path.relative(process.cwd(), html)}`,
       );
       for (const e of errors) log(`     cell ${e.cell}: ${e.ename}: ${e.evalue}`);
     }
+    const book = await writeBook(
+      outDir,
+      results.map((r) => ({ name: path.basename(r.executed, ".ipynb"), ...r, errors: r.errors.length })),
+      { log },
+    );
+    for (const r of results) {
+      r.figures = book.figures.get(path.basename(r.executed, ".ipynb")) ?? [];
+      r.plots = r.figures.map((f) => f.html);
+    }
+    const figures = results.flatMap((r) => r.figures);
+    const formats = figures.every((f) => f.png && f.svg) ? "HTML, PNG and SVG" : "HTML";
+    log(
+      `book: ${path.relative(process.cwd(), book.index)}; ${figures.length} figure${figures.length === 1 ? "" : "s"} as ${formats} ` +
+        `in ${book.exportSeconds.toFixed(1)} s`,
+    );
     return results;
   } finally {
     fs.rmSync(prefix, { recursive: true, force: true });

@@ -8,8 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { runNotebooks } from "../kernel/run-notebooks";
 import { version as seqlabVersion } from "../package.json";
-import { renderedPlots, closeBrowser } from "seqlab/internal";
+import { pathToFileURL } from "url";
+import { chromiumPath, closeBrowser } from "seqlab/internal";
 import { jupyterEnv, run, JupyterEnv } from "./helpers/jupyter";
+import { checkBook } from "./helpers/book";
+import { readExecuted, type NotebookCheck } from "./notebook-checks/helpers";
 
 const dir = path.join(__dirname, "..", "notebooks");
 const notebooks = fs
@@ -20,7 +23,7 @@ const notebooks = fs
 interface Cell {
   cell_type: string;
   source: string | string[];
-  outputs?: { output_type: string; text?: string | string[]; data?: Record<string, unknown> }[];
+  outputs?: { output_type: string; text?: string | string[]; data?: Record<string, unknown>; metadata?: Record<string, unknown> }[];
   execution_count?: number | null;
 }
 const read = (file: string): { cells: Cell[]; metadata: { kernelspec?: { name: string } } } => JSON.parse(fs.readFileSync(file, "utf-8"));
@@ -42,6 +45,35 @@ describe("notebooks", function () {
         assert.equal(cell.execution_count, null, `cell ${i + 1} of ${nb} has an execution count`);
       }
     });
+
+    it(`${nb} reads like a chapter: a numbered title, the common first cell, exercises at the end, and a check`, () => {
+      const { cells } = read(path.join(dir, nb));
+      const number = nb.slice(0, 2);
+      assert.equal(cells[0].cell_type, "markdown");
+      assert.match(text(cells[0].source), new RegExp(`^# ${number} · \\S`), "first cell: # NN · Title");
+      const firstCode = cells.find((c) => c.cell_type === "code")!;
+      assert.match(text(firstCode.source), /^import \{ tf, initBackend, describeBackend, version[ ,}]/);
+      assert.match(
+        text(firstCode.source),
+        /const backend = await initBackend\(\);\nconsole\.log\(`seqlab \$\{version\}`\);\nconsole\.log\(describeBackend\(backend\)\);/,
+      );
+      const exercises = cells.findIndex((c) => c.cell_type === "markdown" && /^## Exercises\b/m.test(text(c.source)));
+      assert.ok(exercises >= 0, "an ## Exercises section");
+      const items = cells
+        .slice(exercises)
+        .map((c) => text(c.source))
+        .join("\n")
+        .match(/^\d+\. /gm);
+      assert.ok(items && items.length >= 2 && items.length <= 6, `${items?.length ?? 0} exercises`);
+      assert.ok(
+        cells.slice(exercises + 1).every((c) => c.cell_type === "markdown"),
+        "the exercises end the notebook",
+      );
+      assert.ok(
+        fs.existsSync(path.join(__dirname, "notebook-checks", nb.replace(/\.ipynb$/, ".ts"))),
+        "test/notebook-checks has its check",
+      );
+    });
   }
 
   it("every notebook that library doc comments point to exists", () => {
@@ -56,7 +88,7 @@ describe("notebooks", function () {
   });
 
   describe("executed through the seqlab kernel", function () {
-    this.timeout(900_000);
+    this.timeout(1_800_000);
     let jupyter: JupyterEnv;
     let out: string;
     let results: Awaited<ReturnType<typeof runNotebooks>>;
@@ -110,104 +142,70 @@ describe("notebooks", function () {
       assert.ok(fs.existsSync(path.join(out, "elsewhere", "99-elsewhere.html")), "the failing notebook's HTML is still written");
     });
 
-    it("01's nbconvert HTML draws its live loss plot and its prediction plot offline, and both are saved under out/", async () => {
-      const r = results.find((x) => path.basename(x.notebook).startsWith("01-"))!;
-      const page = await renderedPlots(r.html);
-      assert.deepEqual(page.blockedRequests, [], "the page asked the network for something");
-      assert.deepEqual(page.pageErrors, []);
-      assert.ok(page.plots.length >= 2, `found ${page.plots.length} plots`);
-      for (const p of page.plots) assert.equal(p.drawn, p.traces, `plot "${p.title}" drew ${p.drawn} of ${p.traces} traces`);
-      assert.ok(
-        page.plots.some((p) => /training loss \(MSE\), step \d+/.test(p.title)),
-        "the live figure's last state is missing",
-      );
-      assert.equal(r.plots.length, 2, `saved plots: ${r.plots}`);
-      for (const file of r.plots) {
-        const saved = await renderedPlots(file);
-        assert.equal(saved.plots.length, 1);
-        assert.equal(saved.plots[0].drawn, saved.plots[0].traces);
+    for (const nb of notebooks) {
+      const name = nb.replace(/\.ipynb$/, "");
+      it(`${name}: runs without error or warning output and shows what its check asserts`, async () => {
+        const r = results.find((x) => path.basename(x.notebook) === nb)!;
+        const executed = readExecuted(r.executed, r.html, r.seconds, r.plots);
+        console.log(`      ${name}: ${r.seconds.toFixed(1)} s, ${executed.figures.length} figures`);
+        assert.equal(executed.stderr, "", `${name} wrote to stderr`);
+        assert.ok(executed.figures.length >= 1, `${name} shows no figure`);
+        const { default: check } = (await import(`./notebook-checks/${name}`)) as { default: NotebookCheck };
+        check(executed);
+      });
+    }
+
+    it("a viewer that runs no scripts sees a picture of every figure, of its final state", async () => {
+      const { chromium } = await import("playwright-core");
+      const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
+      try {
+        // nbconvert's HTML with JavaScript off, as a viewer that runs no scripts shows it.
+        const page = await (await browser.newContext({ javaScriptEnabled: false, offline: true })).newPage();
+        for (const r of results) {
+          const nb = read(r.executed);
+          const figures = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.["application/vnd.plotly.v1+json"]);
+          const titles: string[] = [];
+          for (const o of figures) {
+            const fig = o.data!["application/vnd.plotly.v1+json"] as { layout: { title?: { text?: string } } };
+            const png = Buffer.from(String(o.data!["image/png"] ?? ""), "base64");
+            const title = (fig.layout.title?.text ?? "").replace(/<[^>]*>/g, "");
+            titles.push(title);
+            assert.ok(png.length > 1000 && png.readUInt32BE(0) === 0x89504e47, `${path.basename(r.notebook)}: no picture for "${title}"`);
+            const meta = (o.metadata as Record<string, { title?: string }> | undefined)?.["image/png"];
+            assert.equal(meta?.title, title, "the picture is of the figure's final state");
+          }
+          await page.goto(pathToFileURL(r.html).href);
+          const seen = (await page.evaluate(
+            `Array.from(document.querySelectorAll(".seqlab-plot")).map((p) => {
+               const img = p.querySelector("img.seqlab-plot-picture");
+               return img && img.naturalWidth > 0 && img.getBoundingClientRect().height > 50 ? img.alt : null;
+             })`,
+          )) as (string | null)[];
+          assert.equal(
+            seen.length,
+            figures.length,
+            `${path.basename(r.html)}: ${seen.length} figures in the HTML, ${figures.length} in the notebook`,
+          );
+          seen.forEach((alt, i) =>
+            assert.ok(alt !== null && (titles[i] === "" || alt === titles[i]), `${path.basename(r.html)}, figure ${i + 1}: ${alt}`),
+          );
+        }
+      } finally {
+        await browser.close();
       }
     });
 
-    it("02 trains with hand-written BPTT, and shows gradients vanishing for ρ(W) < 1 and exploding for ρ(W) > 1", () => {
-      const r = results.find((x) => path.basename(x.notebook).startsWith("02-"));
-      assert.ok(r, "notebook 02 is missing");
-      const output = read(r.executed)
-        .cells.flatMap((c) => c.outputs ?? [])
-        .map((o) => text(o.text))
-        .join("");
-      const m = /trained (\d+) steps: loss per character ([\d.]+) → ([\d.]+)/.exec(output);
-      assert.ok(m, `no training summary in:\n${output}`);
-      assert.ok(Number(m[2]) / Number(m[3]) >= 5, `loss fell only from ${m[2]} to ${m[3]}`);
-      const ratio = (rho: string) => Number(new RegExp(`ρ = ${rho}: ‖∇h\\(1\\) L‖ / ‖∇h\\(τ\\) L‖ = (\\S+)`).exec(output)?.[1]);
-      assert.ok(ratio("0.5") < 1e-6, `ρ = 0.5 kept ${ratio("0.5")}`);
-      assert.ok(ratio("4") > 1e3, `ρ = 4 grew only ${ratio("4")}`);
-      assert.match(output, /hand~auto +hand~num +auto~num +f64hand~num/);
-    });
-
-    it("03: LSTM and GRU with open gates remember the first of 30 symbols; the vanilla RNN and the b_f ≈ 0 LSTM do not", () => {
-      const r = results.find((x) => path.basename(x.notebook).startsWith("03-"));
-      assert.ok(r, "notebook 03 is missing");
-      const output = read(r.executed)
-        .cells.flatMap((c) => c.outputs ?? [])
-        .map((o) => text(o.text))
-        .join("");
-      const accuracy = (name: string) => {
-        const m = new RegExp(`^${name} +test accuracy ([\\d.]+)%`, "m").exec(output);
-        assert.ok(m, `no accuracy for ${name} in:\n${output}`);
-        return Number(m[1]);
-      };
-      assert.ok(accuracy("LSTM, b_f = 3") >= 90);
-      assert.ok(accuracy("GRU, b_z = −3") >= 90);
-      assert.ok(accuracy("vanilla RNN") < 90);
-      assert.ok(accuracy("LSTM, b_f ≈ 0") < 50);
-      assert.match(output, /units whose forget gate stays most open: unit \d+ \(mean f = (0\.9\d|1\.00)\)/);
-    });
-
-    it("04: with attention the encoder–decoder gets ≥ 90% of held-out dates right in 200 steps, far more than with a fixed context", () => {
-      const r = results.find((x) => path.basename(x.notebook).startsWith("04-"));
-      assert.ok(r, "notebook 04 is missing");
-      const output = read(r.executed)
-        .cells.flatMap((c) => c.outputs ?? [])
-        .map((o) => text(o.text))
-        .join("");
-      const withAttention = Number(/with attention: ([\d.]+)% of held-out dates exactly right/.exec(output)?.[1]);
-      const fixed = Number(/fixed context: +([\d.]+)%/.exec(output)?.[1]);
-      assert.ok(withAttention >= 90, `with attention: ${withAttention}%\n${output}`);
-      assert.ok(withAttention - fixed >= 30, `fixed context ${fixed}% vs attention ${withAttention}%`);
-      assert.match(output, /greedy \d{4}-\d\d-\d\d +\(log p -?[\d.]+\) +beam \d{4}-\d\d-\d\d/);
-    });
-
-    it("05: teacher forcing leaves a train/test gap that scheduled sampling narrows; only the bidirectional GRU sees ahead; the LM beats a unigram model", () => {
-      const r = results.find((x) => path.basename(x.notebook).startsWith("05-"));
-      assert.ok(r, "notebook 05 is missing");
-      const output = read(r.executed)
-        .cells.flatMap((c) => c.outputs ?? [])
-        .map((o) => text(o.text))
-        .join("");
-      const gap = (name: string) => Number(new RegExp(`^${name}.*: gap (-?[\\d.]+)$`, "m").exec(output)?.[1]);
-      assert.ok(gap("trained with teacher forcing") > 0.3, `teacher-forcing gap ${gap("trained with teacher forcing")}\n${output}`);
-      assert.ok(gap("scheduled sampling") < gap("trained with teacher forcing") / 2, `scheduled sampling gap ${gap("scheduled sampling")}`);
-      const accuracy = (name: string) => Number(new RegExp(`^${name} +accuracy ([\\d.]+)%`, "m").exec(output)?.[1]);
-      assert.ok(accuracy("forward GRU") < 40, `forward ${accuracy("forward GRU")}`);
-      assert.ok(accuracy("bidirectional GRU") >= 80, `bidirectional ${accuracy("bidirectional GRU")}`);
-      const m = /validation perplexity ([\d.]+) \(a unigram model: ([\d.]+)\)/.exec(output);
-      assert.ok(m && Number(m[1]) < Number(m[2]) / 2, `perplexity ${m?.[1]} vs unigram ${m?.[2]}`);
-      assert.equal((output.match(/^τ = [\d.]+: "The /gm) ?? []).length, 3);
-    });
-
-    it("01 trains its RNN: the loss falls at least 5-fold and no tensor leaks", () => {
-      const r = results.find((x) => path.basename(x.notebook).startsWith("01-"));
-      assert.ok(r, "notebook 01 is missing");
-      const output = read(r.executed)
-        .cells.flatMap((c) => c.outputs ?? [])
-        .map((o) => text(o.text))
-        .join("");
-      const m = /trained (\d+) steps: loss ([\d.]+) → ([\d.]+)/.exec(output);
-      assert.ok(m, `no training summary in:\n${output}`);
-      assert.ok(Number(m[2]) / Number(m[3]) >= 5, `loss fell only from ${m[2]} to ${m[3]}`);
-      assert.match(output, /tensors leaked by training: 0\n/);
-      assert.match(output, /tfjs backend: (tensorflow|wasm|cpu)/);
+    it("out/ is a book that opens offline anywhere: a copy of it loads nothing from outside, typesets its math, draws every figure", async () => {
+      const copy = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-book-copy-"));
+      try {
+        fs.cpSync(out, copy, { recursive: true });
+        const book = await checkBook(copy);
+        assert.deepEqual(book.problems, []);
+        const pages = book.pages.filter((p) => /^\d\d-[^/]*\.html$/.test(p.page)).map((p) => p.page);
+        assert.deepEqual(pages.sort(), notebooks.map((nb) => nb.replace(/\.ipynb$/, ".html")).sort());
+      } finally {
+        fs.rmSync(copy, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -161,7 +161,7 @@ export async function closeBrowser(): Promise<void> {
  * a string: this package compiles without DOM types).
  */
 export const INSPECT_PLOTS = `(() => {
-  const drawnSelector = 'path.js-line[d^="M"], path.point[d^="M"], g.textpoint text, image';
+  const drawnSelector = 'path.js-line[d^="M"], path.point[d^="M"], g.point > path[d^="M"], g.textpoint text, image';
   const plots = Array.from(document.querySelectorAll(".js-plotly-plot")).map((gd) => {
     const traces = Array.from(gd.querySelectorAll(".main-svg g.trace, .main-svg g.hm"));
     const title = gd.layout && gd.layout.title ? gd.layout.title.text || "" : "";
@@ -183,7 +183,7 @@ export interface RenderedPlots {
   plots: {
     /** Traces in the figure (`gd.data.length`). */
     traces: number;
-    /** Traces with drawn SVG: a line path, markers, text, or a heatmap image. */
+    /** Traces with drawn SVG: a line path, markers, bars, text, or a heatmap image. */
     drawn: number;
     /** The plot's title. */
     title: string;
