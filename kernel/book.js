@@ -10,7 +10,8 @@
  *                              (see {@link portablePage}) and with a navigation bar
  *   <name>.ipynb               the executed notebook
  *   <name>/NN-slug.html|png|svg   every figure the notebook shows, as its outputs hold it
- *                              (a live figure in its final state); plotly.js beside them
+ *                              (a live figure in its final state)
+ *   assets/plotly.js           plotly.js, one copy that every figure page loads
  *   assets/katex/              KaTeX (npm package katex), which typesets the equations
  *   book.json                  what the contents page is made from
  *
@@ -32,6 +33,20 @@ const KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.j
 
 /** Where KaTeX goes in the book, relative to the book's folder. */
 const KATEX_DIR = "assets/katex";
+
+/** The one copy of plotly.js the figure pages of every notebook load, relative to the book's folder. */
+const PLOTLY_FILE = "assets/plotly.js";
+
+/**
+ * Copies plotly.js (the build seqlab's figures use) to assets/, once for all figure pages.
+ * @param {string} outDir
+ */
+function copyPlotly(outDir) {
+  const to = path.join(outDir, PLOTLY_FILE);
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.copyFileSync(require.resolve("plotly.js-dist-min"), to);
+  return to;
+}
 
 /**
  * The delimiters KaTeX looks for, as Jupyter's MathJax does: `$…$`, `$$…$$`, `\(…\)`,
@@ -246,7 +261,7 @@ async function exportFigures(executed, dir, state) {
   for (const [i, fig] of figures.entries()) {
     const stem = path.join(dir, plotFileStem(fig, i + 1));
     /** @type {FigureFiles} */
-    const f = { title: titleOf(fig), html: await savePlot(fig, `${stem}.html`, { plotlyjs: "file" }) };
+    const f = { title: titleOf(fig), html: await savePlot(fig, `${stem}.html`, { plotlyjs: { src: `../${PLOTLY_FILE}` } }) };
     if (state.images === true) {
       try {
         f.png = await savePlot(fig, `${stem}.png`);
@@ -461,6 +476,7 @@ ${items.join("\n")}
 async function writeBook(outDir, notebooks, opts = {}) {
   const log = opts.log ?? (() => {});
   const katex = copyKatex(outDir);
+  copyPlotly(outDir);
   const manifest = path.join(outDir, "book.json");
   /** @type {Map<string, BookEntry>} */
   const entries = new Map();
@@ -516,4 +532,4 @@ async function writeBook(outDir, notebooks, opts = {}) {
   return { index, figures, katexBytes: katex.bytes, exportSeconds };
 }
 
-module.exports = { writeBook, portablePage, copyKatex, figuresOf, exportFigures, describeNotebook, needsRequireJs, KATEX_DIR };
+module.exports = { writeBook, portablePage, copyKatex, copyPlotly, figuresOf, exportFigures, describeNotebook, needsRequireJs, KATEX_DIR };

@@ -17,11 +17,12 @@ export interface SavePlotOptions {
   /** PNG only: pixels per CSS pixel; the PNG is width·scale × height·scale. Default: 1. */
   scale?: number;
   /**
-   * HTML only. "inline" (default): plotly.js inside the page (~11 MB; opens anywhere).
+   * HTML only. "inline" (default): plotly.js inside the page (4.6 MB; opens anywhere).
    * "file": plotly.js is written once as `plotly.js` next to the page and loaded from
-   * there — for a folder of many plots.
+   * there — for a folder of many plots. `{ src }`: the page loads plotly.js from `src`
+   * (e.g. "../assets/plotly.js", one copy for several folders); the caller puts it there.
    */
-  plotlyjs?: "inline" | "file";
+  plotlyjs?: "inline" | "file" | { src: string };
 }
 
 const FORMATS = [".html", ".png", ".svg"];
@@ -49,7 +50,11 @@ export async function savePlot(fig: Figure, file: string, options: SavePlotOptio
 
   if (ext === ".html") {
     const sized = options.width !== undefined || options.height !== undefined ? { ...fig, layout: { ...fig.layout, width, height } } : fig;
-    if (options.plotlyjs === "file") {
+    if (typeof options.plotlyjs === "object") {
+      const src = options.plotlyjs.src;
+      if (typeof src !== "string" || src === "") throw new Error(`plotlyjs.src: expected the URL of plotly.js, got ${String(src)}`);
+      fs.writeFileSync(out, pageHtml(sized, { src }));
+    } else if (options.plotlyjs === "file") {
       const lib = path.join(path.dirname(out), "plotly.js");
       if (!fs.existsSync(lib)) fs.writeFileSync(lib, plotlySource());
       fs.writeFileSync(out, pageHtml(sized, { src: "plotly.js" }));
