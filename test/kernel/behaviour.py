@@ -210,5 +210,65 @@ class SeqlabKernelBehaviour(unittest.TestCase):
         self.assertEqual(self.run_cell("1 + 1").reply["content"]["status"], "ok")
 
 
+class SeqlabKernelPictureWait(unittest.TestCase):
+    """The end of a cell waits for its figures' still pictures, at most SEQLAB_PICTURE_WAIT, and no longer once Interrupt is pressed."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+
+        cls.tmp = tempfile.mkdtemp(prefix="seqlab-hung-browser-")
+        # A "browser" that never answers: the picture of a figure never comes.
+        hung = os.path.join(cls.tmp, "chromium")
+        with open(hung, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 600\n")
+        os.chmod(hung, 0o755)
+        env = dict(os.environ, SEQLAB_CHROMIUM=hung, SEQLAB_PICTURE_WAIT="3000")
+        cls.km, cls.kc = start_new_kernel(kernel_name="seqlab", env=env)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=True)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def show_cell(self, title):
+        return f'import {{ show, trainingCurves }} from "seqlab";\nshow(trainingCurves({{ loss: [1, 0.5] }}, {{ title: "{title}" }}));'
+
+    def test_a_picture_that_never_comes_holds_the_cell_for_the_wait_and_no_longer(self):
+        started = time.time()
+        cell = Cell(self.kc, self.show_cell("held"))
+        took = time.time() - started
+        self.assertEqual(cell.reply["content"]["status"], "ok")
+        self.assertEqual(len(cell.of("display_data")), 1, "the figure itself went out first")
+        self.assertGreaterEqual(took, 3.0)
+        self.assertLess(took, 20.0)
+
+    def test_interrupt_ends_the_wait_at_once(self):
+        pid = self.km.provisioner.process.pid
+        import threading
+
+        def interrupt_soon():
+            time.sleep(0.5)
+            os.kill(pid, signal.SIGINT)
+
+        def on_stream(text):
+            # The figure is out and the cell's code has ended: the kernel is waiting for its picture.
+            if text.startswith("shown"):
+                threading.Thread(target=interrupt_soon).start()
+
+        code = 'process.env.SEQLAB_PICTURE_WAIT = "60000";\n' + self.show_cell("interrupted") + '\nconsole.log("shown");'
+        started = time.time()
+        cell = Cell(self.kc, code, on_stream=on_stream)
+        took = time.time() - started
+        self.assertTrue(cell.idle)
+        self.assertEqual(cell.reply["content"]["status"], "ok")
+        self.assertEqual(len(cell.of("display_data")), 1)
+        self.assertLess(took, 20.0, "Interrupt ended the 60 s wait")
+        # The kernel answers the next cell.
+        self.assertEqual(Cell(self.kc, "2 + 2").of("execute_result")[0]["content"]["data"]["text/plain"], "4")
+
 if __name__ == "__main__":
     unittest.main()
