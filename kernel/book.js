@@ -224,14 +224,18 @@ function needsRequireJs(nb) {
  * The figures an executed notebook shows, in the order of the page: the plotly JSON of
  * its display outputs (a live figure's output holds its last update).
  * @param {any} nb the notebook's JSON
- * @returns {{ data: any[], layout: any }[]}
+ * @returns {{ data: any[], layout: any, png?: string }[]} (png: base64)
  */
 function figuresOf(nb) {
   return nb.cells
     .flatMap((/** @type {any} */ cell) => cell.outputs ?? [])
-    .map((/** @type {any} */ out) => out.data?.["application/vnd.plotly.v1+json"])
-    .filter((/** @type {any} */ fig) => fig && Array.isArray(fig.data))
-    .map((/** @type {any} */ fig) => ({ data: fig.data, layout: fig.layout ?? {} }));
+    .filter((/** @type {any} */ out) => Array.isArray(out.data?.["application/vnd.plotly.v1+json"]?.data))
+    .map((/** @type {any} */ out) => {
+      const fig = out.data["application/vnd.plotly.v1+json"];
+      // The still picture the kernel drew of the figure's final state, when it has one (src/plot/picture.ts).
+      const png = typeof out.data["image/png"] === "string" ? { png: out.data["image/png"] } : {};
+      return { data: fig.data, layout: fig.layout ?? {}, ...png };
+    });
 }
 
 /**
@@ -258,13 +262,15 @@ async function exportFigures(executed, dir, state) {
   const { plotFileStem, titleOf } = require("seqlab/internal");
   /** @type {FigureFiles[]} */
   const files = [];
-  for (const [i, fig] of figures.entries()) {
+  for (const [i, { png, ...fig }] of figures.entries()) {
     const stem = path.join(dir, plotFileStem(fig, i + 1));
     /** @type {FigureFiles} */
     const f = { title: titleOf(fig), html: await savePlot(fig, `${stem}.html`, { plotlyjs: { src: `../${PLOTLY_FILE}` } }) };
     if (state.images === true) {
       try {
-        f.png = await savePlot(fig, `${stem}.png`);
+        // The notebook already holds the figure's picture (same size, drawn the same way): reuse it.
+        if (png) fs.writeFileSync((f.png = `${stem}.png`), Buffer.from(png, "base64"));
+        else f.png = await savePlot(fig, `${stem}.png`);
         f.svg = await savePlot(fig, `${stem}.svg`);
       } catch (e) {
         state.images = /** @type {Error} */ (e).message;

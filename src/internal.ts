@@ -135,7 +135,7 @@ export { renderedPlots, closeBrowser, chromiumPath, withPage, INSPECT_PLOTS } fr
 export { plotFileStem, titleOf } from "./plot/html";
 export type { RenderedPlots } from "./plot/browser";
 export { mimeBundle, sendPlotlyJs } from "./plot/show";
-export { renderPicture, resetPictures, picturesEnabled, picturesOffReason, pictureStats, DEFAULT_HOLD_MS } from "./plot/picture";
+export { renderPicture, resetPictures, picturesEnabled } from "./plot/picture";
 export type { Picture } from "./plot/html";
 export { figureSummary } from "./plot/summary";
 export { gradientFlowHeatmap } from "./plot/gradient-flow";

@@ -61,13 +61,6 @@ export function picturesEnabled(): boolean {
   return !["0", "off", "false", "no"].includes(v) && unavailable === undefined;
 }
 
-/** Why no picture is being made, or undefined when pictures are on. */
-export function picturesOffReason(): string | undefined {
-  const v = (process.env.SEQLAB_PICTURES ?? "").trim().toLowerCase();
-  if (["0", "off", "false", "no"].includes(v)) return `SEQLAB_PICTURES=${process.env.SEQLAB_PICTURES}`;
-  return unavailable;
-}
-
 /** The figure as a PNG picture, or undefined when pictures are off or cannot be made. */
 export async function renderPicture(fig: Figure): Promise<Picture | undefined> {
   if (!picturesEnabled()) return undefined;
@@ -92,21 +85,14 @@ export function warmPictures(): void {
   });
 }
 
-/** Statistics of this process's pictures (for measuring what they cost). */
-export const pictureStats = { rendered: 0, milliseconds: 0, bytes: 0 };
-
 /**
  * Renders `fig` after its output has been sent, then replaces that output (display id
  * `displayId`) with `bundle(picture)`. The kernel holds the cell's end until this is done.
  */
 export function attachPicture(fig: Figure, displayId: string, bundle: (picture: Picture) => Record<string, unknown>): void {
   if (!picturesEnabled()) return;
-  const started = Date.now();
   const job = renderPicture(fig).then((picture) => {
     if (!picture) return;
-    pictureStats.rendered++;
-    pictureStats.milliseconds += Date.now() - started;
-    pictureStats.bytes += picture.png.length;
     sendDisplay(
       {
         data: bundle(picture),

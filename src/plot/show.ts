@@ -20,7 +20,7 @@ import * as path from "path";
 import { randomUUID } from "crypto";
 import { kernelSession, sendDisplay } from "../notebook";
 import { checkFigure, type Figure } from "./figure";
-import { figureHtml, plotlyLoaderHtml, titleOf, type Picture } from "./html";
+import { figureHtml, plotFileStem, plotlyLoaderHtml, type Picture } from "./html";
 import { attachPicture } from "./picture";
 import { figureSummary } from "./summary";
 import { savePlot } from "./export";
@@ -48,18 +48,6 @@ export function mimeBundle(fig: Figure, carryPlotly: boolean, picture?: Picture)
     ...(picture ? { "image/png": picture.png } : {}),
     "text/plain": figureSummary(fig),
   };
-}
-
-/**
- * The bundle for the next figure of this kernel session (plotly.js only in the first),
- * or undefined outside the kernel.
- */
-export function nextBundle(fig: Figure): Record<string, unknown> | undefined {
-  const p = page();
-  if (!p) return undefined;
-  const bundle = mimeBundle(fig, !p.plotlySent);
-  p.plotlySent = true;
-  return bundle;
 }
 
 /** True once plotly.js has gone to the page in this kernel session. */
@@ -110,13 +98,7 @@ let saved = 0;
 export async function keepCopy(fig: Figure): Promise<string | undefined> {
   const dir = process.env.SEQLAB_PLOT_DIR;
   if (!dir) return undefined;
-  const slug =
-    titleOf(fig)
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-|-$/g, "")
-      .slice(0, 40) || "plot";
-  const file = path.join(dir, `${String(++saved).padStart(2, "0")}-${slug}.html`);
+  const file = path.join(dir, `${plotFileStem(fig, ++saved)}.html`);
   try {
     return await savePlot(fig, file, { plotlyjs: "file" });
   } catch (e) {

@@ -6,19 +6,14 @@
  * causal RNN is unsure, later it is right; some hidden units hold the direction.
  */
 import { strict as assert } from "assert";
-import { numberIn, type Executed } from "./helpers";
+import { numberIn, quotedAsPrinted, type Executed } from "./helpers";
 
 const NUM = String.raw`[+-]?\d+(?:\.\d+)?`;
 
 export default function check(nb: Executed): void {
   const out = nb.stdout;
   const printed = (re: RegExp, what: string) => numberIn(out, re, what);
-  const quoted = (re: RegExp, what: string) => numberIn(nb.prose, re, what);
-  const sameAs = (prose: RegExp, stdout: RegExp, what: string) => {
-    const p = quoted(prose, `${what} (prose)`);
-    const s = printed(stdout, `${what} (output)`);
-    assert.equal(p, s, `the prose says ${what} is ${p}, the notebook printed ${s}`);
-  };
+  const sameAs = (prose: RegExp, stdout: RegExp, what: string) => void quotedAsPrinted(nb, prose, stdout, what);
   const re = (s: string) => new RegExp(s);
 
   assert.doesNotMatch(nb.stderr, /left alive|Error/, `stderr:\n${nb.stderr}`);

@@ -5,18 +5,12 @@
  * budget; every number the prose quotes is the one the code printed.
  */
 import { strict as assert } from "assert";
-import { numberIn, type Executed } from "./helpers";
+import { numberIn, quotedAsPrinted, type Executed } from "./helpers";
 
 export default function check(nb: Executed): void {
   const out = nb.stdout;
   const prose = nb.prose.replace(/\s+/g, " "); // line breaks in the markdown are spaces
-  /** The number `re` captures in the prose equals the one `printed` captures in the output. */
-  const quoted = (re: RegExp, printed: RegExp, what: string) => {
-    const p = numberIn(prose, re, `prose: ${what}`);
-    const o = numberIn(out, printed, `output: ${what}`);
-    assert.equal(p, o, `the prose says ${what} = ${p}, the code printed ${o}`);
-    return o;
-  };
+  const quoted = (re: RegExp, printed: RegExp, what: string) => quotedAsPrinted(nb, re, printed, what);
 
   assert.ok(numberIn(out, /max \|by hand − gruStep\| over [^:]+: (\S+)/) < 1e-5, "gruStepByHand differs from gruStep");
 

@@ -87,3 +87,14 @@ export function numberIn(s: string, re: RegExp, what = re.source): number {
   if (!Number.isFinite(v)) throw new Error(`${what}: "${m[1]}" is not a number`);
   return v;
 }
+
+/**
+ * The number `prose` captures in the notebook's prose (line breaks read as spaces) equals the
+ * one `printed` captures in its output; returns it.
+ */
+export function quotedAsPrinted(nb: Executed, prose: RegExp, printed: RegExp, what: string): number {
+  const p = numberIn(nb.prose.replace(/\s+/g, " "), prose, `${what} (prose)`);
+  const o = numberIn(nb.stdout, printed, `${what} (output)`);
+  if (p !== o) throw new Error(`the prose says ${what} is ${p}, the notebook printed ${o}`);
+  return o;
+}
