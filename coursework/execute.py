@@ -1,0 +1,141 @@
+"""Runs one notebook through a Jupyter kernel, cell by cell, and survives what student code does.
+
+    python3 execute.py IN.ipynb OUT.ipynb REPORT.json --kernel NAME --cell-timeout S
+
+The grader (grade.js) and `npm run assign` use it instead of `nbconvert --execute`, which
+stops at the first cell that times out or kills the kernel. Here:
+
+- a cell that runs past --cell-timeout is interrupted (the seqlab kernel stops synchronous
+  loops too) and gets an error output saying so; the kernel and its variables live on;
+- a cell that kills the kernel (process.exit, a crash, the memory limit) gets an error
+  output saying so; the kernel is restarted and the cells before it that had run without
+  error are run again, silently, so that later cells find their definitions; after
+  MAX_RESTARTS restarts the remaining cells are not run;
+- REPORT.json lists, per cell, its index, its nbgrader grade_id, and its status: "ok",
+  "error", "timeout", "died" or "not-run".
+"""
+
+import argparse
+import asyncio
+import copy
+import json
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+MAX_RESTARTS = 3
+
+
+def grade_id(cell):
+    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+
+
+def error_output(ename, evalue):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def has_error(cell):
+    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+async def restart(client):
+    """A fresh kernel and client after the kernel died."""
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+    except Exception:  # the channels of a dead kernel may already be gone
+        pass
+    try:
+        await client.km.shutdown_kernel(now=True)
+    except Exception:
+        pass
+    await client.async_start_new_kernel()
+    await client.async_start_new_kernel_client()
+
+
+async def run(nb, kernel, cell_timeout, startup_timeout):
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel,
+        timeout=cell_timeout,
+        startup_timeout=startup_timeout,
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": "Timeout", "evalue": f"the cell ran for more than {cell_timeout} s and was stopped"},
+        allow_errors=True,
+        record_timing=False,
+    )
+    report = [{"index": i, "grade_id": grade_id(c), "status": "not-run", "seconds": 0.0} for i, c in enumerate(nb.cells)]
+    restarts = 0
+    client.km = client.create_kernel_manager()
+    await client.async_start_new_kernel()
+    await client.async_start_new_kernel_client()
+    try:
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                report[i]["status"] = "ok"
+                continue
+            if restarts > MAX_RESTARTS:
+                cell.outputs = [error_output("NotRun", "not run: the kernel died too many times before this cell")]
+                continue
+            t0 = time.monotonic()
+            try:
+                await client.async_execute_cell(cell, i)
+                timed_out = any(o.get("ename") == "Timeout" for o in cell.get("outputs", []))
+                report[i]["status"] = "timeout" if timed_out else ("error" if has_error(cell) else "ok")
+            except (DeadKernelError, CellTimeoutError, CellExecutionError, RuntimeError) as e:
+                died = isinstance(e, DeadKernelError) or not await kernel_alive(client)
+                what = "the kernel died while running this cell (process.exit, a crash or the memory limit)"
+                cell.outputs = list(cell.get("outputs", [])) + [
+                    error_output("KernelDied" if died else type(e).__name__, what if died else str(e)[:500])
+                ]
+                report[i]["status"] = "died" if died else "error"
+                if died:
+                    restarts += 1
+                    if restarts > MAX_RESTARTS:
+                        continue
+                    await restart(client)
+                    for j in range(i):
+                        if report[j]["status"] == "ok" and nb.cells[j].cell_type == "code":
+                            replay = copy.deepcopy(nb.cells[j])
+                            try:
+                                await client.async_execute_cell(replay, j)
+                            except Exception:
+                                break
+            report[i]["seconds"] = round(time.monotonic() - t0, 3)
+    finally:
+        try:
+            await client._async_cleanup_kernel()
+        except Exception:
+            pass
+    return report
+
+
+async def kernel_alive(client):
+    try:
+        return bool(await client.km.is_alive())
+    except Exception:
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("notebook")
+    ap.add_argument("output")
+    ap.add_argument("report")
+    ap.add_argument("--kernel", default="seqlab")
+    ap.add_argument("--cell-timeout", type=int, default=120)
+    ap.add_argument("--startup-timeout", type=int, default=120)
+    args = ap.parse_args()
+    nb = nbformat.read(args.notebook, as_version=4)
+    report = asyncio.run(run(nb, args.kernel, args.cell_timeout, args.startup_timeout))
+    nbformat.write(nb, args.output)
+    with open(args.report, "w") as f:
+        json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
