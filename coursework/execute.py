@@ -9,8 +9,9 @@ stops at the first cell that times out or kills the kernel. Here:
   loops too) and gets an error output saying so; the kernel and its variables live on;
 - a cell that kills the kernel (process.exit, a crash, the memory limit) gets an error
   output saying so; the kernel is restarted and the cells before it that had run without
-  error are run again, silently, so that later cells find their definitions; after
-  MAX_RESTARTS restarts the remaining cells are not run;
+  error are run again, silently, so that later cells find their definitions (a cell during
+  which the kernel died is tried once more, since the death may be the previous cell's);
+  after MAX_RESTARTS restarts the remaining cells are not run;
 - REPORT.json lists, per cell, its index, its nbgrader grade_id, and its status: "ok",
   "error", "timeout", "died" or "not-run".
 """
@@ -52,8 +53,38 @@ async def restart(client):
         await client.km.shutdown_kernel(now=True)
     except Exception:
         pass
+    client.km = client.create_kernel_manager()
     await client.async_start_new_kernel()
     await client.async_start_new_kernel_client()
+
+
+async def execute(client, cell, i):
+    """Runs one cell; returns its status."""
+    t0 = time.monotonic()
+    try:
+        await client.async_execute_cell(cell, i)
+    except (DeadKernelError, CellTimeoutError, CellExecutionError, RuntimeError) as e:
+        if isinstance(e, DeadKernelError) or not await kernel_alive(client):
+            what = "the kernel died while running this cell (process.exit, a crash or the memory limit)"
+            cell.outputs = list(cell.get("outputs", [])) + [error_output("KernelDied", what)]
+            return "died"
+        cell.outputs = list(cell.get("outputs", [])) + [error_output(type(e).__name__, str(e)[:500])]
+        return "error"
+    if time.monotonic() - t0 >= client.timeout:
+        what = f"the cell ran for more than {client.timeout} s and was stopped"
+        cell.outputs = list(cell.get("outputs", [])) + [error_output("Timeout", what)]
+        return "timeout"
+    return "error" if has_error(cell) else "ok"
+
+
+async def restart_and_replay(client, nb, report, upto):
+    """A new kernel, in which the code cells before `upto` that ran without error run again, silently."""
+    await restart(client)
+    for j in range(upto):
+        if report[j]["status"] == "ok" and nb.cells[j].cell_type == "code":
+            replay = copy.deepcopy(nb.cells[j])
+            if await execute(client, replay, j) == "died":
+                return
 
 
 async def run(nb, kernel, cell_timeout, startup_timeout):
@@ -77,33 +108,25 @@ async def run(nb, kernel, cell_timeout, startup_timeout):
             if cell.cell_type != "code":
                 report[i]["status"] = "ok"
                 continue
-            if restarts > MAX_RESTARTS:
-                cell.outputs = [error_output("NotRun", "not run: the kernel died too many times before this cell")]
-                continue
             t0 = time.monotonic()
-            try:
-                await client.async_execute_cell(cell, i)
-                timed_out = any(o.get("ename") == "Timeout" for o in cell.get("outputs", []))
-                report[i]["status"] = "timeout" if timed_out else ("error" if has_error(cell) else "ok")
-            except (DeadKernelError, CellTimeoutError, CellExecutionError, RuntimeError) as e:
-                died = isinstance(e, DeadKernelError) or not await kernel_alive(client)
-                what = "the kernel died while running this cell (process.exit, a crash or the memory limit)"
-                cell.outputs = list(cell.get("outputs", [])) + [
-                    error_output("KernelDied" if died else type(e).__name__, what if died else str(e)[:500])
-                ]
-                report[i]["status"] = "died" if died else "error"
-                if died:
+            status = "not-run"
+            for attempt in (1, 2):
+                if not await kernel_alive(client):
+                    # The kernel died after the previous cell's reply (the seqlab kernel reports a
+                    # process.exit() in its cell, then exits): a new one, with the earlier cells run again.
                     restarts += 1
                     if restarts > MAX_RESTARTS:
-                        continue
-                    await restart(client)
-                    for j in range(i):
-                        if report[j]["status"] == "ok" and nb.cells[j].cell_type == "code":
-                            replay = copy.deepcopy(nb.cells[j])
-                            try:
-                                await client.async_execute_cell(replay, j)
-                            except Exception:
-                                break
+                        break
+                    await restart_and_replay(client, nb, report, i)
+                status = await execute(client, cell, i)
+                if status != "died" or attempt == 2:
+                    break
+                # It died while running this cell, perhaps from the cell before (a race with that
+                # cell's exit): the cell is tried once more in a new kernel before it is marked.
+                cell.outputs = []
+            if restarts > MAX_RESTARTS and status == "not-run":
+                cell.outputs = [error_output("NotRun", "not run: the kernel died too many times before this cell")]
+            report[i]["status"] = status
             report[i]["seconds"] = round(time.monotonic() - t0, 3)
     finally:
         try:

@@ -61,8 +61,8 @@ function sandboxSupport() {
   if (probe.status !== 0) return { on: false, why: "this machine does not allow mount namespaces (unshare --mount failed)" };
   const read = spawnSync(
     "setpriv",
-    [`--reuid=${BASE_UID}`, `--regid=${BASE_UID}`, "--clear-groups", process.execPath, "-e", "require.resolve('seqlab/coursework')"],
-    { cwd: "/", env: { PATH: process.env.PATH ?? "", NODE_PATH: path.dirname(packageRoot) } },
+    [`--reuid=${BASE_UID}`, `--regid=${BASE_UID}`, "--clear-groups", process.execPath, "-e", `require(${JSON.stringify(packageRoot)})`],
+    { cwd: "/", env: { PATH: process.env.PATH ?? "" } },
   );
   if (read.status !== 0) {
     return {
@@ -455,7 +455,8 @@ async function gradeOne(a) {
       const id = nbf.gradeIdOf(cell);
       const at = result.cells.findIndex((c) => nbf.gradeIdOf(c) === id);
       const status = statuses[at]?.status ?? "not-run";
-      const err = (result.cells[at]?.outputs ?? []).find((o) => o.output_type === "error");
+      const errors = (result.cells[at]?.outputs ?? []).filter((o) => o.output_type === "error");
+      const err = errors.find((o) => o.ename === "Timeout" || o.ename === "KernelDied") ?? errors[0];
       const passed = status === "ok" && !err;
       grade.tests.push(testResult(cell, passed, passed ? printed(result.cells[at]) : err ? errorText(err) : `not run (${status})`));
     }
@@ -557,7 +558,7 @@ function feedbackNotebook(result, grade, grading) {
  */
 function writeStudentResults(dir, grade) {
   const manual = grade.written.length
-    ? `\nWritten answers (${grade.written.map((w) => `${w.id}: ${w.points}`).join(", ")} points) are graded by hand.`
+    ? `\nWritten answers (${grade.written.map((w) => `${w.id}: ${w.points} point${w.points === 1 ? "" : "s"}`).join(", ")}) are graded by hand.`
     : "";
   const results = {
     score: grade.score,

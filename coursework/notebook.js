@@ -22,7 +22,8 @@
  *              implemented yet" (code) or "YOUR ANSWER HERE" (markdown), hidden tests
  *              removed, outputs cleared, locked cells marked read-only for Jupyter;
  *   solution   the model answers, markers removed, hidden tests removed;
- *   grading    the release's cells with the hidden tests put back: what the grader runs,
+ *   grading    the release's cells with the hidden tests put back (their marker lines are
+ *              comments, kept so that feedback can leave them out): what the grader runs,
  *              after taking each solution cell's source from the student (merge()).
  */
 const fs = require("fs");
@@ -211,15 +212,6 @@ function removeHidden(text, what) {
 }
 
 /**
- * Source with the hidden tests kept and their marker lines removed.
- * @param {string} text
- * @param {string} what
- */
-function withHidden(text, what) {
-  return joinLines(regions(text, BEGIN_HIDDEN, END_HIDDEN, what).map((r) => r.text));
-}
-
-/**
  * Source with the solution kept and its marker lines removed.
  * @param {string} text
  * @param {string} what
@@ -328,7 +320,7 @@ function versionsOf(master, name, version) {
     solution: make((cell, what) => removeHidden(withSolution(sourceOf(cell), what), what), false),
     grading: make((cell, what) => {
       const kind = kindOf(cell);
-      if (kind === "test") return withHidden(sourceOf(cell), what);
+      if (kind === "test") return sourceOf(cell);
       return releaseSource(cell, what);
     }, true),
   };

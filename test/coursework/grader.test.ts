@@ -1,0 +1,185 @@
+/**
+ * The grader against what students hand in, through the real seqlab kernel: a right
+ * answer, the untouched release, a tampered test cell, an infinite loop, process.exit(),
+ * a 10 GB allocation, a file that is not a notebook, and code that tries to read the
+ * master, the grading notebook and another student's submission. Each is graded, and
+ * the run goes on.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as nbf from "../../coursework/notebook";
+import { gradeAll, sandboxSupport, type Grade } from "../../coursework/grade";
+import { assign } from "../../coursework/assign";
+
+const MASTERS = path.join(__dirname, "..", "fixtures", "coursework", "masters");
+type Nb = ReturnType<typeof nbf.readNotebook>;
+
+/** The release with the source of some cells replaced (by grade_id), or cells removed (null). */
+function submissionFrom(release: Nb, edits: Record<string, string | null>): Nb {
+  const nb: Nb = JSON.parse(JSON.stringify(release));
+  nb.cells = nb.cells.filter((c) => edits[nbf.gradeIdOf(c) ?? ""] !== null);
+  for (const c of nb.cells) {
+    const e = edits[nbf.gradeIdOf(c) ?? ""];
+    if (typeof e === "string") c.source = nbf.toSource(e);
+  }
+  return nb;
+}
+
+const double = (body: string) => `function double(x: tf.Tensor1D): tf.Tensor1D {\n${body}\n}`;
+const RIGHT_DOUBLE = double("  return tf.mul(x, 2) as tf.Tensor1D;");
+const RIGHT_SQUARE = "function square(x: tf.Tensor1D): tf.Tensor1D {\n  return tf.square(x);\n}";
+
+describe("coursework: grading what students hand in", function () {
+  this.timeout(900_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-grader-test-"));
+  const subs = path.join(tmp, "submissions");
+  let grades: Map<string, Grade>;
+  let outDir: string;
+  let masterText: string;
+
+  before(async () => {
+    const [tiny] = await assign({
+      names: ["tiny"],
+      masters: MASTERS,
+      out: path.join(tmp, "assigned"),
+      prove: false,
+      gradescope: false,
+      log: () => {},
+    });
+    const release = nbf.readNotebook(tiny.release);
+    masterText = fs.readFileSync(path.join(MASTERS, "tiny.ipynb"), "utf-8");
+    const otherStudent = path.join(subs, "good", "tiny.ipynb");
+    const snoop = [
+      'import * as fs from "fs";',
+      "for (const file of [",
+      `  ${JSON.stringify(path.join(MASTERS, "tiny.ipynb"))},`,
+      `  ${JSON.stringify(tiny.grading)},`,
+      `  ${JSON.stringify(otherStudent)},`,
+      "]) {",
+      '  try { console.log(`READ ${file}: ${fs.readFileSync(file, "utf-8").slice(0, 2000)}`); }',
+      "  catch (e) { console.log(`DENIED ${file}: ${(e as Error).message}`); }",
+      "}",
+      'console.log(`FOLDER ${fs.readdirSync(".").join(",")}`);',
+      RIGHT_DOUBLE,
+    ].join("\n");
+    const variants: Record<string, Record<string, string | null> | string> = {
+      good: { double: RIGHT_DOUBLE, square: RIGHT_SQUARE, "q-why": "Because it distributes." },
+      release: {},
+      tampered: { double: double("  return x;"), "test-double": 'console.log("all good");', "test-square": null, square: RIGHT_SQUARE },
+      loop: { double: double("  while (true) {}"), square: RIGHT_SQUARE },
+      exit: { double: double("  process.exit(3);"), square: RIGHT_SQUARE },
+      memory: { double: double("  const big = new Float64Array(1.25e9);\n  big.fill(1);\n  return x;"), square: RIGHT_SQUARE },
+      corrupt: '{ "cells": [ {"cell_type": "code", "source": "function double(',
+      snoop: { double: snoop, square: RIGHT_SQUARE },
+    };
+    for (const [who, v] of Object.entries(variants)) {
+      fs.mkdirSync(path.join(subs, who), { recursive: true });
+      const text = typeof v === "string" ? v : JSON.stringify(submissionFrom(release, v));
+      fs.writeFileSync(path.join(subs, who, "tiny.ipynb"), text);
+    }
+    outDir = path.join(tmp, "grades");
+    const result = await gradeAll({
+      submissions: subs,
+      masters: MASTERS,
+      out: outDir,
+      cellTimeout: 15,
+      memoryMb: 2048,
+      jobs: 2,
+      log: () => {},
+    });
+    grades = new Map(result.grades.map((g) => [g.student, g]));
+  });
+
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const scores = (who: string) => Object.fromEntries((grades.get(who)?.tests ?? []).map((t) => [t.id, t.score]));
+  const output = (who: string, id: string) => grades.get(who)?.tests.find((t) => t.id === id)?.output ?? "";
+  const executedText = (who: string) => fs.readFileSync(path.join(outDir, who, "tiny.ipynb"), "utf-8");
+  /** Everything the submission's cells printed. */
+  const printedBy = (who: string) =>
+    nbf
+      .readNotebook(path.join(outDir, who, "tiny.ipynb"))
+      .cells.flatMap((c) => c.outputs ?? [])
+      .map((o) => (Array.isArray(o.text) ? o.text.join("") : (o.text ?? "")))
+      .join("");
+
+  it("runs submissions in a sandbox on this machine (root, Linux, mount namespaces)", () => {
+    assert.deepEqual(sandboxSupport(), { on: true, why: "" });
+  });
+
+  it("gives the right answer full marks and the release zero", () => {
+    assert.deepEqual(scores("good"), { "test-double": 3, "test-square": 2 });
+    assert.equal(grades.get("good")?.score, 5);
+    assert.deepEqual(scores("release"), { "test-double": 0, "test-square": 0 });
+    assert.match(output("release", "test-double"), /not implemented yet/);
+    assert.deepEqual(grades.get("good")?.written, [{ id: "q-why", points: 1, answer: "Because it distributes." }]);
+  });
+
+  it("runs the instructor's tests whatever the student did to theirs", () => {
+    assert.deepEqual(scores("tampered"), { "test-double": 0, "test-square": 2 });
+    assert.match(output("tampered", "test-double"), /double: 2x is wrong: .*\n.*about 1\/2 of the right value/);
+    assert.doesNotMatch(executedText("tampered"), /all good/);
+  });
+
+  it("stops an infinite loop at the cell's time limit and grades the rest", () => {
+    assert.deepEqual(scores("loop"), { "test-double": 0, "test-square": 2 });
+    assert.match(output("loop", "test-double"), /Timeout: the cell ran for more than 15 s/);
+  });
+
+  it("survives process.exit(): the kernel is restarted and later questions are graded", () => {
+    assert.deepEqual(scores("exit"), { "test-double": 0, "test-square": 2 });
+    assert.match(output("exit", "test-double"), /process\.exit|kernel died/);
+  });
+
+  it("refuses a 10 GB allocation at the memory limit without losing the kernel", () => {
+    assert.deepEqual(scores("memory"), { "test-double": 0, "test-square": 2 });
+    assert.match(output("memory", "test-double"), /RangeError|allocation failed|kernel died/i);
+  });
+
+  it("grades a file that is not a notebook zero, says why, and goes on", () => {
+    const g = grades.get("corrupt");
+    assert.equal(g?.score, 0);
+    assert.equal(g?.maxScore, 5);
+    assert.match(g?.status ?? "", /invalid notebook: tiny\.ipynb is not valid JSON/);
+    const results = JSON.parse(fs.readFileSync(path.join(outDir, "corrupt", "results.json"), "utf-8"));
+    assert.equal(results.score, 0);
+    assert.deepEqual(
+      results.tests.map((t: { name: string; score: number; max_score: number }) => [t.name, t.score, t.max_score]),
+      [
+        ["test-double", 0, 3],
+        ["test-square", 0, 2],
+      ],
+    );
+  });
+
+  it("lets a submission read nothing but its own folder: not the master, the grading notebook or another student's work", () => {
+    const text = printedBy("snoop");
+    const denied = text.match(/DENIED [^\n]*/g) ?? [];
+    assert.equal(denied.length, 3, `each read is refused: ${denied.join(" | ")}`);
+    assert.doesNotMatch(text, /READ \//);
+    assert.doesNotMatch(text, /BEGIN SOLUTION|-1\.5/);
+    assert.match(text, /FOLDER [^\n]*tiny\.ipynb/);
+    assert.ok(!text.includes(masterText.slice(0, 200)));
+    assert.deepEqual(scores("snoop"), { "test-double": 3, "test-square": 2 });
+    assert.ok(grades.get("snoop")?.flags.includes("imports a Node module"), `flagged for review: ${grades.get("snoop")?.flags}`);
+  });
+
+  it("writes the class's grades as CSV and JSON, and per student results.json and feedback without the hidden tests", () => {
+    const csv = fs.readFileSync(path.join(outDir, "grades.csv"), "utf-8").trim().split("\n");
+    assert.equal(csv[0], "student,assignment,test-double,test-square,autograded,max,q-why (by hand),status,review");
+    assert.ok(csv.includes("good,tiny,3,2,5,5,,graded,"), csv.join("\n"));
+    assert.equal(csv.length, 1 + 8);
+    const json = JSON.parse(fs.readFileSync(path.join(outDir, "grades.json"), "utf-8"));
+    assert.equal(json.length, 8);
+    const results = JSON.parse(fs.readFileSync(path.join(outDir, "good", "results.json"), "utf-8"));
+    assert.equal(results.score, 5);
+    assert.match(results.output, /5 of 5 autograded points\.\nWritten answers \(q-why: 1 point\) are graded by hand\./);
+    const feedback = fs.readFileSync(path.join(outDir, "tampered", "feedback.html"), "utf-8");
+    assert.match(feedback, /✗ failed: 0\/3 points/);
+    assert.match(feedback, /✓ passed: 2\/2 points/);
+    assert.match(feedback, /hidden tests ran here/);
+    assert.doesNotMatch(feedback, /-1\.5/);
+  });
+});
