@@ -150,6 +150,15 @@ function errorText(out) {
 }
 
 /**
+ * "1 point", "3 points".
+ * @param {number} n
+ * @param {string} word
+ */
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
  * CSV field.
  * @param {unknown} v
  */
@@ -527,7 +536,12 @@ function feedbackNotebook(result, grade, grading) {
     `# Feedback: ${grade.assignment}`,
     "",
     `**${grade.student}**: ${grade.score} of ${grade.maxScore} autograded points` +
-      (grade.written.length ? `; written answers (${grade.written.reduce((s, w) => s + w.points, 0)} points) are graded by hand.` : "."),
+      (grade.written.length
+        ? `; written answers (${plural(
+            grade.written.reduce((s, w) => s + w.points, 0),
+            "point",
+          )}) are graded by hand.`
+        : "."),
     "",
     ...grade.tests.map((t) => `- ${t.passed ? "✓" : "✗"} \`${t.id}\`: ${t.score}/${t.points}`),
   ];
@@ -558,7 +572,7 @@ function feedbackNotebook(result, grade, grading) {
  */
 function writeStudentResults(dir, grade) {
   const manual = grade.written.length
-    ? `\nWritten answers (${grade.written.map((w) => `${w.id}: ${w.points} point${w.points === 1 ? "" : "s"}`).join(", ")}) are graded by hand.`
+    ? `\nWritten answers (${grade.written.map((w) => `${w.id}: ${plural(w.points, "point")}`).join(", ")}) are graded by hand.`
     : "";
   const results = {
     score: grade.score,

@@ -331,8 +331,9 @@ function versionsOf(master, name, version) {
  * order, with each solution cell's source taken from the submission's cell of the same
  * grade_id. Test and locked cells always come from the grading version, so a student who
  * edits or deletes them changes nothing. The student's own extra cells (no grade_id the
- * grading version knows) are kept after the solution or graded cell they followed, so
- * helper code still runs; code cells among them are reported.
+ * grading version knows, a cell id and a text the release does not have) are kept after
+ * the solution or graded cell they followed, so helper code still runs; code cells among
+ * them are counted.
  * @param {Notebook} grading
  * @param {Notebook} submission
  * @returns {{ notebook: Notebook, missing: string[], extraCells: number }}
@@ -344,6 +345,10 @@ function merge(grading, submission) {
     const id = gradeIdOf(cell);
     if (id) byId.set(id, cell);
   }
+  // The release's own ungraded cells (instructions, figures) come back from the grading
+  // version; a student's cell is theirs if neither its cell id nor its text is the release's.
+  const releaseIds = new Set(grading.cells.map((c) => c.id).filter(Boolean));
+  const releaseTexts = new Set(grading.cells.map((c) => sourceOf(c).trim()));
   /** Student cells by the grading cell they follow ("" = the start). @type {Map<string, Cell[]>} */
   const extras = new Map();
   /** @type {Map<string, Cell>} */
@@ -359,7 +364,7 @@ function merge(grading, submission) {
       anchor = id;
       continue;
     }
-    if (cell.cell_type === "code" && sourceOf(cell).trim() === "") continue;
+    if (sourceOf(cell).trim() === "" || (cell.id && releaseIds.has(cell.id)) || releaseTexts.has(sourceOf(cell).trim())) continue;
     extraCells += cell.cell_type === "code" ? 1 : 0;
     const list = extras.get(anchor) ?? [];
     list.push({ ...cell, metadata: {}, outputs: cell.cell_type === "code" ? [] : undefined });
