@@ -667,7 +667,12 @@ function describeError(thrown, diagnostics) {
     const e = /** @type {Error} */ (thrown);
     const ename = e.name || e.constructor?.name || "Error";
     const evalue = String(e.message);
-    const stack = typeof e.stack === "string" ? e.stack.split("\n") : [`${ename}: ${evalue}`];
+    // An error written for the reader (an assignment's check: hideStack) is its message alone.
+    if (/** @type {{ hideStack?: unknown }} */ (e).hideStack === true) return { ename, evalue, traceback: [`${ename}: ${evalue}`] };
+    let stack = typeof e.stack === "string" ? e.stack.split("\n") : [`${ename}: ${evalue}`];
+    // vm's displayErrors puts the throwing line of source, with a ^, before "Name: message".
+    const head = stack.findIndex((l) => l.startsWith(`${ename}:`) || l.startsWith(`${ename} [`));
+    if (head > 0) stack = stack.slice(head);
     // Frames inside the kernel and tslab say nothing about the user's code.
     const traceback = stack.filter((l) => !/node_modules[\\/]tslab[\\/]|kernel[\\/]launch\.js|node:internal/.test(l));
     return { ename, evalue, traceback };

@@ -29,6 +29,8 @@ export const FLOAT32_TOLERANCE = 1e-4;
 /** Thrown by a check when an answer is wrong; the message is written for the student. */
 export class CheckFailure extends Error {
   override name = "CheckFailure";
+  /** The seqlab kernel shows a check's failure as its message alone, without a stack. */
+  readonly hideStack = true;
   constructor(
     message: string,
     /** The quantity at fault, e.g. "∂W". */
@@ -103,7 +105,13 @@ function bestFactor(got: Float64Array, want: Float64Array): { factor: number; er
   }
   if (ww === 0) return { factor: NaN, error: Infinity };
   const factor = gw / ww;
-  return { factor, error: scaledError(got, want.map((w) => factor * w)) };
+  return {
+    factor,
+    error: scaledError(
+      got,
+      want.map((w) => factor * w),
+    ),
+  };
 }
 
 /** A factor near a simple number (±1, ±2, ±1/2, ±3, ±4, …), as that number; else undefined. */
@@ -219,7 +227,12 @@ export function callStudent<R>(where: string, run: () => R): R {
     if (e instanceof CheckFailure) throw e;
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     if (/not implemented yet/i.test(message)) {
-      throw new CheckFailure(`${where} is not implemented yet: write it in the cell above, run that cell, then this one.`, where, NaN, "stub");
+      throw new CheckFailure(
+        `${where} is not implemented yet: write it in the cell above, run that cell, then this one.`,
+        where,
+        NaN,
+        "stub",
+      );
     }
     throw new CheckFailure(`${where} threw ${message}`, where, NaN, "threw");
   }

@@ -115,6 +115,23 @@ class SeqlabKernelBehaviour(unittest.TestCase):
         self.assertEqual(after.reply["content"]["status"], "ok")
         self.assertEqual(after.of("execute_result")[0]["content"]["data"]["text/plain"], "42")
 
+    def test_a_traceback_starts_at_the_error_and_a_check_failure_is_its_message_alone(self):
+        thrown = self.run_cell('function deep() { throw new RangeError("bad step"); }\ndeep();')
+        traceback = thrown.of("error")[0]["content"]["traceback"]
+        self.assertEqual(traceback[0], "RangeError: bad step")
+        self.assertTrue(any("at deep" in line for line in traceback[1:]))
+        self.assertFalse(any("^" == line.strip() for line in traceback))
+        check = self.run_cell(
+            'import { expectClose } from "seqlab/coursework";\n'
+            'expectClose("double", "2x", [1, 2, 3], [2, 4, 6]);'
+        )
+        content = check.of("error")[0]["content"]
+        self.assertEqual(content["ename"], "CheckFailure")
+        self.assertEqual(
+            content["traceback"],
+            ["CheckFailure: double: 2x is wrong: error 0.33 (must be below 1e-4).\n  It is about 1/2 of the right value."],
+        )
+
     def test_a_failed_cell_aborts_the_cells_queued_behind_it(self):
         first = self.kc.execute('throw new Error("first fails")')
         second = self.kc.execute('console.log("must not run")')
