@@ -217,7 +217,7 @@ function removeHidden(text, what) {
  * @param {string} what
  */
 function withSolution(text, what) {
-  return joinLines(regions(text, BEGIN_SOLUTION, END_SOLUTION, what).map((r) => r.text));
+  return joinLines(regions(text, BEGIN_SOLUTION, END_SOLUTION, what).map((r) => r.text)).replace(/^\n+|\n+$/g, "");
 }
 
 /**
