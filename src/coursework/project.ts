@@ -152,10 +152,8 @@ function stateSizeOf(state: AnyDecoderState): number {
  * The exact match of `model` on `n` held-out dates of {@link DATES_TASK} drawn with `seed`,
  * decoded greedily (at most 11 steps: 10 characters and END), overall, by format and by
  * field. Leaves `tf.memory().numTensors` as it was (unless the model's own steps leak).
- *
- * @example
- * const result = evaluateDates(model, { seed: 3, n: 500 });
- * console.log(`${(100 * result.exactMatch).toFixed(1)}% exactly right`);
+ * For instance `evaluateDates(model, { seed: 3, n: 500 }).exactMatch` is the fraction of 500
+ * dates the model writes exactly right.
  */
 export function evaluateDates(model: DatesModel, options: DatesEvaluationOptions = {}): DatesEvaluation {
   const seed = options.seed ?? DEFAULT_SEED;
