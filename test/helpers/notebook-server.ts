@@ -104,6 +104,13 @@ export async function startNotebookServer(notebooks: Record<string, unknown>): P
     },
     async close() {
       await b.close().catch(() => {});
+      // Kernels first: killed with the server they would live on, holding its stderr pipe open.
+      try {
+        const kernels = (await (await fetch(`${url}/api/kernels?token=${token}`)).json()) as { id: string }[];
+        await Promise.all(kernels.map((k) => fetch(`${url}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })));
+      } catch {
+        // the server is gone already
+      }
       server.kill("SIGTERM");
       await new Promise((r) => setTimeout(r, 300));
       server.kill("SIGKILL");
