@@ -640,12 +640,14 @@ function parseArgs(argv) {
     else rest.push(a);
   }
   if (rest.length !== 1) throw new Error("usage: npm run grade -- <submissions folder> [--assignment NAME] [--out DIR] [--jobs N] …");
-  const num = (/** @type {string} */ k) => {
+  const num = (/** @type {string} */ k, integer = false) => {
     if (o[k] === undefined) return undefined;
     const n = Number(o[k]);
-    if (!(n > 0)) throw new Error(`${k} must be a positive number, got ${o[k]}`);
+    if (!(n > 0) || (integer && !Number.isInteger(n)))
+      throw new Error(`${k} must be a positive ${integer ? "whole " : ""}number, got ${o[k]}`);
     return n;
   };
+
   const base = process.env.INIT_CWD ?? process.cwd();
   const at = (/** @type {unknown} */ p) => (typeof p === "string" ? path.resolve(base, p) : undefined);
   return {
@@ -655,7 +657,7 @@ function parseArgs(argv) {
     grading: at(o["--grading"]),
     masters: at(o["--masters"]),
     gradescope: at(o["--gradescope"]),
-    jobs: num("--jobs"),
+    jobs: num("--jobs", true),
     cellTimeout: num("--cell-timeout"),
     timeout: num("--timeout"),
     memoryMb: num("--memory"),
