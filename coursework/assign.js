@@ -125,7 +125,10 @@ function gradescopeBundle(dir, name, grading) {
     const text = fs.readFileSync(path.join(__dirname, "gradescope", f), "utf-8").replaceAll("@ASSIGNMENT@", name);
     fs.writeFileSync(path.join(bundle, f), text, { mode: 0o755 });
   }
-  const pack = spawnSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", bundle, packageRoot], { encoding: "utf-8", cwd: bundle });
+  const pack = spawnSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", bundle, packageRoot], {
+    encoding: "utf-8",
+    cwd: bundle,
+  });
   if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
   const tarball = pack.stdout.trim().split("\n").pop() ?? "";
   fs.renameSync(path.join(bundle, tarball), path.join(bundle, "seqlab.tgz"));
