@@ -59,16 +59,27 @@ function sandboxSupport() {
   }
   const probe = spawnSync("unshare", ["--mount", "--propagation", "private", "true"]);
   if (probe.status !== 0) return { on: false, why: "this machine does not allow mount namespaces (unshare --mount failed)" };
-  const read = spawnSync(
-    "setpriv",
-    [`--reuid=${BASE_UID}`, `--regid=${BASE_UID}`, "--clear-groups", process.execPath, "-e", `require(${JSON.stringify(packageRoot)})`],
-    { cwd: "/", env: { PATH: process.env.PATH ?? "" } },
-  );
-  if (read.status !== 0) {
-    return {
-      on: false,
-      why: `an unprivileged user cannot read seqlab at ${packageRoot}: install it where other users can read it`,
-    };
+  // seqlab loaded as the sandbox will load it: another user, in a mount namespace.
+  const box = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-box-"));
+  try {
+    const read = spawnSync("/bin/sh", [path.join(__dirname, "sandbox-kernel.sh")], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        SEQLAB_BOX: box,
+        SEQLAB_BOX_PROBE: "1",
+        SEQLAB_BOX_UID: String(BASE_UID),
+        SEQLAB_BOX_GID: String(BASE_UID),
+        SEQLAB_BOX_NODE: process.execPath,
+        SEQLAB_BOX_PACKAGE: packageRoot,
+      },
+      encoding: "utf-8",
+    });
+    if (read.status !== 0) {
+      const why = (read.stderr || "").trim().split("\n").slice(-1)[0];
+      return { on: false, why: `seqlab does not load as an unprivileged user in a mount namespace (${why})` };
+    }
+  } finally {
+    fs.rmSync(box, { recursive: true, force: true });
   }
   return { on: true, why: "" };
 }
@@ -328,7 +339,7 @@ function writeKernelSpec(prefix) {
     display_name: "TypeScript (seqlab, sandboxed)",
     language: "typescript",
     interrupt_mode: "signal",
-    env: { SEQLAB_BOX_NODE: process.execPath, SEQLAB_BOX_LAUNCH: path.join(packageRoot, "kernel", "launch.js") },
+    env: { SEQLAB_BOX_NODE: process.execPath, SEQLAB_BOX_PACKAGE: packageRoot },
   };
   fs.writeFileSync(path.join(dir, "kernel.json"), JSON.stringify(spec, null, 2));
 }
