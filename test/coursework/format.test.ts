@@ -4,10 +4,12 @@
  * submission's cells are put back into the grading version.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import * as nbf from "../../coursework/notebook";
 
 const TINY = path.join(__dirname, "..", "fixtures", "coursework", "masters", "tiny.ipynb");
+const ASSIGNMENTS = path.join(__dirname, "..", "..", "coursework", "assignments");
 type Nb = ReturnType<typeof nbf.readNotebook>;
 
 function cellById(nb: Nb, id: string) {
@@ -112,5 +114,44 @@ describe("coursework: the master format", () => {
     assert.throws(() => nbf.parseNotebook("{ not json", "alice.ipynb"), /alice\.ipynb is not valid JSON .*is it a saved \.ipynb\?/);
     assert.throws(() => nbf.parseNotebook('{"a": 1}', "bob.ipynb"), /bob\.ipynb is JSON but not a notebook/);
     assert.throws(() => nbf.parseNotebook('{"cells": [], "nbformat": 3}', "c.ipynb"), /nbformat 3, expected 4/);
+  });
+
+  describe("the assignments' masters", () => {
+    const files = fs
+      .readdirSync(ASSIGNMENTS)
+      .filter((f) => f.endsWith(".ipynb"))
+      .sort();
+    it("are four, numbered in order", () => {
+      assert.deepEqual(
+        files.map((f) => f.slice(0, 3)),
+        ["01-", "02-", "03-", "04-"],
+      );
+    });
+    for (const file of files) {
+      it(`${file}: a valid master, committed without outputs, in the course's form`, () => {
+        const nb = nbf.readNotebook(path.join(ASSIGNMENTS, file));
+        const { tests, written } = nbf.validateMaster(nb, file);
+        assert.ok(tests.length >= 3 && written.length >= 2, `${tests.length} tests, ${written.length} written`);
+        assert.equal(nb.metadata.kernelspec?.name, "seqlab");
+        assert.match(nbf.sourceOf(nb.cells[0]), new RegExp(`^# Assignment ${Number(file.slice(0, 2))} · `));
+        assert.equal(nbf.gradeIdOf(nb.cells[1]), "setup");
+        assert.match(nbf.sourceOf(nb.cells[1]), /await initBackend\(\)/);
+        nb.cells.forEach((c, i) => {
+          const text = nbf.sourceOf(c);
+          assert.deepEqual(c.outputs ?? [], [], `cell ${i + 1} has outputs`);
+          // eslint-disable-next-line no-control-regex
+          assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f]/, `cell ${i + 1}: a control character`);
+          if (c.cell_type === "markdown") {
+            assert.doesNotMatch(
+              text,
+              /^\s*\|.*\|\s*$\n^\s*\|[-: |]+\|\s*$/m,
+              `cell ${i + 1}: a markdown table (the classic Notebook renders them badly)`,
+            );
+          }
+          if (c.cell_type === "code") assert.doesNotMatch(text, /seqlab\/internal/, `cell ${i + 1} imports seqlab/internal`);
+        });
+        assert.match(nbf.sourceOf(nb.cells[nb.cells.length - 1]), /^## Submitting/);
+      });
+    }
   });
 });
