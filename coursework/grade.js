@@ -541,8 +541,6 @@ function testResult(cell, passed, output) {
  */
 function feedbackNotebook(result, grade, grading) {
   const byId = new Map(grade.tests.map((t) => [t.id, t]));
-  const release = new Map(grading.cells.map((c) => [nbf.gradeIdOf(c), c]));
-  void release;
   const lines = [
     `# Feedback: ${grade.assignment}`,
     "",
