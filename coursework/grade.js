@@ -412,9 +412,6 @@ async function gradeOne(a) {
     .join("\n");
   grade.flags = flagsOf(solutionCode);
   const private_ = fs.mkdtempSync(path.join(a.work, "sub-"));
-  const box = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-box-"));
-  fs.chmodSync(box, 0o700);
-  fs.copyFileSync(a.file, path.join(box, path.basename(a.file)));
   const input = path.join(private_, "merged.ipynb");
   const executed = path.join(private_, "executed.ipynb");
   const report = path.join(private_, "report.json");
@@ -427,7 +424,6 @@ async function gradeOne(a) {
     JUPYTER_RUNTIME_DIR: path.join(private_, "runtime"),
     PYDEVD_DISABLE_FILE_VALIDATION: "1",
     SEQLAB_PICTURES: "0",
-    SEQLAB_BOX: box,
     SEQLAB_BOX_HIDE: a.hide.join(":"),
     SEQLAB_BOX_MEMORY: String(a.settings.memoryMb * 1024 * 1024),
     ...(a.sandbox.on ? { SEQLAB_BOX_UID: uid, SEQLAB_BOX_GID: uid } : {}),
@@ -436,26 +432,34 @@ async function gradeOne(a) {
     delete env.SEQLAB_BOX_UID;
     delete env.SEQLAB_BOX_GID;
   }
-  let run;
-  try {
-    run = await runLimited(
-      a.jupyter.python,
-      [
-        path.join(__dirname, "execute.py"),
-        input,
-        executed,
-        report,
-        "--kernel",
-        "seqlab-sandbox",
-        "--cell-timeout",
-        String(a.settings.cellTimeout),
-      ],
-      { env, timeoutMs: a.settings.timeout * 1000, cwd: private_ },
-    );
-  } finally {
-    killInside(box);
-    fs.rmSync(box, { recursive: true, force: true });
-  }
+  /** One execution in a fresh box; a run that fails for a reason of the machine's (not a
+   * time limit: python or the kernel failing to start) is tried once more. */
+  const execute = async () => {
+    const box = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-box-"));
+    fs.chmodSync(box, 0o700);
+    fs.copyFileSync(a.file, path.join(box, path.basename(a.file)));
+    try {
+      return await runLimited(
+        a.jupyter.python,
+        [
+          path.join(__dirname, "execute.py"),
+          input,
+          executed,
+          report,
+          "--kernel",
+          "seqlab-sandbox",
+          "--cell-timeout",
+          String(a.settings.cellTimeout),
+        ],
+        { env: { ...env, SEQLAB_BOX: box }, timeoutMs: a.settings.timeout * 1000, cwd: private_ },
+      );
+    } finally {
+      killInside(box);
+      fs.rmSync(box, { recursive: true, force: true });
+    }
+  };
+  let run = await execute();
+  if (!run.timedOut && run.code !== 0) run = await execute();
   /** @type {nbf.Notebook | null} */
   let result = null;
   /** @type {{ index: number, grade_id: string | null, status: string }[]} */
