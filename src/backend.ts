@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { plotlySent, sendPlotlyJs } from "./plot/show";
+import { installWasmMatMul } from "./fused/matmul";
 
 /** The tfjs backends seqlab can use, fastest first. */
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
@@ -79,6 +80,8 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
   for (const name of order) {
     const why = await tryBackend(name);
     if (why === null) {
+      // tfjs-wasm's own product is 10× slower for transposed or batched operands (src/fused/matmul.ts)
+      if (name === "wasm") installWasmMatMul();
       const reason = forced
         ? `chosen by ${process.env.SEQLAB_BACKEND === forced ? "SEQLAB_BACKEND" : "the caller"}`
         : skipped.length === 0

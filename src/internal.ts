@@ -53,6 +53,7 @@ export {
   MAX_LIVE_BYTES,
 } from "./fused/fused";
 export type { FusedVariant, FusedProfile, FusedUnrollOptions, FusedMemory } from "./fused/fused";
+export { installWasmMatMul, uninstallWasmMatMul, wasmMatMulInstalled } from "./fused/matmul";
 export { FusedOptionError, fusedSetting, threadsSetting, relaxedSimdSetting } from "./fused/options";
 export { TFJS_INTERNALS, TfjsInternalsError, checkTfjsInternals, missingTfjsInternals } from "./fused/tfjs-internals";
 export type { TfjsInternal } from "./fused/tfjs-internals";
