@@ -170,6 +170,53 @@ describe("beam search: the same results with the memory laid out once per search
   }
 });
 
+describe("beam search: all sources in one batch", () => {
+  before(async () => {
+    await seqlab.initBackend();
+  });
+  assertNoTensorLeaks();
+
+  // Sources whose searches end at different steps (the END token chosen so that they do), with
+  // padding: the rows of the batch change as searches end, and each source must still get
+  // exactly its own search.
+  for (const [model, endToken, lengthPenalty] of [
+    ["additive", 4, 0],
+    ["bidirectional", 1, 0.7],
+    ["plain", 5, 0],
+  ] as const) {
+    it(`${model} encoder–decoder, length penalty ${lengthPenalty}: each source's hypotheses equal its search alone`, () => {
+      const m = models[model]();
+      const lengths = [5, 3, 4, 1, 5, 2];
+      const x = ids(lengths.length, 5, Vx, 11);
+      const mask = internal.maskFromLengths(lengths, 5);
+      const options = { startToken: START, endToken, maxLength: 6, beamWidth: 3, lengthPenalty };
+      const together = seqlab.beamSearch(m, x, { ...options, sourceMask: mask });
+      lengths.forEach((_, b) => {
+        const [xb, mb] = tf.tidy(() => [tf.slice(x, [b, 0], [1, -1]), tf.slice(mask, [b, 0], [1, -1])]);
+        const alone = seqlab.beamSearch(m, xb, { ...options, sourceMask: mb as seqlab.tf.Tensor2D });
+        const hyps = (d: typeof alone, i: number) => d.hypotheses[i].map((h) => [h.tokens.join(""), h.ended]);
+        assert.deepEqual(hyps(together, b), hyps(alone, 0), `source ${b}: tokens and END`);
+        together.hypotheses[b].forEach((h, j) => {
+          const a = alone.hypotheses[0][j];
+          assert.ok(Math.abs(h.logProb - a.logProb) < 1e-5, `source ${b}, hypothesis ${j}: log p ${h.logProb} vs ${a.logProb} alone`);
+          assert.ok(Math.abs(h.score - a.score) < 1e-5, `source ${b}, hypothesis ${j}: score`);
+        });
+        if (alone.attention) {
+          assert.equal(together.attention![b].length, alone.attention[0].length, `source ${b}: attention rows`);
+          together.attention![b].forEach((row, t) =>
+            row.forEach((v, j) => assert.ok(Math.abs(v - alone.attention![0][t][j]) < 1e-5, `α of source ${b}, step ${t}, position ${j}`)),
+          );
+        }
+        seqlab.disposeAll(xb, mb);
+      });
+      const finished = together.hypotheses.map((h) => h.length);
+      assert.ok(new Set(finished).size > 1, `the searches end in different states (hypotheses per source: ${finished})`);
+      seqlab.disposeAll(x, mask);
+      m.dispose();
+    });
+  }
+});
+
 /** Type tests (checked by tsc -p .): the encoder–decoder's state is typed, not a bag of prefixed names. */
 export function stateTypes(m: seqlab.EncoderDecoder, x: seqlab.tf.Tensor2D): void {
   const state = m.begin(x);

@@ -5,12 +5,13 @@
  * a prefix that emits END is finished; return the finished sequence with the best
  * score log p(y | x) / |y|^α     (α = lengthPenalty; α = 0: plain log-probability)
  * ```
- * Each source is searched on its own, its k prefixes as the rows of a batch. After a step
- * the surviving prefixes may come from any row (two may extend the same parent), so the
- * decoder's recurrent state is reordered by parent: `tf.gather(h, parents)`. The encoder's
- * memory is the same for every prefix and never changes, so it is not gathered: it is laid
- * out once per search for each number of live prefixes (1 at the first step, then
- * usually k), by repeating the source's single row.
+ * All sources are searched at once: the live prefixes of every source are the rows of one
+ * batch, so a step is one decoder call (and a few dozen tfjs ops) however many sources there
+ * are; each source keeps its own k prefixes, chosen among its own candidates. After a step
+ * the surviving prefixes may come from any of their source's rows (two may extend the same
+ * parent), so the decoder's recurrent state is reordered by parent: `tf.gather(h, parents)`.
+ * The encoder's memory never changes, so it is gathered only when the rows' sources change
+ * (after the first step, and when a source's search ends), not at every step.
  *
  * Explained in notebooks/10-sequence-to-sequence.ipynb.
  */
@@ -49,7 +50,7 @@ export interface BeamDecoded extends Decoded {
 const DEFAULT_BEAM_WIDTH = 4;
 
 /**
- * Beam search with width k (see the file's equations), one source at a time. At every
+ * Beam search with width k (see the file's equations), each source on its own (all in one batch). At every
  * step each of the k prefixes is extended by every symbol; of the k·K candidates the best
  * (by log-probability) are kept until k prefixes are alive, and candidates ending in END
  * among them are set aside as finished. With α = 0 it stops as soon as the best finished
@@ -67,8 +68,7 @@ export function beamSearch<S extends AnyDecoderState>(decoder: StepDecoder<S>, s
   const starts = startTokens(where, options.startToken, B);
   const out: BeamDecoded = { tokens: [], ended: [], logProb: [], hypotheses: [] };
   const attentions: number[][][] = [];
-  for (let b = 0; b < B; b++) {
-    const best = beamOne(decoder, source, b, starts[b], options, k, alphaLen);
+  for (const best of searchAll(decoder, source, starts, options, k, alphaLen)) {
     out.tokens.push(best[0].tokens);
     out.ended.push(best[0].ended);
     out.logProb.push(best[0].logProb);
@@ -95,68 +95,98 @@ interface Candidate {
   logProb: number;
 }
 
-/** The search for source row b: its finished hypotheses, best first. */
-function beamOne<S extends AnyDecoderState>(
+/** One source's search: its live prefixes (in the order of their rows) and its finished sequences. */
+interface Search {
+  alive: Hypothesis[];
+  finished: Hypothesis[];
+}
+
+/**
+ * Every source's search at once: the live prefixes of all sources are the rows of one batch,
+ * source by source, so that a step is one decoder call however many sources there are
+ * (searching them one by one made a call per source and step, and tfjs's per-op cost then
+ * dominated). Each source's prefixes are chosen among its own candidates only, exactly as
+ * if it were searched alone. Returns each source's finished hypotheses, best first.
+ */
+function searchAll<S extends AnyDecoderState>(
   decoder: StepDecoder<S>,
   source: Tensor,
-  b: number,
-  start: number,
+  starts: number[],
   options: BeamOptions,
   k: number,
   alphaLen: number,
-): Hypothesis[] {
+): Hypothesis[][] {
   const score = (h: { logProb: number; tokens: number[]; ended: boolean }) =>
     h.logProb / Math.pow(Math.max(1, h.tokens.length + (h.ended ? 1 : 0)), alphaLen);
-  const first = stateParts(
-    tidy("beamSearch.begin", () => {
-      const row = tf.slice(source, [b], [1]); // [1, …]
-      const mask = options.sourceMask ? (tf.slice(options.sourceMask, [b, 0], [1, -1]) as Tensor2D) : undefined;
-      return decoder.begin(row, mask);
-    }),
-  );
-  const memory = new BeamMemory(first.fixed);
-  let h: DecoderState = first.changing; // the recurrent state of the live prefixes, one row each
-  let alive: Hypothesis[] = [{ tokens: [], ended: false, logProb: 0, score: 0, attention: [] }];
-  let prev = [start];
-  const finished: Hypothesis[] = [];
+  // With α = 0 a score is a log-probability, which only falls as a prefix grows: a search
+  // is over once its best finished sequence beats every live prefix, however many have
+  // finished. (Stopping at k finished could return a sequence less likely than one a live
+  // prefix was about to complete — even less likely than greedy decoding's.) With α > 0
+  // longer sequences can overtake, so there is no such bound: stop at k finished.
+  const stopAtK = alphaLen !== 0;
+  const first = stateParts(tidy("beamSearch.begin", () => decoder.begin(source, options.sourceMask)));
+  const memory = new BeamMemory(first.fixed, source.shape[0]);
+  const searches: Search[] = starts.map(() => ({
+    alive: [{ tokens: [], ended: false, logProb: 0, score: 0, attention: [] }],
+    finished: [],
+  }));
+  let h: DecoderState = first.changing; // the recurrent state of every live prefix, one row each
+  let rows = starts.map((_, b) => b); // the source of each row
+  let prev = starts;
   try {
-    for (let t = 0; t < options.maxLength && alive.length > 0; t++) {
-      const state = joinParts<S>({ changing: h, fixed: memory.rows(alive.length) });
+    for (let t = 0; t < options.maxLength && rows.length > 0; t++) {
+      const state = joinParts<S>({ changing: h, fixed: memory.rows(rows) });
       const r = tidy("beamSearch.step", () => {
         const o = decoder.step(tf.tensor1d(prev, "int32"), state);
         return { state: o.state, logp: tf.logSoftmax(o.logits) as Tensor2D, attention: o.attention, logits: o.logits };
       });
-      const logp = r.logp.arraySync(); // [n, K]
+      const logp = r.logp.arraySync(); // [rows, K]
       const alpha = r.attention?.arraySync();
       tf.dispose([r.logp, r.logits, r.attention ?? []]);
-      const next = stateParts(r.state).changing; // [n, H] each, row i from prefix i
+      const next = stateParts(r.state).changing; // [rows, H] each, row i from prefix i
       disposeStray(r.state, next, memory);
-      // With α = 0 a score is a log-probability, which only falls as a prefix grows: the search
-      // is over once the best finished sequence beats every live prefix, however many have
-      // finished. (Stopping at k finished could return a sequence less likely than one a live
-      // prefix was about to complete — even less likely than greedy decoding's.) With α > 0
-      // longer sequences can overtake, so there is no such bound: stop at k finished.
-      const stopAtK = alphaLen !== 0;
-      const { nextAlive, parents } = extend(alive, topCandidates(alive, logp, k), alpha, options.endToken, k, finished, score, stopAtK);
-      const bestFinished = Math.max(-Infinity, ...finished.map((f) => f.score));
-      const done = nextAlive.length === 0 || (stopAtK ? finished.length >= k : bestFinished >= nextAlive[0].logProb);
-      if (done) {
-        memory.disposeOthers(Object.values(next));
-        alive = [];
-        break;
+      const nextRows: number[] = [];
+      const parents: number[] = [];
+      const nextPrev: number[] = [];
+      let at = 0; // the first row of the current source
+      for (const b of new Set(rows)) {
+        const search = searches[b];
+        const n = search.alive.length;
+        const mine = (x: number[][] | undefined) => x?.slice(at, at + n);
+        const { nextAlive, parents: from } = extend(
+          search.alive,
+          topCandidates(search.alive, mine(logp) as number[][], k),
+          mine(alpha),
+          options.endToken,
+          k,
+          search.finished,
+          score,
+          stopAtK,
+        );
+        const bestFinished = Math.max(-Infinity, ...search.finished.map((f) => f.score));
+        const done = nextAlive.length === 0 || (stopAtK ? search.finished.length >= k : bestFinished >= nextAlive[0].logProb);
+        search.alive = done ? [] : nextAlive;
+        for (let i = 0; i < search.alive.length; i++) {
+          nextRows.push(b);
+          parents.push(at + from[i]);
+          nextPrev.push(nextAlive[i].tokens[nextAlive[i].tokens.length - 1]);
+        }
+        at += n;
       }
-      const reordered = tidy("beamSearch.reorder", () => gatherRows(next, parents));
+      const reordered = parents.length > 0 ? tidy("beamSearch.reorder", () => gatherRows(next, parents)) : {};
       memory.disposeOthers([...Object.values(next), ...Object.values(h)]);
       h = reordered;
-      alive = nextAlive;
-      prev = nextAlive.map((p) => p.tokens[p.tokens.length - 1]);
+      rows = nextRows;
+      prev = nextPrev;
     }
   } finally {
     memory.disposeOthers(Object.values(h));
     memory.dispose();
   }
-  for (const p of alive) finished.push({ ...p, score: score(p) });
-  return finished.sort((a, c) => c.score - a.score);
+  return searches.map((s) => {
+    for (const p of s.alive) s.finished.push({ ...p, score: score(p) });
+    return s.finished.sort((a, c) => c.score - a.score);
+  });
 }
 
 /** Every prefix's k + 1 best extensions (only those can make the top k), best first over all prefixes. */
@@ -218,30 +248,36 @@ function gatherRows(state: DecoderState, parents: number[]): DecoderState {
 }
 
 /**
- * One source's memory (batch of 1) laid out for n live prefixes: its row repeated n times,
- * made the first time n is asked for and kept until the search ends.
+ * The sources' memory laid out for the live prefixes: row i is source rows[i]'s. The
+ * layout is gathered when the rows change (a source finished, or the first step's one
+ * prefix per source became k) and kept while they do not, which is most steps.
  */
 class BeamMemory {
-  private readonly byRows = new Map<number, SourceMemory>();
+  private readonly all: SourceMemory | undefined;
+  private layout: { key: string; memory: SourceMemory } | undefined;
+  private readonly identity: string;
 
-  constructor(one: SourceMemory | undefined) {
-    if (one) this.byRows.set(1, one);
+  constructor(all: SourceMemory | undefined, sources: number) {
+    this.all = all;
+    this.identity = Array.from({ length: sources }, (_, b) => b).join(",");
   }
 
-  /** The memory for n rows (undefined for a decoder without one). */
-  rows(n: number): SourceMemory | undefined {
-    const one = this.byRows.get(1);
-    if (!one) return undefined;
-    let m = this.byRows.get(n);
-    if (!m) {
-      m = tf.tidy(() => {
-        const repeated: Record<string, Tensor> = {};
-        for (const [name, v] of Object.entries(one)) if (v) repeated[name] = tf.tile(v, [n, ...v.shape.slice(1).map(() => 1)]); // [n, …]
-        return repeated;
-      });
-      this.byRows.set(n, m);
-    }
-    return m;
+  /** The memory for these rows (undefined for a decoder without one). */
+  rows(rows: number[]): SourceMemory | undefined {
+    if (!this.all) return undefined;
+    const key = rows.join(",");
+    if (key === this.identity) return this.all;
+    if (this.layout?.key === key) return this.layout.memory;
+    this.dropLayout();
+    const all = this.all;
+    const memory = tf.tidy(() => {
+      const idx = tf.tensor1d(rows, "int32");
+      const laid: Record<string, Tensor> = {};
+      for (const [name, v] of Object.entries(all)) if (v) laid[name] = tf.gather(v, idx); // [rows, …]
+      return laid;
+    });
+    this.layout = { key, memory };
+    return memory;
   }
 
   /**
@@ -255,10 +291,21 @@ class BeamMemory {
 
   dispose(): void {
     tf.dispose(this.tensors());
-    this.byRows.clear();
+    this.layout = undefined;
+  }
+
+  private dropLayout(): void {
+    if (!this.layout) return;
+    const keep = new Set(present(this.all));
+    tf.dispose(present(this.layout.memory).filter((t) => !keep.has(t)));
+    this.layout = undefined;
   }
 
   private tensors(): Tensor[] {
-    return [...this.byRows.values()].flatMap((m) => Object.values(m).filter((t): t is Tensor => t !== undefined));
+    return [...present(this.all), ...present(this.layout?.memory)];
   }
+}
+
+function present(m: SourceMemory | undefined): Tensor[] {
+  return Object.values(m ?? {}).filter((t): t is Tensor => t !== undefined);
 }
