@@ -32,6 +32,7 @@ import * as internal from "seqlab/internal";
 import { tf, initBackend, describeBackend } from "seqlab";
 import { loadKernels, WasmArena } from "seqlab/internal";
 import { blasVerdict, cpuFeatures, describeSetup, torchFacts } from "./blas";
+import { attentionBench, attentionLines } from "./attention";
 import { TORCH_PYTHON } from "../../kernel/setup";
 
 const OUT = path.join(__dirname, "..", "..", "out", "bench.json");
@@ -83,6 +84,49 @@ async function gemmBench() {
   tf.dispose([a, b]);
   const gflops = (t: number) => (2 * M * N * K * inner) / (t * 1e6);
   return { shape: [M, K, N], seqlab: gflops(ms.seqlab), tfjs: gflops(ms.tfjs) };
+}
+
+/**
+ * The products a training step's gradients make (transposed operands) and attention's batched
+ * products: seqlab's BatchMatMul for the wasm backend (src/fused/matmul.ts) against tfjs-wasm's
+ * own kernel, interleaved.
+ */
+async function matmulBench() {
+  const shapes: { case: string; a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
+    { case: "A·B (XNNPACK in both)", a: [704, 128], b: [128, 64], tA: false, tB: false },
+    { case: "∂A = ∂C·Bᵀ", a: [704, 64], b: [128, 64], tA: false, tB: true },
+    { case: "∂B = Aᵀ·∂C", a: [704, 128], b: [704, 64], tA: true, tB: false },
+    { case: "batched α·V", a: [64, 11, 27], b: [64, 27, 64], tA: false, tB: false },
+    { case: "batched Q·Kᵀ", a: [64, 11, 64], b: [64, 27, 64], tA: false, tB: true },
+  ];
+  const out = [];
+  for (const c of shapes) {
+    const a = tf.randomNormal(c.a);
+    const b = tf.randomNormal(c.b);
+    const run = () => tf.tidy(() => void tf.matMul(a, b, c.tA, c.tB).dataSync());
+    const ms = await interleaved(
+      {
+        seqlab: () => {
+          internal.installWasmMatMul();
+          for (let i = 0; i < 10; i++) run();
+        },
+        tfjs: () => {
+          internal.uninstallWasmMatMul();
+          for (let i = 0; i < 10; i++) run();
+        },
+      },
+      9,
+    );
+    internal.installWasmMatMul();
+    tf.dispose([a, b]);
+    out.push({
+      case: c.case,
+      shape: `[${c.a}]${c.tA ? "ᵀ" : ""}·[${c.b}]${c.tB ? "ᵀ" : ""}`,
+      seqlab_ms: ms.seqlab / 10,
+      tfjs_ms: ms.tfjs / 10,
+    });
+  }
+  return out;
 }
 
 type Model = "rnn" | "lstm" | "gru";
@@ -203,6 +247,13 @@ async function main() {
     `gemm [${gemm.shape.join("×")}]: seqlab wasm ${gemm.seqlab.toFixed(1)} GFLOP/s, tfjs ${backend.name} matMul ${gemm.tfjs.toFixed(1)} GFLOP/s`,
   );
 
+  const matmul = backend.name === "wasm" ? await matmulBench() : [];
+  for (const m of matmul) {
+    console.log(
+      `matMul ${m.case} ${m.shape}: seqlab's wasm kernel ${m.seqlab_ms.toFixed(2)} ms, tfjs-wasm's own ${m.tfjs_ms.toFixed(2)} ms (${(m.tfjs_ms / m.seqlab_ms).toFixed(1)}×)`,
+    );
+  }
+
   const sizes = [
     [50, 32, 64, 128],
     [100, 64, 128, 256],
@@ -310,6 +361,10 @@ async function main() {
       );
     }
   }
+  const attention = await attentionBench(interleaved);
+  console.log("");
+  for (const line of attentionLines(attention)) console.log(line);
+
   console.log("\nms per training step (median; forward + BPTT + Adam):");
   console.log(setup);
   console.log(
@@ -333,7 +388,9 @@ async function main() {
     setup,
     gemm_gflops: gemm.seqlab,
     tfjs_matmul_gflops: gemm.tfjs,
+    matmul,
     cases,
+    attention,
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, JSON.stringify(result, null, 2) + "\n");
