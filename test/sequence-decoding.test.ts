@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./recurrent-helpers";
-import { ids, num, throwsWith } from "./sequence-helpers";
+import { ids, maxDiff, num, throwsWith } from "./sequence-helpers";
 
 const { tf } = seqlab;
 type Tensor1D = seqlab.tf.Tensor1D;
@@ -120,6 +120,85 @@ describe("decoding", () => {
     assert.ok(Math.abs(-num(r.loss) * num(r.count) - d.logProb[0]) < 1e-3, `${-num(r.loss) * num(r.count)} vs ${d.logProb[0]}`);
     seqlab.disposeAll(x, yIn, y, r);
     m.dispose();
+  });
+
+  it("teacher-forcing ratio 0.5 (runs of truth-fed steps unrolled at once) = stepping with begin/step and the same coins: logits, α and every gradient", () => {
+    const models: [string, internal.EncoderDecoderBase][] = [
+      ["plain LSTM", plain()],
+      ["additive GRU", attn()],
+      [
+        "general LSTM, bidirectional encoder",
+        new seqlab.AttentionEncoderDecoder({
+          sourceVocabSize: Vx,
+          targetVocabSize: K,
+          cell: "lstm",
+          hiddenSize: 8,
+          bidirectional: "concat",
+          seed: 24,
+        }),
+      ],
+    ];
+    for (const [name, m] of models) {
+      const B = 3,
+        Tout = 9;
+      const x = ids(B, 5, Vx, 7);
+      const xMask = internal.maskFromLengths([5, 2, 4], 5);
+      const y = ids(B, Tout, K, 8);
+      const yIn = tf.tidy(() => tf.concat([tf.fill([B, 1], START, "int32"), tf.slice(y, [0, 0], [B, Tout - 1])], 1) as Tensor2D);
+      const batch = { x, xMask, y, yIn };
+      const vars = Object.values(m.variables);
+      // the coins: those of seed 4 at ratio 0.5 (one per step t + 1 < T_out), both ways; a mix of each
+      const coins = (() => {
+        const rng = new seqlab.Rng(4);
+        return Array.from({ length: Tout - 1 }, () => rng.next() < 0.5);
+      })();
+      assert.ok(coins.some((c) => c) && coins.some((c) => !c), `${name}: the coins mix truth and predictions`);
+      const runs = () => ({ ...m.run(batch, 0.5, new seqlab.Rng(4)) });
+      const stepped = () => {
+        const steps = [];
+        let state = m.begin(x, xMask);
+        let prev = tf.reshape(tf.slice(yIn, [0, 0], [B, 1]), [B]) as Tensor1D;
+        for (let t = 0; t < Tout; t++) {
+          const o = m.step(prev, state);
+          steps.push(o);
+          state = o.state;
+          if (t + 1 < Tout)
+            prev = coins[t]
+              ? (tf.reshape(tf.slice(yIn, [0, t + 1], [B, 1]), [B]) as Tensor1D)
+              : (tf.cast(tf.argMax(o.logits, 1), "int32") as Tensor1D);
+        }
+        return {
+          logits: tf.stack(
+            steps.map((o) => o.logits),
+            1,
+          ) as seqlab.tf.Tensor3D,
+          attention: steps[0].attention
+            ? (tf.stack(
+                steps.map((o) => o.attention!),
+                1,
+              ) as seqlab.tf.Tensor3D)
+            : undefined,
+        };
+      };
+      const a = tf.tidy(runs);
+      const b = tf.tidy(stepped);
+      assert.ok(maxDiff(a.logits, b.logits) < 1e-5, `${name}: logits differ by ${maxDiff(a.logits, b.logits)}`);
+      if (b.attention) assert.ok(maxDiff(a.attention!, b.attention) < 1e-5, `${name}: α`);
+      // every gradient of Σ logits ⊙ w (w fixed, random)
+      const w = tf.randomUniform(a.logits.shape, -1, 1, "float32", 3);
+      const grads = (f: () => { logits: seqlab.tf.Tensor3D }) => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f().logits, w)) as seqlab.tf.Scalar, vars);
+        value.dispose();
+        return grads;
+      };
+      const ga = grads(runs);
+      const gb = grads(stepped);
+      for (const v of vars) {
+        assert.ok(maxDiff(ga[v.name], gb[v.name]) < 1e-4, `${name}: ∂${v.name} differs by ${maxDiff(ga[v.name], gb[v.name])}`);
+      }
+      seqlab.disposeAll(x, xMask, y, yIn, a, b, w, ga, gb);
+      m.dispose();
+    }
   });
 
   it("a language model (SequenceToSequence) generates from a prompt, repeatably; memory stays flat", () => {

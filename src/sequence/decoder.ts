@@ -22,10 +22,10 @@
  * | r | scalar | `teacherForcingRatio`: 1 while training by default, 0 when evaluating |
  *
  * With r = 1 every decoder input is known in advance, so the decoder is one {@link unroll}
- * over all T_out steps (fast, and fused when unroll is); otherwise the decoder runs step by
- * step, because each input depends on the previous output. One coin is flipped per step
- * for the whole batch (as in PyTorch's seq2seq tutorial), from `options.rng` when the
- * trainer gives one, else from the model's own seeded stream.
+ * over all T_out steps (fast, and fused when unroll is). With r < 1 one coin is flipped per
+ * step for the whole batch (as in PyTorch's seq2seq tutorial), from `options.rng` when the
+ * trainer gives one, else from the model's own seeded stream: a step fed the model's own
+ * previous output must wait for it, but each run of steps fed the truth is one unroll.
  *
  * Decoding (greedy, sampling, beam search) calls `begin` once and `step` per output token;
  * the state between steps is an {@link EncoderDecoderState}: `decoder` = h(t) (and s(t)),
@@ -227,23 +227,31 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
         const h = this.decoder.run(u, { initialState: init }).outputs; // [B, T_out, H]
         return this.readout(memory, h);
       }
+      // One coin per step t + 1 < T_out: the truth y(t), or the model's own ŷ(t)? The coins do
+      // not depend on what the model computes, so they are all flipped first (the same coins, in
+      // the same order, as flipping each before its step). A run of steps fed the truth is then
+      // one unroll and one readout; only a step fed ŷ(t) waits for the step before it.
+      const truth = [true]; // step 0 reads START
+      for (let t = 0; t + 1 < Tout; t++) truth.push(rng.next() < r);
       let state = init;
-      let prev = tf.reshape(tf.slice(yIn, [0, 0], [B, 1]), [B]) as Tensor1D; // START
+      let predicted: Tensor2D | undefined; // ŷ(s − 1) as [B, 1], when step s is fed it
       const logits: Tensor3D[] = [];
       const attention: Tensor3D[] = [];
-      for (let t = 0; t < Tout; t++) {
-        let u = embedChecked(E, prev) as Tensor2D; // [B, D]
-        if (extra) u = tf.concat([u, extra], 1) as Tensor2D; // [B, D + H_enc]
-        state = this.decoder.step(u, state);
-        const out = this.readout(memory, tf.expandDims(state.h, 1) as Tensor3D); // [B, 1, K]
+      for (let s = 0; s < Tout;) {
+        let e = s + 1;
+        while (e < Tout && truth[e]) e++; // steps s … e − 1: a run
+        const L = e - s;
+        const fedTruth = tf.slice(yIn, [0, s], [B, L]) as Tensor2D; // y(s − 1) … y(e − 2)
+        const tokens = predicted ? (tf.concat([predicted, tf.slice(fedTruth, [0, 1], [B, L - 1])], 1) as Tensor2D) : fedTruth;
+        let u = embedChecked(E, tokens) as Tensor3D; // [B, L, D]
+        if (extra) u = tf.concat([u, tf.tile(tf.expandDims(extra, 1), [1, L, 1])], 2) as Tensor3D; // [B, L, D + H_enc]
+        const run = this.decoder.run(u, { initialState: state }); // h(s) … h(e − 1), and the state after
+        state = run.state;
+        const out = this.readout(memory, run.outputs); // [B, L, K]
         logits.push(out.logits);
         if (out.attention) attention.push(out.attention);
-        if (t + 1 < Tout) {
-          const useTruth = rng.next() < r;
-          prev = useTruth
-            ? (tf.reshape(tf.slice(yIn, [0, t + 1], [B, 1]), [B]) as Tensor1D) // y(t): the truth
-            : (tf.reshape(tf.argMax(out.logits, 2), [B]) as Tensor1D); // ŷ(t): its own prediction
-        }
+        predicted = e < Tout ? (tf.cast(tf.argMax(tf.slice(out.logits, [0, L - 1, 0], [B, 1, -1]), 2), "int32") as Tensor2D) : undefined; // ŷ(e − 1)
+        s = e;
       }
       return {
         logits: tf.concat(logits, 1) as Tensor3D,
