@@ -187,7 +187,7 @@ describe("attention", () => {
       });
     }
 
-    it("padded source tokens do not change the output; with r = 1 the decoder is one unroll equal to the step loop", () => {
+    it("padded source tokens do not change the output; with r = 1 the decoder is one unroll, equal to the r < 1 path with every coin “truth”", () => {
       const m = new seqlab.AttentionEncoderDecoder({
         sourceVocabSize: Vx,
         targetVocabSize: K,
@@ -202,7 +202,7 @@ describe("attention", () => {
       const other = tf.tidy(() => tf.add(tf.mul(b.x, b.xMask.toInt()), tf.mul(tf.sub(1, b.xMask.toInt()), 8)).toInt() as Tensor2D); // padding → token 8
       const a2 = m.run({ ...b, x: other }, 1);
       assert.ok(maxDiff(a.logits, a2.logits) < 1e-5);
-      const stepwise = m.run(b, 1 - 1e-12); // the step loop, every coin "truth"
+      const stepwise = m.run(b, 1 - 1e-12); // the r < 1 path with every coin "truth" (stepping itself: test/sequence-decoding.test.ts)
       assert.ok(maxDiff(a.logits, stepwise.logits) < 1e-4);
       assert.ok(maxDiff(a.attention!, stepwise.attention!) < 1e-5);
       const r0 = m.forward(b, { training: false });
