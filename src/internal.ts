@@ -53,6 +53,8 @@ export {
   MAX_LIVE_BYTES,
 } from "./fused/fused";
 export type { FusedVariant, FusedProfile, FusedUnrollOptions, FusedMemory } from "./fused/fused";
+export { fusedAttention, attentionVariant } from "./fused/attention";
+export type { FusedAttentionInputs, FusedAttentionScore } from "./fused/attention";
 export { installWasmMatMul, uninstallWasmMatMul, wasmMatMulInstalled } from "./fused/matmul";
 export { FusedOptionError, fusedSetting, threadsSetting, relaxedSimdSetting } from "./fused/options";
 export { TFJS_INTERNALS, TfjsInternalsError, checkTfjsInternals, missingTfjsInternals } from "./fused/tfjs-internals";

@@ -179,4 +179,33 @@ export interface GeneratedKernelExports {
    * AssemblyScript (src/fused/assembly/parallel.ts): `pgemmTN(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void`
    */
   pgemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
+  /**
+   * Dot-product attention forward: α [B, T_out, T_in] and c [B, T_out, D_v] from Q, K, V,
+   * the scale s and the source mask m (0: none). Dot: s = 1; scaled dot: s = 1/√D; general:
+   * Q = h W_a.
+   *
+   * AssemblyScript (src/fused/assembly/attention.ts): `dotAttentionForward(B: i32, Tout: i32, Tin: i32, D: i32, Dv: i32, q: usize, k: usize, v: usize, m: usize, s: f32, alpha: usize, c: usize): void`
+   */
+  dotAttentionForward(B: number, Tout: number, Tin: number, D: number, Dv: number, q: number, k: number, v: number, m: number, s: number, alpha: number, c: number): void;
+  /**
+   * Dot-product attention backward: ∂Q (written), ∂K and ∂V (written) from ∂c [B, T_out, D_v]
+   * and ∂α [B, T_out, T_in] (0: none), recomputing α. scratch: 2·T_in floats.
+   *
+   * AssemblyScript (src/fused/assembly/attention.ts): `dotAttentionBackward(B: i32, Tout: i32, Tin: i32, D: i32, Dv: i32, q: usize, k: usize, v: usize, m: usize, s: f32, dc: usize, dalpha: usize, dq: usize, dk: usize, dv: usize, scratch: usize): void`
+   */
+  dotAttentionBackward(B: number, Tout: number, Tin: number, D: number, Dv: number, q: number, k: number, v: number, m: number, s: number, dc: number, dalpha: number, dq: number, dk: number, dv: number, scratch: number): void;
+  /**
+   * Additive attention forward: α [B, T_out, T_in] and c [B, T_out, D_v] from
+   * Pq = h W_qᵀ [B, T_out, A], Pk = h_enc W_kᵀ [B, T_in, A], w [A], V and the mask m (0: none).
+   *
+   * AssemblyScript (src/fused/assembly/attention.ts): `additiveAttentionForward(B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32, pq: usize, pk: usize, w: usize, v: usize, m: usize, alpha: usize, c: usize): void`
+   */
+  additiveAttentionForward(B: number, Tout: number, Tin: number, A: number, Dv: number, pq: number, pk: number, w: number, v: number, m: number, alpha: number, c: number): void;
+  /**
+   * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
+   * recomputing α and the tanh values. scratch: 2·T_in + T_in·A floats.
+   *
+   * AssemblyScript (src/fused/assembly/attention.ts): `additiveAttentionBackward(B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32, pq: usize, pk: usize, w: usize, v: usize, m: usize, dc: usize, dalpha: usize, dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize): void`
+   */
+  additiveAttentionBackward(B: number, Tout: number, Tin: number, A: number, Dv: number, pq: number, pk: number, w: number, v: number, m: number, dc: number, dalpha: number, dpq: number, dpk: number, dw: number, dv: number, scratch: number): void;
 }

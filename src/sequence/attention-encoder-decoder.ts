@@ -26,6 +26,11 @@
  * query with h(t−1) and feed c(t) into the cell; their additive score is available here as
  * `score: "additive"`. Dot and scaled-dot need H = H_enc.
  *
+ * The readout computes e, α and c with the functions of src/sequence/attention.ts (the
+ * reference, `attend`) or, by default, in one fused WebAssembly kernel call each way
+ * (src/fused/attention.ts; SEQLAB_FUSED=0 selects the reference). Both give the same
+ * results within float32 rounding; test/fused-attention.test.ts checks it.
+ *
  * Decoding step by step carries h(t) and the memory (h_enc, the source mask, and for the
  * additive score W_k h_enc, computed once per source) in an EncoderDecoderState
  * (src/sequence/decoder.ts).
@@ -53,6 +58,8 @@ import {
   type AdditiveAttentionParams,
   type AttentionScore,
 } from "./attention";
+import { attentionVariant, fusedAttention } from "../fused/attention";
+import type { FusedVariant } from "../fused/op";
 
 /** How to build an {@link AttentionEncoderDecoder}. */
 export interface AttentionEncoderDecoderConfig extends EncoderDecoderConfig {
@@ -136,11 +143,52 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
     }
   }
 
-  protected readout(memory: Memory, h: Tensor3D): Readout {
-    const [B, Tout] = h.shape;
+  /** α(t) and c(t) for decoder states h [B, T_out, H]: the reference functions of attention.ts. */
+  private attend(memory: Memory, h: Tensor3D): { alpha: Tensor3D; c: Tensor3D } {
     const e = this.scores(memory, h); // [B, T_out, T_in]
     const alpha = attentionSoftmax(e, memory.mask); // [B, T_out, T_in]
     const c = attentionContext(alpha, memory.keys); // [B, T_out, H_enc]
+    return { alpha, c };
+  }
+
+  /**
+   * The same as {@link attend} in one fused kernel call each way (src/fused/attention.ts);
+   * the products h W_a (general), h W_qᵀ and h_enc W_kᵀ (additive) stay tfjs ops.
+   */
+  private attendFused(memory: Memory, h: Tensor3D, variant: FusedVariant): { alpha: Tensor3D; c: Tensor3D } {
+    const [B, Tout, H] = h.shape;
+    const keys = memory.keys; // [B, T_in, H_enc]
+    const Henc = keys.shape[2];
+    const h2 = flattenTime<Tensor2D>(h); // [B·T_out, H]
+    const base = { k: keys, v: keys, mask: memory.mask, variant };
+    let r: { alpha: Tensor3D; context: Tensor3D };
+    switch (this.score) {
+      case "additive": {
+        const p = this.additive();
+        const Pq = tf.reshape(tf.matMul(h2, p.Wq, false, true), [B, Tout, p.Wq.shape[0]]) as Tensor3D; // [B, T_out, A]
+        const Pk = (memory.projected as Tensor3D | undefined) ?? projectKeys(p, keys); // [B, T_in, A]
+        r = fusedAttention({ ...base, score: "additive", q: Pq, k: Pk, w: p.w });
+        break;
+      }
+      case "dot":
+        r = fusedAttention({ ...base, score: "dot", q: h });
+        break;
+      case "scaled-dot":
+        r = fusedAttention({ ...base, score: "dot", q: h, scale: 1 / Math.sqrt(H) });
+        break;
+      case "general": {
+        const qWa = tf.reshape(tf.matMul(h2, this.params.Wa), [B, Tout, Henc]) as Tensor3D; // [B, T_out, H_enc]: qᵀ W_a
+        r = fusedAttention({ ...base, score: "dot", q: qWa });
+        break;
+      }
+    }
+    return { alpha: r.alpha, c: r.context };
+  }
+
+  protected readout(memory: Memory, h: Tensor3D): Readout {
+    const [B, Tout] = h.shape;
+    const variant = attentionVariant();
+    const { alpha, c } = variant ? this.attendFused(memory, h, variant) : this.attend(memory, h); // [B, T_out, T_in], [B, T_out, H_enc]
     const ch = flattenTime<Tensor2D>(tf.concat([c, h], 2)); // [B·T_out, H_enc + H]
     const hTilde = tf.tanh(tf.add(tf.matMul(ch, this.params.Wc, false, true), this.params.bc)) as Tensor2D; // [B·T_out, H]
     const o = this.head.apply(hTilde); // [B·T_out, K]
