@@ -12,10 +12,16 @@
  *   (`fused: false`, tfjs autodiff), the same model: LSTM without peepholes, GRU
  *   in PyTorch's convention, tanh RNN; the fused path with the default thread
  *   setting ("auto" unless SEQLAB_THREADS is set), forced to one thread and forced to
- *   two (src/fused/threads.ts). These three, the reference and tf.layers run
- *   interleaved A B C D E A B C D E …;
- *   PyTorch runs in its own process afterwards, on one thread (the targets' reference)
- *   and, for comparison with seqlab's two threads, on two.
+ *   two (src/fused/threads.ts). These three, the reference, tf.layers and PyTorch on one
+ *   thread (the targets' reference: a long-lived process running a burst of steps each
+ *   round, torch_step.py --serve) run interleaved A B C D E F A B C D E F …; PyTorch on two
+ *   threads, for comparison with seqlab's two, runs in its own process afterwards;
+ * - the matrix products of gradients and attention: seqlab's wasm BatchMatMul against
+ *   tfjs-wasm's own kernel (src/fused/matmul.ts);
+ * - the attention encoder–decoder (attention.ts): training steps against the fixed-context
+ *   model, teacher forcing 0.5, greedy and beam decoding, 1,000 steps of memory;
+ * - the kernel's latency through jupyter_client (kernel_latency.py): start, the import +
+ *   initBackend cell, a trivial cell before and after.
  *
  * PyTorch must run on a real BLAS (test/bench/blas.ts): the bench first asks a PyTorch
  * process which library gives it sgemm_, and refuses the reference BLAS or no PyTorch at all
@@ -26,7 +32,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as readline from "readline";
 import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { tf, initBackend, describeBackend } from "seqlab";
@@ -129,6 +136,53 @@ async function matmulBench() {
   return out;
 }
 
+/** What kernel_latency.py prints (ms). */
+interface KernelLatency {
+  start_ms: number;
+  trivial_before_ms: number;
+  import_init_ms: number;
+  trivial_after_ms: { median: number; max: number; all: number[] };
+}
+
+/**
+ * The seqlab kernel's latency through jupyter_client: the cells run at once after the kernel
+ * is ready (the worst case), and after a pause of 5 s (a student reading the notebook's first
+ * lines before running its first cell).
+ */
+function kernelLatency(): Record<string, KernelLatency | { failed: string }> {
+  const out: Record<string, KernelLatency | { failed: string }> = {};
+  for (const [name, pause] of [
+    ["at_once", 0],
+    ["after_5s", 5000],
+  ] as const) {
+    const r = spawnSync(TORCH_PYTHON, [path.join(__dirname, "kernel_latency.py"), "--reps", "20", "--pause-ms", String(pause)], {
+      encoding: "utf-8",
+      env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+    });
+    out[name] =
+      r.status === 0
+        ? (JSON.parse(r.stdout.trim().split("\n").pop()!) as KernelLatency)
+        : { failed: (r.stderr || String(r.error)).trim().split("\n").pop()! };
+  }
+  return out;
+}
+
+function kernelLines(k: ReturnType<typeof kernelLatency>): string[] {
+  const lines = [
+    "kernel latency (jupyter_client; ms): | cells run | start → ready | trivial cell before import | import + initBackend | trivial cell after (median of 20, max) |",
+    "|---|---|---|---|---|",
+  ];
+  for (const [name, v] of Object.entries(k)) {
+    const when = name === "at_once" ? "at once" : "after 5 s";
+    lines.push(
+      "failed" in v
+        ? `| ${when} | failed: ${v.failed} |`
+        : `| ${when} | ${v.start_ms.toFixed(0)} | ${v.trivial_before_ms.toFixed(0)} | ${v.import_init_ms.toFixed(0)} | ${v.trivial_after_ms.median.toFixed(0)} (${v.trivial_after_ms.max.toFixed(0)}) |`,
+    );
+  }
+  return lines;
+}
+
 type Model = "rnn" | "lstm" | "gru";
 
 /** One training step of tf.layers' recurrent layer, as a user of tfjs would write it. */
@@ -222,6 +276,54 @@ function torchStep(model: Model, T: number, B: number, I: number, H: number, rep
   return JSON.parse(r.stdout.trim());
 }
 
+/**
+ * PyTorch's step in a long-lived process (torch_step.py --serve), run in bursts between
+ * seqlab's, so that both see the same load; null (with why) if it cannot start.
+ */
+interface TorchServer {
+  facts: TorchStep;
+  run(n: number): Promise<number[]>;
+  close(): void;
+}
+
+async function torchServer(
+  model: Model,
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+  threads = 1,
+): Promise<TorchServer | { skipped: string }> {
+  const py = spawn(TORCH_PYTHON, [path.join(__dirname, "torch_step.py"), "--serve", model, ...[T, B, I, H, threads].map(String)], {
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  py.stderr.on("data", (d) => (stderr += d));
+  const lines = readline.createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<unknown> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(stderr.trim().split("\n").pop() || "PyTorch exited");
+    return JSON.parse(line.value);
+  };
+  try {
+    const facts = (await next()) as TorchStep;
+    const server: TorchServer = {
+      facts,
+      run: async (n: number) => {
+        py.stdin.write(`run ${n}\n`);
+        return (await next()) as number[];
+      },
+      close: () => py.stdin.end(),
+    };
+    return server;
+  } catch (e) {
+    py.kill();
+    const why = String((e as Error).message);
+    return { skipped: why.includes("No module named 'torch'") ? "PyTorch is not installed (apt-get install python3-torch)" : why };
+  }
+}
+
 async function main() {
   // What PyTorch runs on, first: no minutes of timing before a refusal.
   const cpu = cpuFeatures();
@@ -276,8 +378,20 @@ async function main() {
         internal.setFusedThreads(threads);
         for (let i = 0; i < (H > 128 ? 4 : 12); i++) fusedImpl.step();
       }
+      // PyTorch on one thread, the targets' reference, in bursts of `inner` steps between seqlab's
+      const server = await torchServer(model, T, B, I, H);
+      const torchTimes: number[] = [];
+      let torchRounds = 0;
+      const torchBurst: Record<string, () => Promise<void>> = {};
+      if ("run" in server) {
+        torchBurst.torch = async () => {
+          const times = await server.run(inner);
+          if (torchRounds++ > 0) torchTimes.push(...times); // the first round warms up
+        };
+      }
       const ms = await interleaved(
         {
+          ...torchBurst,
           seqlab: () => {
             internal.setFusedThreads(undefined); // the default: SEQLAB_THREADS, else "auto"
             const p0 = internal.fusedProfile();
@@ -311,7 +425,8 @@ async function main() {
       fusedImpl.dispose();
       reference.dispose();
       layers.dispose();
-      const torch = torchStep(model, T, B, I, H, 20);
+      if ("facts" in server) server.close();
+      const torch: TorchStep | { skipped: string } = "facts" in server ? { ...server.facts, ms: median(torchTimes) } : server;
       const torchMs = "ms" in torch ? torch.ms : null;
       // PyTorch on both cores too, for comparison with seqlab's two threads (the targets are against one)
       const torch2 = torchMs === null ? null : torchStep(model, T, B, I, H, 20, 2);
@@ -361,6 +476,10 @@ async function main() {
       );
     }
   }
+  const kernel = kernelLatency();
+  console.log("");
+  for (const line of kernelLines(kernel)) console.log(line);
+
   const attention = await attentionBench(interleaved);
   console.log("");
   for (const line of attentionLines(attention)) console.log(line);
@@ -391,6 +510,7 @@ async function main() {
     matmul,
     cases,
     attention,
+    kernel_latency: kernel,
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, JSON.stringify(result, null, 2) + "\n");
