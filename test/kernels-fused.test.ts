@@ -532,7 +532,9 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
   });
 
   for (const variant of ["relaxed", "simd", "scalar"] as const) {
-    // K = 600: more than one block of K rows (and of the packed panel), with a ragged last block
+    // K = 600 and 300: more than one block of K rows (and of the packed panels), with a ragged
+    // last block; [22, 270, 300]: two blocks of B's columns (256 + 8, then 6 ragged ones) and
+    // a last group of packed rows of C that is not full (8 + 8 + 4, then 2 ragged rows)
     for (const [M, N, K] of [
       [1, 1, 1],
       [4, 8, 3],
@@ -540,6 +542,7 @@ describe("wasm kernel pieces: gemmTN, σ/tanh, the block heap", () => {
       [12, 20, 33],
       [3, 2, 1],
       [13, 19, 600],
+      [22, 270, 300],
     ]) {
       it(`${variant} gemmTN = tf.matMul(a, b, transposeA) for A [${K}, ${M}], B [${K}, ${N}], accumulating`, () => {
         const k = internal.loadKernels(variant);

@@ -20,8 +20,9 @@ export interface GeneratedKernelExports {
    * C = Aᵀ·B (accumulate = 0) or C += Aᵀ·B (accumulate = 1), where A is stored [K, M]:
    * C[i, j] (+)= Σ_k A[k, i] · B[k, j]. This is how BPTT sums parameter gradients over
    * all steps at once (∇_W L = Σ_t ∇_a(t)ᵀ h(t−1) with the rows (b, t) as k), without
-   * transposing ∇_a. With SIMD, the same 4 × 8 tile as {@link gemm}, over K in blocks whose
-   * 4 columns of A are first copied to a contiguous panel (see PANELS).
+   * transposing ∇_a. With SIMD, the same 4 × 8 tile as {@link gemm}, over blocks of
+   * TN_KC rows of K and TN_NC columns of B, both operands copied to contiguous panels
+   * first (see PANEL_A_BYTES, PANELS_B_BYTES).
    *
    * AssemblyScript (src/fused/assembly/gemm.ts): `gemmTN(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void`
    */
@@ -40,7 +41,9 @@ export interface GeneratedKernelExports {
    */
   packPanels(b: number, K: number, N: number, ldb: number, dst: number): void;
   /**
-   * The first byte the kernels may use; JavaScript allocates from here up.
+   * The first byte JavaScript may use; it allocates from here up. Below it, above the static
+   * data, lies gemmTN's per-thread scratch (packed panels), which this call makes sure the
+   * memory holds.
    *
    * AssemblyScript (src/fused/assembly/gemm.ts): `heapBase(): usize`
    */

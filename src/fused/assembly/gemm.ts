@@ -122,8 +122,9 @@ function gemmScalar(
  * C = Aᵀ·B (accumulate = 0) or C += Aᵀ·B (accumulate = 1), where A is stored [K, M]:
  * C[i, j] (+)= Σ_k A[k, i] · B[k, j]. This is how BPTT sums parameter gradients over
  * all steps at once (∇_W L = Σ_t ∇_a(t)ᵀ h(t−1) with the rows (b, t) as k), without
- * transposing ∇_a. With SIMD, the same 4 × 8 tile as {@link gemm}, over K in blocks whose
- * 4 columns of A are first copied to a contiguous panel (see PANELS).
+ * transposing ∇_a. With SIMD, the same 4 × 8 tile as {@link gemm}, over blocks of
+ * TN_KC rows of K and TN_NC columns of B, both operands copied to contiguous panels
+ * first (see PANEL_A_BYTES, PANELS_B_BYTES).
  */
 export function gemmTN(
   M: i32, N: i32, K: i32,
@@ -132,11 +133,10 @@ export function gemmTN(
   c: usize, ldc: i32,
   accumulate: i32,
 ): void {
-  // K (= B·T rows in BPTT) in blocks of KC, so that the block of B stays in cache
-  // while every tile of C passes over it.
-  const KC = TN_KC;
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = min(KC, K - k0);
+  // K (= B·T rows in BPTT) in blocks of TN_KC, so that the packed block of B stays in
+  // cache while every tile of C passes over it.
+  for (let k0 = 0; k0 < K; k0 += TN_KC) {
+    const kc = min(TN_KC, K - k0);
     gemmTNBlock(M, N, kc, a + (<usize>(k0 * lda) << 2), lda, b + (<usize>(k0 * ldb) << 2), ldb, c, ldc, k0 > 0 ? 1 : accumulate);
   }
   if (K == 0 && !accumulate) {
@@ -144,15 +144,40 @@ export function gemmTN(
   }
 }
 
-/** Rows of K per block in gemmTN (the packed panel of A holds TN_KC × 4 values). */
-const TN_KC = 256;
 /**
- * Per thread (see {@link setThreadIndex}), a panel of A for gemmTN: 4 columns of a block of
- * A, copied to be contiguous. Read in place, those 4 values sit one row of A apart (2 KB
- * for the LSTM at H = 128, 4 KB at 256), so a block's rows all fall in the same few L1
- * cache sets and evict each other (measured: 26 GFLOP/s in place, 48 packed).
+ * The blocks of gemmTN: TN_KC rows of K, TN_NC columns of B (a multiple of 8; the packed
+ * block of B, 256 KB, stays in L2 while the rows of C pass over it) and TN_MC columns of A
+ * (rows of C, a multiple of 4) packed at a time. Measured for ∇W and ∇U of the LSTM at
+ * H = 256 (GFLOP/s, one thread): 256/256/8 ~42, 128/256/16 ~39, 512/128/8 ~41,
+ * 256/256/16 ~38, B read in place ~32; a larger TN_KC also means fewer passes of C's tiles.
  */
-const PANELS = memory.data(2 * TN_KC * 16, 16);
+const TN_KC = 256;
+const TN_NC = 256;
+const TN_MC = 8;
+/**
+ * Per thread (see {@link setThreadIndex}), panels of A for gemmTN: TN_MC columns of a block
+ * of A, copied to be contiguous, 4 columns per panel. Read in place, a tile's 4 values sit
+ * one row of A apart (2 KB for the LSTM at H = 128, 4 KB at 256), so a block's rows all
+ * fall in the same few L1 cache sets and evict each other (measured: 26 GFLOP/s in place,
+ * 48 packed).
+ */
+const PANEL_A_BYTES: usize = TN_KC * TN_MC * 4;
+/**
+ * Per thread, a block of B for gemmTN [TN_KC, TN_NC] in panels of 8 columns (see
+ * {@link packPanels}). Read in place, a tile's 8 columns sit one row of B apart (1 KB for
+ * h(t−1) at H = 256), in 4 of L1's 64 sets, so every tile read its strip of B from L2
+ * (see TN_KC for the speeds).
+ */
+const PANELS_B_BYTES: usize = TN_KC * TN_NC * 4;
+/**
+ * The products' per-thread scratch (2 × (PANEL_A_BYTES + PANELS_B_BYTES)) lies right above
+ * the static data, below {@link heapBase}: a static array would be a data segment of zeros
+ * in the threads builds, whose imported memory must be initialised explicitly.
+ */
+// @ts-ignore: decorator
+@inline function scratch(): usize {
+  return (__heap_base + 15) & ~15;
+}
 /** 0 on the thread that calls the kernels, 1 in the worker (globals are per instance). */
 let threadIndex: i32 = 0;
 
@@ -170,25 +195,38 @@ function gemmTNBlock(
 ): void {
   let i = 0;
   const astep = <usize>lda << 2;
-  const bstep = <usize>ldb << 2;
+  const ldc4 = <usize>ldc << 2;
   if (ASC_FEATURE_SIMD) {
     const N8 = N & ~7;
-    for (; i + 4 <= M; i += 4) {
-      const ai = a + (<usize>i << 2);
-      const c0 = c + (<usize>(i * ldc) << 2);
-      const panel = PANELS + (<usize>threadIndex) * (TN_KC * 16);
-      if (N8 > 0) {
-        let src = ai;
+    const panelA = scratch() + (<usize>threadIndex) * PANEL_A_BYTES;
+    const panelsB = scratch() + 2 * PANEL_A_BYTES + (<usize>threadIndex) * PANELS_B_BYTES;
+    const pstep = <usize>K << 5; // one packed panel of B: K rows of 8 values
+    for (let j0 = 0; j0 < N8; j0 += TN_NC) {
+      const nc = min(TN_NC, N8 - j0);
+      packPanels(b + (<usize>j0 << 2), K, nc, ldb, panelsB);
+      // rows of C in groups of up to TN_MC, whose columns of A are packed together
+      for (let i0 = 0; i0 + 4 <= M; i0 += TN_MC) {
+        const blocks = min(TN_MC, M - i0) >> 2;
+        let src = a + (<usize>i0 << 2);
         for (let k = 0; k < K; k++) {
-          v128.store(panel + (<usize>k << 4), v128.load(src));
+          for (let q = 0; q < blocks; q++) {
+            v128.store(panelA + (<usize>(q * K + k) << 4), v128.load(src + (<usize>q << 4)));
+          }
           src += astep;
         }
+        for (let q = 0; q < blocks; q++) {
+          const c0 = c + (<usize>((i0 + 4 * q) * ldc + j0) << 2);
+          const pa = panelA + (<usize>(q * K) << 4);
+          let panel = panelsB;
+          for (let j = 0; j < nc; j += 8) {
+            tile4x8(pa, 4, 16, panel, 32, K, c0 + (<usize>j << 2), ldc4, accumulate);
+            panel += pstep;
+          }
+        }
       }
-      for (let j = 0; j < N8; j += 8) {
-        const jo = <usize>j << 2;
-        tile4x8(panel, 4, 16, b + jo, bstep, K, c0 + jo, <usize>ldc << 2, accumulate);
-      }
-      if (N8 < N) gemmTNScalar(4, N - N8, K, ai, lda, b + (<usize>N8 << 2), ldb, c0 + (<usize>N8 << 2), ldc, accumulate);
+    }
+    for (; i + 4 <= M; i += 4) {
+      if (N8 < N) gemmTNScalar(4, N - N8, K, a + (<usize>i << 2), lda, b + (<usize>N8 << 2), ldb, c + (<usize>(i * ldc + N8) << 2), ldc, accumulate);
     }
   }
   if (i < M) gemmTNScalar(M - i, N, K, a + (<usize>i << 2), lda, b, ldb, c + (<usize>(i * ldc) << 2), ldc, accumulate);
@@ -317,9 +355,16 @@ export function gemmPanels(
   }
 }
 
-/** The first byte the kernels may use; JavaScript allocates from here up. */
+/**
+ * The first byte JavaScript may use; it allocates from here up. Below it, above the static
+ * data, lies gemmTN's per-thread scratch (packed panels), which this call makes sure the
+ * memory holds.
+ */
 export function heapBase(): usize {
-  return (__heap_base + 15) & ~15;
+  const base = scratch() + 2 * (PANEL_A_BYTES + PANELS_B_BYTES);
+  const have = <usize>memory.size() << 16;
+  if (base > have) memory.grow(<i32>((base - have + 0xffff) >> 16));
+  return base;
 }
 
 /** 1 when compiled with SIMD. */
