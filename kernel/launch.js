@@ -16,6 +16,9 @@
  * - kernel_info_reply is complete; comm_info, history, interrupt and shutdown
  *   requests get proper replies; `execute_input` is broadcast;
  * - `import … from "seqlab"` works and type-checks from a notebook in any folder;
+ * - the kernel answers at once: TypeScript compiles in a thread of its own, which loads
+ *   seqlab's declarations while the user reads, and this thread loads seqlab's JavaScript
+ *   meanwhile (compiler.js, preload), so the notebook's first cell finds both ready;
  * - SIGINT (Interrupt) sets a flag that seqlab's training loops poll, so training
  *   stops at the end of a step and keeps its weights (see src/notebook.ts);
  * - Interrupt also stops synchronous code that runs after an `await`, which tslab
@@ -28,8 +31,9 @@ const path = require("path");
 const util = require("util");
 const { Message, PROTOCOL_VERSION } = require("./wire");
 const { SendQueue } = require("./queue");
-const { makeSeqlabResolvable } = require("./resolve");
+const { makeSeqlabRequirable } = require("./resolve");
 const { startWatchdog } = require("./watchdog");
+const { startCompiler } = require("./compiler");
 
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 const seqlabPackage = require("../package.json");
@@ -40,6 +44,18 @@ const realStderrWrite = process.stderr.write.bind(process.stderr);
 /** The real exits, for the kernel's own use; cells get wrappers that report first (installExitReport). */
 const realExit = process.exit.bind(process);
 const realAbort = process.abort.bind(process);
+/**
+ * SEQLAB_KERNEL_TIMING=1 logs when the kernel reaches each stage of its start and of each
+ * cell, in ms since the process started (test/bench/kernel_latency.py measures the totals).
+ */
+const timing =
+  process.env.SEQLAB_KERNEL_TIMING === "1"
+    ? (/** @type {string} */ what) => kernelLog(`${performance.now().toFixed(0)} ms: ${what}`)
+    : () => {};
+/** When the background loading of tslab and seqlab starts if no client asks for kernel_info. */
+const PRELOAD_AFTER_MS = 500;
+/** How often the background loading of seqlab looks again while a cell runs. */
+const PRELOAD_RETRY_MS = 200;
 /** How long an exiting kernel waits for its last messages to leave. */
 const EXIT_FLUSH_MS = 2_000;
 
@@ -76,6 +92,12 @@ class Kernel {
     // Set by start():
     /** @type {any} tslab's executor */
     this.executor = null;
+    /** @type {ReturnType<typeof startCompiler> | null} tslab's converter, in its own thread */
+    this.compiler = null;
+    /** @type {{ node: unknown, readonly browser: unknown, close(): void } | null} the converters tslab's executor calls */
+    this.convs = null;
+    /** @type {NodeJS.Timeout | null} pending until the background loading has started (preload) */
+    this.preloadTimer = null;
     /** @type {any} tslab's jupyter module (its display API reads lastWriteDisplayData) */
     this.tslabJupyter = null;
     /** @type {SendQueue} */
@@ -103,11 +125,9 @@ class Kernel {
   }
 
   async start() {
-    makeSeqlabResolvable(process.cwd());
+    timing("start");
+    makeSeqlabRequirable(process.cwd());
     const zmq = require("zeromq");
-    const { createConverter } = require(path.join(tslabDir, "dist/converter"));
-    const { createExecutor } = require(path.join(tslabDir, "dist/executor"));
-    this.tslabJupyter = require(path.join(tslabDir, "dist/jupyter"));
 
     this.watchdog = startWatchdog({
       cooperative: () => this.bridge()?.cooperative ?? 0,
@@ -118,22 +138,31 @@ class Kernel {
       },
       log: kernelLog,
     });
-    const kernelCode = this.watchdog.kernelCode;
-    let nodeConverter = /** @type {any} */ (null);
-    const convs = {
-      get node() {
-        // Compiling can take seconds: the interrupt watchdog must not stop it.
-        return (nodeConverter ??= kernelCode(() => markKernelCode(createConverter({ isJS: false, isBrowser: false }), kernelCode)));
-      },
+    // TypeScript starts and loads seqlab's declarations in its own thread (compiler.js)
+    // while this one answers Jupyter; waiting for a compile can take seconds, and the
+    // interrupt watchdog must not stop it.
+    this.compiler = startCompiler(process.cwd(), { log: kernelLog });
+    const nodeConverter = markKernelCode(this.compiler, this.watchdog.kernelCode);
+    const { convert } = nodeConverter;
+    const signals = this.watchdog.signals;
+    // An Interrupt while the cell waits for its compile would be lost (the SIGINT comes before
+    // tslab runs the cell with breakOnSigint): the cell does not run.
+    nodeConverter.convert = (/** @type {string} */ prevDecl, /** @type {string} */ src) => {
+      const before = signals();
+      const converted = convert(prevDecl, src);
+      timing("compiled");
+      if (signals() !== before) throw new CompileInterrupted();
+      return converted;
+    };
+    this.convs = {
+      node: nodeConverter,
       get browser() {
         throw new Error("browser cells (//%browser) are not supported by the seqlab kernel");
       },
       close() {
-        nodeConverter?.close();
+        nodeConverter.close();
       },
     };
-    void convs.node; // compile once now (a few hundred ms) rather than in the first cell
-    this.executor = createExecutor(process.cwd(), convs, this.executorConsole());
 
     const iopub = new zmq.Publisher({ sendHighWaterMark: 0 });
     const shell = new zmq.Router();
@@ -153,6 +182,7 @@ class Kernel {
       stdin.bind(addr(c.stdin_port)),
       hb.bind(addr(c.hb_port)),
     ]);
+    timing("sockets bound");
     this.installBridge();
     this.installSignals();
     this.installExitReport();
@@ -161,6 +191,55 @@ class Kernel {
     void (async () => {
       for await (const frames of hb) await hb.send(frames);
     })();
+    // Once Jupyter has had its kernel_info_reply (clients ask for it on connecting), or after
+    // PRELOAD_AFTER_MS if none asks.
+    this.preloadTimer = setTimeout(() => this.preload(), PRELOAD_AFTER_MS);
+  }
+
+  /**
+   * tslab's executor, made at first use: loading it loads TypeScript on this thread too
+   * (a few hundred ms), which the kernel's first reply need not wait for.
+   */
+  tslab() {
+    if (!this.executor) {
+      const { createExecutor } = require(path.join(tslabDir, "dist/executor"));
+      this.tslabJupyter = require(path.join(tslabDir, "dist/jupyter"));
+      this.executor = createExecutor(process.cwd(), this.convs, this.executorConsole());
+    }
+    return this.executor;
+  }
+
+  /**
+   * Loads tslab's executor, then seqlab's JavaScript (and tfjs under it) while the user is
+   * still reading, so the notebook's import cell finds it loaded. Loading runs nothing of seqlab's: the backend is
+   * still chosen by the cell's initBackend(). Where seqlab does not load from this folder,
+   * nothing is loaded (the import cell then says why).
+   */
+  preload() {
+    if (this.preloadTimer === null) return;
+    clearTimeout(this.preloadTimer);
+    this.preloadTimer = null;
+    // In steps, so that a request arriving meanwhile waits for one step at most.
+    setImmediate(() => {
+      this.tslab();
+      timing("executor loaded");
+      const loadSeqlab = () => {
+        // Not in the middle of a cell: it would stall the cell's output. (After one, it costs
+        // nothing if the cell has loaded seqlab itself.)
+        if (this.running) {
+          setTimeout(loadSeqlab, PRELOAD_RETRY_MS).unref();
+          return;
+        }
+        try {
+          // The `require` tslab gives cells, rooted at the notebook's folder.
+          require("module").createRequire(path.join(process.cwd(), "src.js"))("seqlab");
+          timing("seqlab preloaded");
+        } catch (e) {
+          kernelLog(`seqlab not preloaded: ${String(e instanceof Error ? e.message : e).split("\n")[0]}`);
+        }
+      };
+      setImmediate(loadSeqlab);
+    });
   }
 
   /**
@@ -196,7 +275,8 @@ class Kernel {
       const content = msg.content;
       switch (type) {
         case "kernel_info_request":
-          return replies.push(msg.reply("kernel_info_reply", this.kernelInfo()));
+          replies.push(msg.reply("kernel_info_reply", this.kernelInfo()));
+          return void replies.flushed().then(() => this.preload());
         case "is_complete_request":
           return replies.push(msg.reply("is_complete_reply", this.isComplete(content.code)));
         case "complete_request":
@@ -235,7 +315,8 @@ class Kernel {
   }
 
   kernelInfo() {
-    const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+    // The version from its package.json: TypeScript itself loads in the compiler's thread.
+    const ts = require(require.resolve("@tslab/typescript-for-tslab/package.json", { paths: [tslabDir] }));
     return {
       status: "ok",
       protocol_version: PROTOCOL_VERSION,
@@ -267,14 +348,14 @@ class Kernel {
 
   /** @param {string} code @param {number} cursor */
   complete(code, cursor) {
-    const info = this.executor.complete(code, cursor);
+    const info = this.tslab().complete(code, cursor);
     return { status: "ok", matches: info.candidates, cursor_start: info.start, cursor_end: info.end, metadata: {} };
   }
 
   /** @param {string} code @param {number} cursor */
   inspect(code, cursor) {
     const { printQuickInfo } = require(path.join(tslabDir, "dist/inspect"));
-    const info = this.executor.inspect(code, cursor);
+    const info = this.tslab().inspect(code, cursor);
     if (!info) return { status: "ok", found: false, data: {}, metadata: {} };
     return { status: "ok", found: true, data: { "text/plain": printQuickInfo(info) }, metadata: {} };
   }
@@ -315,6 +396,8 @@ class Kernel {
       replies.push(msg.reply("execute_reply", { status: "aborted", execution_count: this.execCount }));
       return;
     }
+    timing("execute_request");
+    const executor = this.tslab();
     const count = store_history && !silent ? ++this.execCount : this.execCount;
     if (!silent) this.iopub.push(msg.reply("execute_input", { code, execution_count: count }));
 
@@ -329,11 +412,16 @@ class Kernel {
     try {
       // The synchronous part of execute — compiling, then the cell's code up to its
       // first await, which tslab runs with breakOnSigint — is not the watchdog's to stop.
-      ok = await /** @type {NonNullable<Kernel["watchdog"]>} */ (this.watchdog).kernelCode(() => this.executor.execute(code));
+      ok = await /** @type {NonNullable<Kernel["watchdog"]>} */ (this.watchdog).kernelCode(() => executor.execute(code));
+    } catch (e) {
+      if (!(e instanceof CompileInterrupted)) throw e;
+      this.outcome.errors.push(e);
+      ok = false;
     } finally {
       this.running = false;
       this.watchdog?.cellRunning(false);
     }
+    timing("cell ran");
     await this.releaseHeld();
     const { result, errors, diagnostics } = this.outcome;
     let output = null;
@@ -462,7 +550,7 @@ class Kernel {
       cooperative: 0,
       /** Sends a display_data (or update_display_data) to the current cell. */
       display: (/** @type {any} */ content, /** @type {boolean} */ update = false) => {
-        this.tslabJupyter.lastWriteDisplayData?.(content, update);
+        this.tslabJupyter?.lastWriteDisplayData?.(content, update);
       },
       /** Resolves when everything sent so far has left the kernel. */
       flushed: () => this.iopub.flushed(),
@@ -521,7 +609,7 @@ class Kernel {
   /** Ends the running cell with tslab's "Interrupted asynchronously" (or the watchdog's error). */
   abortCell() {
     // Outside a cell, tslab's interrupt would abort the next cell before it starts.
-    if (this.running) this.executor.interrupt();
+    if (this.running) this.executor?.interrupt();
   }
 
   /**
@@ -585,7 +673,7 @@ class Kernel {
   async shutdown() {
     await Promise.all([this.iopub.flushed(), this.shell.flushed(), this.control.flushed()]);
     this.watchdog?.close();
-    this.executor.close();
+    this.convs?.close();
     for (const s of this.sockets ?? []) s.close();
     realExit(0);
   }
@@ -604,6 +692,17 @@ function markKernelCode(converter, kernelCode) {
       converter[name] = (/** @type {unknown[]} */ ...args) => kernelCode(() => method.apply(converter, args));
   }
   return converter;
+}
+
+/** What a cell reports when Interrupt came while it was compiling: its code did not run. */
+class CompileInterrupted extends Error {
+  constructor() {
+    super("Interrupted while the cell was being compiled: its code did not run.");
+  }
+  /** @override */
+  name = "Interrupted";
+  /** The message says it all: no stack (describeError). */
+  hideStack = true;
 }
 
 /** What stops a cell's code when it calls process.exit() or process.abort(). */

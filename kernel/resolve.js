@@ -8,8 +8,9 @@
  * resolution and no tsconfig, and runs it with a `require` rooted there. A
  * notebook inside this repository finds node_modules/seqlab (the package links
  * itself) by walking up; one anywhere else would not. For those folders only,
- * the package's node_modules is added to Node's search path (NODE_PATH) and to
- * the compiler sees them in a virtual node_modules; a folder with its own seqlab keeps using it.
+ * the package's node_modules is added to Node's search path (NODE_PATH), and the
+ * compiler sees them in a virtual node_modules; a folder with its own seqlab keeps using it.
+ * The two halves run in different threads (the compiler has its own: compiler.js).
  */
 const fs = require("fs");
 const path = require("path");
@@ -36,13 +37,28 @@ function resolvesFrom(cwd) {
   return dirs.some((/** @type {string} */ d) => fs.existsSync(path.join(d, "seqlab", "package.json")));
 }
 
-/** @param {string} cwd the notebook's folder */
-function makeSeqlabResolvable(cwd) {
+/**
+ * Run time: lets the notebook's `require` find seqlab and its dependencies.
+ * @param {string} cwd the notebook's folder
+ * @returns {boolean} whether anything had to be done (false when cwd finds seqlab by itself)
+ */
+function makeSeqlabRequirable(cwd) {
+  if (resolvesFrom(cwd)) return false;
+  process.env.NODE_PATH = [...moduleDirs(), ...(process.env.NODE_PATH ? process.env.NODE_PATH.split(path.delimiter) : [])].join(
+    path.delimiter,
+  );
+  /** @type {any} */ (Module)._initPaths();
+  return true;
+}
+
+/**
+ * Type checking: lets tslab's compiler, in this thread, resolve seqlab from cwd.
+ * @param {string} cwd the notebook's folder
+ * @returns {boolean} whether anything had to be done
+ */
+function makeSeqlabTypesResolvable(cwd) {
   if (resolvesFrom(cwd)) return false;
   const dirs = moduleDirs();
-  process.env.NODE_PATH = [...dirs, ...(process.env.NODE_PATH ? process.env.NODE_PATH.split(path.delimiter) : [])].join(path.delimiter);
-  /** @type {any} */ (Module)._initPaths();
-
   // tslab's compiler resolves through ts.sys (its host inherits from it), and
   // TypeScript's module object is read-only, so the notebook's folder is given a
   // virtual node_modules holding these packages, mapped to the real ones.
@@ -70,4 +86,4 @@ function makeSeqlabResolvable(cwd) {
   return true;
 }
 
-module.exports = { makeSeqlabResolvable, packageRoot };
+module.exports = { makeSeqlabRequirable, makeSeqlabTypesResolvable, packageRoot };

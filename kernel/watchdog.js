@@ -43,6 +43,7 @@ const COOPERATIVE = 1; // seqlab loops running (copied from the bridge at each b
 const FORCED = 2; // number of forced stops so far
 const KERNEL_CODE = 3; // 1 while the main thread runs the kernel's own synchronous work
 const CELL_RUNNING = 4; // 1 while a cell runs (set by the kernel)
+const SIGNALS = 5; // Interrupts seen by the sentinel so far (read while the main thread waits)
 
 /** The worker's message for "the sentinel got SIGINT". */
 const INTERRUPT = "interrupt";
@@ -53,10 +54,11 @@ const STOPPED = "stopped";
  * Starts the watchdog for this (main) thread.
  * @param {{ cooperative(): number, cooperativeGraceMs: number, onInterrupt(): void, onStopped(): void,
  *           log(text: string): void }} options
- * @returns {{ forcedStops(): number, kernelCode<T>(work: () => T): T, cellRunning(running: boolean): void, close(): void }}
+ * @returns {{ forcedStops(): number, kernelCode<T>(work: () => T): T, cellRunning(running: boolean): void, signals(): number,
+ *             close(): void }}
  */
 function startWatchdog({ cooperative, cooperativeGraceMs, onInterrupt, onStopped, log }) {
-  const shared = new Int32Array(new SharedArrayBuffer(5 * Int32Array.BYTES_PER_ELEMENT));
+  const shared = new Int32Array(new SharedArrayBuffer(6 * Int32Array.BYTES_PER_ELEMENT));
   const beat = setInterval(() => {
     Atomics.add(shared, BEAT, 1);
     Atomics.store(shared, COOPERATIVE, cooperative());
@@ -77,6 +79,8 @@ function startWatchdog({ cooperative, cooperativeGraceMs, onInterrupt, onStopped
   return {
     forcedStops: () => Atomics.load(shared, FORCED),
     cellRunning: (running) => Atomics.store(shared, CELL_RUNNING, running ? 1 : 0),
+    /** How many Interrupts the sentinel has seen: readable while this thread is blocked. */
+    signals: () => Atomics.load(shared, SIGNALS),
     /** Runs the kernel's own synchronous `work`, which the watchdog never stops. */
     kernelCode: (work) => {
       const outer = Atomics.exchange(shared, KERNEL_CODE, 1);
@@ -112,6 +116,7 @@ function watch() {
 
   let watching = false;
   function onInterrupt() {
+    Atomics.add(shared, SIGNALS, 1);
     parentPort?.postMessage(INTERRUPT);
     if (watching) return;
     watching = true;

@@ -40,6 +40,7 @@ import { tf, initBackend, describeBackend } from "seqlab";
 import { loadKernels, WasmArena } from "seqlab/internal";
 import { blasVerdict, cpuFeatures, describeSetup, torchFacts } from "./blas";
 import { attentionBench, attentionLines } from "./attention";
+import { jupyterEnv } from "../helpers/jupyter";
 import { TORCH_PYTHON } from "../../kernel/setup";
 
 const OUT = path.join(__dirname, "..", "..", "out", "bench.json");
@@ -151,19 +152,22 @@ interface KernelLatency {
  */
 function kernelLatency(): Record<string, KernelLatency | { failed: string }> {
   const out: Record<string, KernelLatency | { failed: string }> = {};
+  // this checkout's kernel, registered in a private Jupyter folder (not the user's kernelspec)
+  const jupyter = jupyterEnv();
   for (const [name, pause] of [
     ["at_once", 0],
     ["after_5s", 5000],
   ] as const) {
-    const r = spawnSync(TORCH_PYTHON, [path.join(__dirname, "kernel_latency.py"), "--reps", "20", "--pause-ms", String(pause)], {
+    const r = spawnSync(jupyter.python, [path.join(__dirname, "kernel_latency.py"), "--reps", "20", "--pause-ms", String(pause)], {
       encoding: "utf-8",
-      env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+      env: jupyter.env,
     });
     out[name] =
       r.status === 0
         ? (JSON.parse(r.stdout.trim().split("\n").pop()!) as KernelLatency)
         : { failed: (r.stderr || String(r.error)).trim().split("\n").pop()! };
   }
+  jupyter.dispose();
   return out;
 }
 

@@ -175,6 +175,26 @@ class SeqlabKernelBehaviour(unittest.TestCase):
         bad = self.run_cell('import { version } from "seqlab";\nconst v: number = version;')
         self.assertEqual(bad.reply["content"]["ename"], "TypeScriptError")
 
+    def test_type_errors_are_reported_after_seqlab_is_imported(self):
+        ok = self.run_cell('import { initBackend } from "seqlab";\ntypeof initBackend')
+        self.assertEqual(ok.reply["content"]["status"], "ok", ok.messages)
+        plain = self.run_cell('const x: number = "a";')
+        self.assertEqual(plain.reply["content"]["ename"], "TypeScriptError")
+        self.assertIn("not assignable to type 'number'", plain.reply["content"]["evalue"])
+        # seqlab's own declarations are checked against: initBackend takes a backend's name.
+        misuse = self.run_cell("initBackend(42);")
+        self.assertEqual(misuse.reply["content"]["ename"], "TypeScriptError")
+        self.assertIn("not assignable to parameter of type 'string'", misuse.reply["content"]["evalue"])
+
+    def test_seqlab_names_come_only_from_a_cells_own_import(self):
+        # The kernel loads seqlab's declarations before any cell asks (compiler.js): that must
+        # not put seqlab, or anything from it, in scope.
+        cell = self.run_cell("typeof seqlab")
+        self.assertEqual(cell.reply["content"]["ename"], "TypeScriptError")
+        self.assertIn("Cannot find name 'seqlab'", cell.reply["content"]["evalue"])
+        own = self.run_cell("const seqlab = 3;\nseqlab * 2")
+        self.assertEqual(own.of("execute_result")[0]["content"]["data"]["text/plain"], "6")
+
     def test_interrupt_stops_a_cooperative_loop_at_the_end_of_a_step(self):
         code = (
             'import { interruptible } from "seqlab";\n'
@@ -225,6 +245,48 @@ class SeqlabKernelBehaviour(unittest.TestCase):
         self.assertEqual(cell.reply["content"]["status"], "error")
         self.assertIn("Interrupted", cell.reply["content"]["evalue"])
         self.assertEqual(self.run_cell("1 + 1").reply["content"]["status"], "ok")
+
+
+class SeqlabKernelWarmUp(unittest.TestCase):
+    """The kernel loads TypeScript, seqlab's declarations and seqlab itself in the background
+    after it starts (kernel/compiler.js, Kernel.preload): a notebook's first cell gives the
+    same outputs whether it arrives at once or after all that has finished."""
+
+    FIRST_CELL = (
+        'import { tf, initBackend, describeBackend, version } from "seqlab";\n'
+        "const backend = await initBackend();\n"
+        "console.log(`seqlab ${version}`);\n"
+        "console.log(describeBackend(backend));\n"
+        "tf.tensor1d([1, 2, 3]).sum().dataSync()[0]"
+    )
+
+    def first_cell_outputs(self, wait_s):
+        km, kc = start_new_kernel(kernel_name="seqlab")
+        try:
+            time.sleep(wait_s)
+            cell = Cell(kc, self.FIRST_CELL)
+            after = Cell(kc, 'const n: number = "a";')
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        self.assertEqual(cell.reply["content"]["status"], "ok", cell.messages)
+        self.assertEqual(after.reply["content"]["ename"], "TypeScriptError")
+        return {
+            "types": [m["msg_type"] for m in cell.messages],
+            "stdout": cell.stdout,
+            "stderr": "".join(m["content"]["text"] for m in cell.of("stream") if m["content"]["name"] == "stderr"),
+            "result": cell.of("execute_result")[0]["content"]["data"],
+            "displays": [sorted(m["content"]["data"]) for m in cell.of("display_data")],
+            "after": after.reply["content"]["evalue"],
+        }
+
+    def test_the_first_cell_gives_the_same_outputs_before_and_after_the_warm_up(self):
+        at_once = self.first_cell_outputs(0)
+        # Long enough for the background work to finish on a busy machine; not a timing assertion.
+        warmed = self.first_cell_outputs(8)
+        self.assertEqual(at_once["result"], {"text/plain": "6"})
+        self.assertIn("tfjs backend:", at_once["stdout"])
+        self.assertEqual(warmed, at_once)
 
 
 class SeqlabKernelPictureWait(unittest.TestCase):
