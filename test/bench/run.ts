@@ -377,10 +377,14 @@ async function main() {
       // the fused kernels' counters, for the runs with the default thread setting only
       const fusedCounters = { msKernel: 0, msCopy: 0, bytes: 0 };
       // warm-up of the fused path on each thread setting: the engine tiers up hot wasm code
-      // (the worker's copy too), and "auto" tries both thread counts on its first calls
+      // (the worker's copy too), and "auto" alternates 1 and 2 threads on its first six calls
+      // of each kind and then compares the best of four each: it gets twice the calls, so
+      // that the timed rounds see its steady state (as a training run of more than a dozen
+      // steps does), not its first probes
       for (const threads of [undefined, 1, 2] as const) {
         internal.setFusedThreads(threads);
-        for (let i = 0; i < (H > 128 ? 4 : 12); i++) fusedImpl.step();
+        const warm = H > 128 ? 5 : 12;
+        for (let i = 0; i < (threads === undefined ? 2 * warm : warm); i++) fusedImpl.step();
       }
       // PyTorch on one thread, the targets' reference, in bursts of `inner` steps between seqlab's
       const server = await torchServer(model, T, B, I, H);
