@@ -14,7 +14,8 @@
  *   setting ("auto" unless SEQLAB_THREADS is set), forced to one thread and forced to
  *   two (src/fused/threads.ts). These three, the reference, tf.layers and PyTorch on one
  *   thread (the targets' reference: a long-lived process running a burst of steps each
- *   round, torch_step.py --serve) run interleaved A B C D E F A B C D E F …; PyTorch on two
+ *   round, torch_step.py --serve) run interleaved, each round starting one further along
+ *   (A B C D E F, B C D E F A, …); PyTorch on two
  *   threads, for comparison with seqlab's two, runs in its own process afterwards;
  * - the matrix products of gradients and attention: seqlab's wasm BatchMatMul against
  *   tfjs-wasm's own kernel (src/fused/matmul.ts);
@@ -50,11 +51,20 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Runs each function `reps` times, interleaved, after `warmup` rounds; returns median ms of each. */
+/**
+ * Runs each function `reps` times, interleaved, after `warmup` rounds; returns median ms of each.
+ * Round r starts at the r-th function (A B C, B C A, C A B, …): whatever a function leaves
+ * behind (garbage to collect, a process still busy) falls on each of the others in turn, not
+ * always on the one after it. Without the rotation the default thread setting, which ran right
+ * after PyTorch and tf.layers, measured up to 19% slower than the same kernels forced to two
+ * threads in the next slot.
+ */
 async function interleaved(fns: Record<string, () => void | Promise<void>>, reps: number, warmup = 2): Promise<Record<string, number>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  const entries = Object.entries(fns);
   for (let r = 0; r < warmup + reps; r++) {
-    for (const [name, fn] of Object.entries(fns)) {
+    for (let i = 0; i < entries.length; i++) {
+      const [name, fn] = entries[(i + r) % entries.length];
       const t0 = performance.now();
       await fn();
       if (r >= warmup) times[name].push(performance.now() - t0);
@@ -371,7 +381,7 @@ async function main() {
       const fusedImpl = seqlabStep(model, T, B, I, H, true);
       const reference = seqlabStep(model, T, B, I, H, false);
       const layers = tfLayersStep(model, T, B, I, H);
-      const reps = H > 128 ? 3 : 5;
+      const reps = 6; // a whole rotation of the six (see interleaved)
       // the fused step is ~20× faster: run it 5 times per round so that it gets a fair median
       const inner = 5;
       // the fused kernels' counters, for the runs with the default thread setting only
