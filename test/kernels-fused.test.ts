@@ -489,6 +489,20 @@ describe("fused path: configuration and tfjs internals", () => {
     assert.doesNotThrow(() => internal.checkTfjsInternals());
   });
 
+  it("reads a float32 tensor in place from tfjs-wasm's memory (wasmTensorView = dataSync, no copy); null for int32", () => {
+    assert.equal(tf.getBackend(), "wasm", "the tests run on tfjs-backend-wasm here");
+    tf.tidy(() => {
+      const t = tf.randomNormal([3, 5]);
+      const view = internal.wasmTensorView(t);
+      assert.ok(view, "tfjs-backend-wasm's dataIdMap and HEAPU8 are where the fused path reads them");
+      assert.deepEqual(Array.from(view), Array.from(t.dataSync()));
+      // in place: tfjs's own memory, not a copy
+      const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
+      assert.equal(view.buffer, heap.buffer);
+      assert.equal(internal.wasmTensorView(tf.tensor1d([1, 2], "int32")), null);
+    });
+  });
+
   it("a tfjs without one of them fails the check with an error naming it and the tfjs version", () => {
     const real = tf.engine() as unknown as { state: object };
     const version = tf.version_core;

@@ -169,3 +169,26 @@ export function warnIfInternalsMissing(): void {
   );
   if (missing.length > 0) console.warn(`${new TfjsInternalsError(missing, tf.version_core).message}; running on fallbacks`);
 }
+
+/** tfjs-backend-wasm as far as {@link wasmTensorView} reads it. */
+interface WasmBackendInternals {
+  dataIdMap?: { get(dataId: object): { memoryOffset?: number | null; dtype?: string; shape?: number[] } | undefined };
+  wasm?: { HEAPU8?: Uint8Array };
+}
+
+/**
+ * A float32 tensor's values in place, when tfjs runs on its wasm backend: a view into the
+ * backend's wasm memory, valid only until tfjs next allocates (its memory may grow and move),
+ * so read it at once. Null when the backend is another, the tensor is not float32 or not held
+ * by the backend, or tfjs-backend-wasm's internals are not as expected; then use dataSync(),
+ * which copies.
+ */
+export function wasmTensorView(t: Tensor): Float32Array | null {
+  if (t.dtype !== "float32" || tf.getBackend() !== "wasm") return null;
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const data = backend.dataIdMap?.get?.(t.dataId as object);
+  const heap = backend.wasm?.HEAPU8;
+  if (!data || typeof data.memoryOffset !== "number" || data.dtype !== "float32" || !(heap instanceof Uint8Array)) return null;
+  if (data.memoryOffset % 4 !== 0 || data.memoryOffset + 4 * t.size > heap.byteLength) return null;
+  return new Float32Array(heap.buffer, heap.byteOffset + data.memoryOffset, t.size);
+}
