@@ -8,7 +8,7 @@
 import { gemmPanels } from "./gemm";
 import { forwardSteps, backwardSteps, carry, pgemmTN } from "./parallel";
 import { tanhArray } from "./activations";
-import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush } from "./layout";
+import { at, rowBT, timeOf, maskAt, inputProjection, inputGradients, scatterState, nextStateRow, flush, flushV } from "./layout";
 
 /** The arguments of the running RNN kernel, for its step rows on either thread (see lstm.ts). */
 @unmanaged class Args {
@@ -48,6 +48,10 @@ function forwardRows(k: i32, r0: i32, r1: i32): void {
     const o = rowBT(out, b, t, T, Hp);
     const nx = nextStateRow(HP, hT, b, k, T, Hp, reverse);
     const m = maskAt(mask, b, t, T);
+    if (ASC_FEATURE_SIMD) {
+      forwardRowV(Hp, a, hp, o, nx, m);
+      continue;
+    }
     for (let j = 0; j < Hp; j++) {
       const h = load<f32>(at(a, j));
       store<f32>(at(o, j), m * h);
@@ -88,6 +92,10 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
     const dn = at(dHn, b * Hp);
     const dO = dOut ? rowBT(dOut, b, t, T, Hp) : 0;
     const m = maskAt(mask, b, t, T);
+    if (ASC_FEATURE_SIMD) {
+      backwardRowV(Hp, a, dh, dn, dO, m);
+      continue;
+    }
     for (let j = 0; j < Hp; j++) {
       const carried = flush(load<f32>(at(dh, j)));
       const dhNew = m * (carried + (dOut ? load<f32>(at(dO, j)) : <f32>0)); // ∇_h(t) L of the cell's output
@@ -97,4 +105,36 @@ function backwardRows(k: i32, r0: i32, r1: i32): void {
     }
   }
   gemmPanels(r1 - r0, Hp, G, rowBT(act, r0, t, T, G), T * G, A.Wp, G * 8, at(dHn, r0 * Hp), Hp, 1); // ∇_h(t−1) L += ∇_a L · W
+}
+
+// One row (b, t) of the forward after tanh, 4 units per iteration: the same operations as
+// the scalar loop in forwardRows, so the results are the same bit for bit.
+// @ts-ignore: decorator
+@inline function forwardRowV(Hp: i32, a: usize, hp: usize, o: usize, nx: usize, m: f32): void {
+  const mv = f32x4.splat(m);
+  const keep = f32x4.splat(<f32>1.0 - m);
+  for (let j = 0; j < Hp; j += 4) {
+    const jo = <usize>j << 2;
+    const mh = f32x4.mul(mv, v128.load(a + jo));
+    v128.store(o + jo, mh);
+    v128.store(nx + jo, f32x4.add(mh, f32x4.mul(keep, v128.load(hp + jo))));
+  }
+}
+
+// One row (b, t) of BPTT, 4 units per iteration: the scalar loop in backwardRows, operation
+// for operation (∂L/∂output is added as 0 where there is none, as there).
+// @ts-ignore: decorator
+@inline function backwardRowV(Hp: i32, a: usize, dh: usize, dn: usize, dO: usize, m: f32): void {
+  const mv = f32x4.splat(m);
+  const keep = f32x4.splat(<f32>1.0 - m);
+  const one = f32x4.splat(1.0);
+  const zero = f32x4.splat(0);
+  for (let j = 0; j < Hp; j += 4) {
+    const jo = <usize>j << 2;
+    const carried = flushV(v128.load(dh + jo));
+    const dhNew = f32x4.mul(mv, f32x4.add(carried, dO ? v128.load(dO + jo) : zero)); // ∇_h(t) L of the cell's output
+    const h = v128.load(a + jo);
+    v128.store(a + jo, flushV(f32x4.mul(dhNew, f32x4.sub(one, f32x4.mul(h, h))))); // ∇_a(t) L = (1 − h²) ⊙ ∇_h(t) L
+    v128.store(dn + jo, f32x4.mul(keep, carried)); // the carried part at padded steps
+  }
 }
