@@ -22,6 +22,8 @@ const T2: f32 = -5.37397155531e-2;
 const T3: f32 = 1.33314422036e-1;
 const T4: f32 = -3.33332819422e-1;
 const TANH_SMALL: f32 = 0.625;
+const MAGIC: f32 = 12582912.0; // 1.5·2^23, whose bits are 0x4B400000
+const MAGIC_BITS: i32 = 0x4b400000;
 
 /** e^x for one float32 (clamped to ±88.38, so never Inf). */
 // @ts-ignore: decorator
@@ -64,7 +66,9 @@ const TANH_SMALL: f32 = 0.625;
 
 // @ts-ignore: decorator
 @inline function expV(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-EXP_HI)), f32x4.splat(EXP_HI));
+  // pmax/pmin: one x86 instruction each, where min/max take several to order NaN and −0 as
+  // wasm's min/max do; the same result for every x, NaN included (it passes through)
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-EXP_HI)), f32x4.splat(EXP_HI));
   const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(0.5)));
   x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(LN2_HI)));
   x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(LN2_LO)));
@@ -76,8 +80,11 @@ const TANH_SMALL: f32 = 0.625;
   y = f32x4.add(f32x4.mul(y, x), f32x4.splat(P4));
   y = f32x4.add(f32x4.mul(y, x), f32x4.splat(P5));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), x), f32x4.splat(1.0));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  return f32x4.mul(y, i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23));
+  // 2^n in the exponent bits. fx is a whole number in [−128, 128]: added to 1.5·2^23 its low
+  // bits are n + 0x400000 (one add, where trunc_sat_f32x4_s takes several instructions), and
+  // (n + 127) << 23 is (those bits + 127 − 0x4B400000) << 23.
+  const nb = f32x4.add(fx, f32x4.splat(MAGIC));
+  return f32x4.mul(y, i32x4.shl(i32x4.add(nb, i32x4.splat(127 - MAGIC_BITS)), 23));
 }
 
 // @ts-ignore: decorator
