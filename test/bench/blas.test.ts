@@ -5,7 +5,16 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { blasVerdict, classifyBlas, cpuFeatures, describeSetup, torchFacts, type TorchFacts } from "./blas";
+import {
+  blasVerdict,
+  classifyBlas,
+  cpuFeatures,
+  describeSetup,
+  fairOpenblasCore,
+  openblasVectorBits,
+  torchFacts,
+  type TorchFacts,
+} from "./blas";
 import { TORCH_PYTHON } from "../../kernel/setup";
 
 const LIB = "/usr/lib/x86_64-linux-gnu";
@@ -109,6 +118,47 @@ describe("bench: the BLAS under PyTorch", () => {
     assert.equal(cpuFeatures("flags : sse2 avx\n").summary, "no AVX2");
     const here = cpuFeatures();
     assert.ok(here.model.length > 0);
+  });
+
+  it("gives PyTorch the widest OpenBLAS kernels the CPU runs, and says so", () => {
+    const zen4 = cpuFeatures("model name\t: AMD EPYC\nflags\t\t: sse3 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n");
+    const avx2 = cpuFeatures("model name\t: AMD EPYC\nflags\t\t: sse3 avx avx2 fma\n");
+    const old = cpuFeatures("flags : sse3 avx\n");
+    assert.deepEqual(fairOpenblasCore("Haswell", zen4, {}), {
+      coretype: "SkylakeX",
+      note: "set by the bench (OPENBLAS_CORETYPE=SkylakeX): OpenBLAS chose Haswell kernels, narrower than this CPU's AVX-512",
+    });
+    assert.equal(fairOpenblasCore("Prescott", zen4, {}).coretype, "SkylakeX");
+    assert.equal(fairOpenblasCore("Prescott", avx2, {}).coretype, "Haswell");
+    assert.equal(fairOpenblasCore("Sandybridge", avx2, {}).coretype, "Haswell");
+    // kernels as wide as the CPU's are kept, whatever their name
+    for (const core of ["SkylakeX", "Cooperlake", "SapphireRapids"]) assert.equal(fairOpenblasCore(core, zen4, {}).coretype, null);
+    for (const core of ["Haswell", "Zen", "SkylakeX"]) assert.equal(fairOpenblasCore(core, avx2, {}).coretype, null);
+    assert.equal(fairOpenblasCore("Sandybridge", old, {}).coretype, null);
+    // AVX-512 without BW/DQ/VL (Knights Landing) does not run SkylakeX kernels
+    const knl = cpuFeatures("flags : avx2 fma avx512f avx512cd avx512er avx512pf\n");
+    assert.equal(fairOpenblasCore("Haswell", knl, {}).coretype, null);
+    assert.equal(fairOpenblasCore("Prescott", knl, {}).coretype, "Haswell");
+    // the user's own choice stands
+    assert.deepEqual(fairOpenblasCore("Haswell", zen4, { OPENBLAS_CORETYPE: "Haswell" }), {
+      coretype: null,
+      note: "OPENBLAS_CORETYPE=Haswell from the environment",
+    });
+    assert.deepEqual([openblasVectorBits("ZEN"), openblasVectorBits("cooperlake"), openblasVectorBits("Penryn")], [256, 512, 128]);
+    const f = facts({ sgemm: OPENBLAS.library, openblas: OPENBLAS });
+    assert.equal(
+      describeSetup(f, classifyBlas(f), zen4, fairOpenblasCore("Haswell", zen4, {}).note),
+      "PyTorch 1.13.0a0 on OpenBLAS 0.3.21 (SkylakeX kernels, set by the bench (OPENBLAS_CORETYPE=SkylakeX): OpenBLAS chose Haswell " +
+        "kernels, narrower than this CPU's AVX-512, openblas-pthread/libblas.so.3, ATen AVX512); CPU AMD EPYC: AVX-512 (avx512bw avx512cd avx512dq avx512f avx512vl)",
+    );
+  });
+
+  it("makes a real PyTorch process run the kernels it sets (when PyTorch on OpenBLAS is installed)", function () {
+    this.timeout(60_000);
+    if (spawnSync(TORCH_PYTHON, ["-c", "import torch"]).status !== 0) this.skip();
+    const f = torchFacts(TORCH_PYTHON, { ...process.env, OPENBLAS_CORETYPE: "Prescott" });
+    if ("error" in f || !f.openblas) this.skip();
+    assert.equal(f.openblas.core, "Prescott");
   });
 
   it("asks a real PyTorch process which library gives it sgemm_ (when PyTorch is installed)", function () {

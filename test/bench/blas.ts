@@ -91,6 +91,41 @@ export function cpuFeatures(cpuinfo?: string): CpuFeatures {
   return { model, avx2, fma: flags.has("fma"), avx512, summary };
 }
 
+/**
+ * How wide the vectors of an OpenBLAS x86-64 kernel family are: 512 (SkylakeX and after),
+ * 256 with FMA (Haswell, Zen) or less (Sandybridge, Prescott, …). OpenBLAS 0.3.21 (Debian 12)
+ * does not know every CPU that has AVX-512: it runs Haswell kernels on AMD's Zen 4 and has
+ * been seen to fall back to Prescott (SSE3) on a recent Xeon.
+ */
+export function openblasVectorBits(core: string): 512 | 256 | 128 {
+  const c = core.toLowerCase();
+  if (["skylakex", "cooperlake", "sapphirerapids"].includes(c)) return 512;
+  if (["haswell", "zen"].includes(c)) return 256;
+  return 128;
+}
+
+/**
+ * The OpenBLAS kernels a fair PyTorch baseline runs on this CPU, and why. A PyTorch user with
+ * a current OpenBLAS or MKL gets AVX-512 kernels on an AVX-512 CPU; Debian's 0.3.21 may not
+ * (on one AMD EPYC, SkylakeX kernels made PyTorch's LSTM step at H = 256 1.45× faster than the
+ * Haswell ones it picked), so the bench sets OPENBLAS_CORETYPE when OpenBLAS picked narrower
+ * kernels than the CPU runs. An OPENBLAS_CORETYPE already in the environment is left alone.
+ */
+export function fairOpenblasCore(
+  detected: string,
+  cpu: CpuFeatures,
+  env: NodeJS.ProcessEnv = process.env,
+): { coretype: string | null; note: string } {
+  if (env.OPENBLAS_CORETYPE) return { coretype: null, note: `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} from the environment` };
+  const avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].every((f) => cpu.avx512.includes(f));
+  const best = avx512 ? "SkylakeX" : cpu.avx2 && cpu.fma ? "Haswell" : null;
+  if (!best || openblasVectorBits(detected) >= openblasVectorBits(best)) return { coretype: null, note: "as OpenBLAS chose them" };
+  return {
+    coretype: best,
+    note: `set by the bench (OPENBLAS_CORETYPE=${best}): OpenBLAS chose ${detected} kernels, narrower than this CPU's ${avx512 ? "AVX-512" : "AVX2"}`,
+  };
+}
+
 /** Runs torch_blas.py: what PyTorch loads here, or why it could not tell. */
 export function torchFacts(python = TORCH_PYTHON, env: NodeJS.ProcessEnv = process.env): TorchFacts | { error: string } {
   const r = spawnSync(python, [path.join(__dirname, "torch_blas.py")], { encoding: "utf-8", env: { ...env, OMP_NUM_THREADS: "1" } });
@@ -143,12 +178,12 @@ export function blasVerdict(
 }
 
 /** One line for the bench's header, e.g. "PyTorch 1.13 on OpenBLAS 0.3.21 (Zen kernels, …); CPU …: AVX2 (no AVX-512)". */
-export function describeSetup(facts: TorchFacts | { error: string }, blas: Blas | null, cpu: CpuFeatures): string {
+export function describeSetup(facts: TorchFacts | { error: string }, blas: Blas | null, cpu: CpuFeatures, kernels?: string): string {
   const cpuText = `CPU ${cpu.model}: ${cpu.summary}${cpu.avx512.length ? ` (${cpu.avx512.join(" ")})` : ""}`;
   if ("error" in facts || !blas) return `PyTorch: none (${"error" in facts ? facts.error : "?"}); ${cpuText}`;
   const version = blas.name === "OpenBLAS" && facts.openblas ? /OpenBLAS (\S+)/.exec(facts.openblas.config)?.[1] : undefined;
   const how = [
-    facts.openblas ? `${facts.openblas.core} kernels` : null,
+    facts.openblas ? `${facts.openblas.core} kernels${kernels ? `, ${kernels}` : ""}` : null,
     blas.library ? blas.library.split("/").slice(-2).join("/") : blas.detail,
     facts.cpu_capability ? `ATen ${facts.cpu_capability}` : null,
   ].filter(Boolean);

@@ -27,7 +27,9 @@
  * PyTorch must run on a real BLAS (test/bench/blas.ts): the bench first asks a PyTorch
  * process which library gives it sgemm_, and refuses the reference BLAS or no PyTorch at all
  * with the command that fixes it (SEQLAB_BENCH_ANY_BLAS=1 runs anyway, flagged in the table
- * and in out/bench.json). The BLAS, OpenBLAS's kernels and threads, and the CPU's AVX2 /
+ * and in out/bench.json). Where OpenBLAS picks kernels narrower than the CPU runs (Debian's
+ * 0.3.21 runs Haswell kernels on AVX-512 AMD EPYCs), the bench sets OPENBLAS_CORETYPE to the
+ * widest (fairOpenblasCore). The BLAS, OpenBLAS's kernels and threads, and the CPU's AVX2 /
  * AVX-512 flags head the output and go into out/bench.json.
  */
 import * as fs from "fs";
@@ -39,7 +41,7 @@ import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { tf, initBackend, describeBackend } from "seqlab";
 import { loadKernels, WasmArena } from "seqlab/internal";
-import { blasVerdict, cpuFeatures, describeSetup, torchFacts } from "./blas";
+import { blasVerdict, cpuFeatures, describeSetup, fairOpenblasCore, torchFacts } from "./blas";
 import { attentionBench, attentionLines } from "./attention";
 import { jupyterEnv } from "../helpers/jupyter";
 import { TORCH_PYTHON } from "../../kernel/setup";
@@ -273,11 +275,20 @@ interface TorchStep {
   blas: { sgemm: string | null; openblas: { core: string; threads: number } | null };
 }
 
-function torchStep(model: Model, T: number, B: number, I: number, H: number, reps: number, threads = 1): TorchStep | { skipped: string } {
+function torchStep(
+  env: NodeJS.ProcessEnv,
+  model: Model,
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+  reps: number,
+  threads = 1,
+): TorchStep | { skipped: string } {
   const python = TORCH_PYTHON;
   const r = spawnSync(python, [path.join(__dirname, "torch_step.py"), model, ...[T, B, I, H, reps, threads].map(String)], {
     encoding: "utf-8",
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    env: { ...env, OMP_NUM_THREADS: String(threads) },
   });
   if (r.error || r.status !== 0) {
     const why = r.error
@@ -301,6 +312,7 @@ interface TorchServer {
 }
 
 async function torchServer(
+  env: NodeJS.ProcessEnv,
   model: Model,
   T: number,
   B: number,
@@ -309,7 +321,7 @@ async function torchServer(
   threads = 1,
 ): Promise<TorchServer | { skipped: string }> {
   const py = spawn(TORCH_PYTHON, [path.join(__dirname, "torch_step.py"), "--serve", model, ...[T, B, I, H, threads].map(String)], {
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    env: { ...env, OMP_NUM_THREADS: String(threads) },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
@@ -341,9 +353,16 @@ async function torchServer(
 async function main() {
   // What PyTorch runs on, first: no minutes of timing before a refusal.
   const cpu = cpuFeatures();
-  const facts = torchFacts();
+  const detected = torchFacts();
+  // OpenBLAS's kernels: the widest this CPU runs, when OpenBLAS picked narrower ones
+  const kernels = "error" in detected || !detected.openblas ? null : fairOpenblasCore(detected.openblas.core, cpu);
+  const torchEnv = kernels?.coretype ? { ...process.env, OPENBLAS_CORETYPE: kernels.coretype } : process.env;
+  const facts = kernels?.coretype ? torchFacts(TORCH_PYTHON, torchEnv) : detected;
+  if (kernels?.coretype && !("error" in facts) && facts.openblas?.core.toLowerCase() !== kernels.coretype.toLowerCase()) {
+    console.error(`⚠ bench: OPENBLAS_CORETYPE=${kernels.coretype} was not taken: OpenBLAS runs ${facts.openblas?.core ?? "?"} kernels`);
+  }
   const verdict = blasVerdict(facts);
-  const setup = describeSetup(facts, verdict.blas, cpu);
+  const setup = describeSetup(facts, verdict.blas, cpu, kernels?.note);
   const warning = verdict.ok ? null : `${verdict.problem}. Run:\n\n    ${verdict.remedy}\n`;
   if (warning) {
     if (process.env.SEQLAB_BENCH_ANY_BLAS !== "1") {
@@ -397,7 +416,7 @@ async function main() {
         for (let i = 0; i < (threads === undefined ? 2 * warm : warm); i++) fusedImpl.step();
       }
       // PyTorch on one thread, the targets' reference, in bursts of `inner` steps between seqlab's
-      const server = await torchServer(model, T, B, I, H);
+      const server = await torchServer(torchEnv, model, T, B, I, H);
       const torchTimes: number[] = [];
       let torchRounds = 0;
       const torchBurst: Record<string, () => Promise<void>> = {};
@@ -447,7 +466,7 @@ async function main() {
       const torch: TorchStep | { skipped: string } = "facts" in server ? { ...server.facts, ms: median(torchTimes) } : server;
       const torchMs = "ms" in torch ? torch.ms : null;
       // PyTorch on both cores too, for comparison with seqlab's two threads (the targets are against one)
-      const torch2 = torchMs === null ? null : torchStep(model, T, B, I, H, 20, 2);
+      const torch2 = torchMs === null ? null : torchStep(torchEnv, model, T, B, I, H, 20, 2);
       const torch2Ms = torch2 && "ms" in torch2 ? torch2.ms : null;
       const row = {
         model,
@@ -519,6 +538,9 @@ async function main() {
     torch: {
       ...facts,
       blas: verdict.blas,
+      // the kernels OpenBLAS picked itself, and OPENBLAS_CORETYPE if the bench set it
+      openblas_detected: "error" in detected ? null : (detected.openblas?.core ?? null),
+      openblas_coretype: kernels?.coretype ?? null,
       fair: verdict.ok,
       ...(verdict.ok ? {} : { warning: `${verdict.problem}; run: ${verdict.remedy}` }),
     },
