@@ -126,7 +126,7 @@ describe("bench: the BLAS under PyTorch", () => {
     const old = cpuFeatures("flags : sse3 avx\n");
     assert.deepEqual(fairOpenblasCore("Haswell", zen4, {}), {
       coretype: "SkylakeX",
-      note: "set by the bench (OPENBLAS_CORETYPE=SkylakeX): OpenBLAS chose Haswell kernels, narrower than this CPU's AVX-512",
+      note: "OPENBLAS_CORETYPE=SkylakeX set by the bench: OpenBLAS's choice of Haswell is narrower than this CPU's AVX-512",
     });
     assert.equal(fairOpenblasCore("Prescott", zen4, {}).coretype, "SkylakeX");
     assert.equal(fairOpenblasCore("Prescott", avx2, {}).coretype, "Haswell");
@@ -139,17 +139,22 @@ describe("bench: the BLAS under PyTorch", () => {
     const knl = cpuFeatures("flags : avx2 fma avx512f avx512cd avx512er avx512pf\n");
     assert.equal(fairOpenblasCore("Haswell", knl, {}).coretype, null);
     assert.equal(fairOpenblasCore("Prescott", knl, {}).coretype, "Haswell");
-    // the user's own choice stands
+    // an OPENBLAS_CORETYPE in the environment that holds PyTorch back is overridden, and said so
     assert.deepEqual(fairOpenblasCore("Haswell", zen4, { OPENBLAS_CORETYPE: "Haswell" }), {
-      coretype: null,
-      note: "OPENBLAS_CORETYPE=Haswell from the environment",
+      coretype: "SkylakeX",
+      note: "OPENBLAS_CORETYPE=SkylakeX set by the bench: the environment's OPENBLAS_CORETYPE=Haswell is narrower than this CPU's AVX-512",
     });
+    assert.deepEqual(fairOpenblasCore("Cooperlake", zen4, { OPENBLAS_CORETYPE: "Cooperlake" }), {
+      coretype: null,
+      note: "OPENBLAS_CORETYPE=Cooperlake from the environment",
+    });
+    assert.deepEqual(fairOpenblasCore("SkylakeX", zen4, {}), { coretype: null, note: "OpenBLAS's choice" });
     assert.deepEqual([openblasVectorBits("ZEN"), openblasVectorBits("cooperlake"), openblasVectorBits("Penryn")], [256, 512, 128]);
     const f = facts({ sgemm: OPENBLAS.library, openblas: OPENBLAS });
     assert.equal(
       describeSetup(f, classifyBlas(f), zen4, fairOpenblasCore("Haswell", zen4, {}).note),
-      "PyTorch 1.13.0a0 on OpenBLAS 0.3.21 (SkylakeX kernels, set by the bench (OPENBLAS_CORETYPE=SkylakeX): OpenBLAS chose Haswell " +
-        "kernels, narrower than this CPU's AVX-512, openblas-pthread/libblas.so.3, ATen AVX512); CPU AMD EPYC: AVX-512 (avx512bw avx512cd avx512dq avx512f avx512vl)",
+      "PyTorch 1.13.0a0 on OpenBLAS 0.3.21 (SkylakeX kernels, OPENBLAS_CORETYPE=SkylakeX set by the bench: OpenBLAS's choice of " +
+        "Haswell is narrower than this CPU's AVX-512, openblas-pthread/libblas.so.3, ATen AVX512); CPU AMD EPYC: AVX-512 (avx512bw avx512cd avx512dq avx512f avx512vl)",
     );
   });
 

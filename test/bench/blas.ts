@@ -106,23 +106,30 @@ export function openblasVectorBits(core: string): 512 | 256 | 128 {
 
 /**
  * The OpenBLAS kernels a fair PyTorch baseline runs on this CPU, and why. A PyTorch user with
- * a current OpenBLAS or MKL gets AVX-512 kernels on an AVX-512 CPU; Debian's 0.3.21 may not
- * (on one AMD EPYC, SkylakeX kernels made PyTorch's LSTM step at H = 256 1.45× faster than the
- * Haswell ones it picked), so the bench sets OPENBLAS_CORETYPE when OpenBLAS picked narrower
- * kernels than the CPU runs. An OPENBLAS_CORETYPE already in the environment is left alone.
+ * a current OpenBLAS or MKL gets AVX-512 kernels on an AVX-512 CPU; Debian's 0.3.21 may not,
+ * and an OPENBLAS_CORETYPE in the environment (one machine here sets Haswell for every
+ * process) may hold it back: on an AMD EPYC with AVX-512, SkylakeX kernels made PyTorch's LSTM
+ * step at H = 256 1.45× faster than Haswell ones. So the bench sets OPENBLAS_CORETYPE to the
+ * widest kernels the CPU runs whenever the process ran narrower ones (`detected`: the core
+ * OpenBLAS reported under the current environment).
  */
 export function fairOpenblasCore(
   detected: string,
   cpu: CpuFeatures,
   env: NodeJS.ProcessEnv = process.env,
 ): { coretype: string | null; note: string } {
-  if (env.OPENBLAS_CORETYPE) return { coretype: null, note: `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} from the environment` };
   const avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].every((f) => cpu.avx512.includes(f));
   const best = avx512 ? "SkylakeX" : cpu.avx2 && cpu.fma ? "Haswell" : null;
-  if (!best || openblasVectorBits(detected) >= openblasVectorBits(best)) return { coretype: null, note: "as OpenBLAS chose them" };
+  if (!best || openblasVectorBits(detected) >= openblasVectorBits(best)) {
+    return {
+      coretype: null,
+      note: env.OPENBLAS_CORETYPE ? `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} from the environment` : "OpenBLAS's choice",
+    };
+  }
+  const why = env.OPENBLAS_CORETYPE ? `the environment's OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE}` : `OpenBLAS's choice of ${detected}`;
   return {
     coretype: best,
-    note: `set by the bench (OPENBLAS_CORETYPE=${best}): OpenBLAS chose ${detected} kernels, narrower than this CPU's ${avx512 ? "AVX-512" : "AVX2"}`,
+    note: `OPENBLAS_CORETYPE=${best} set by the bench: ${why} is narrower than this CPU's ${avx512 ? "AVX-512" : "AVX2"}`,
   };
 }
 
