@@ -166,6 +166,84 @@ describe("fused attention", () => {
           seqlab.disposeAll(x, want, got);
         });
 
+  describe("on two threads", () => {
+    // 16 examples, so that each thread takes 8; masks of every kind among them
+    const [B2, To2, Ti2, D2] = [16, 4, 9, 12];
+    const inputs = () => {
+      const rng = new seqlab.Rng(11);
+      const lengths = Array.from({ length: B2 }, (_, b) => (b === 5 ? 0 : 1 + ((b * 7) % Ti2)));
+      return {
+        q: internal.normalTensor([B2, To2, D2], 1, rng) as Tensor3D,
+        k: internal.normalTensor([B2, Ti2, D2], 1, rng) as Tensor3D,
+        v: internal.normalTensor([B2, Ti2, D2 + 3], 1, rng) as Tensor3D,
+        w: internal.normalTensor([D2], 1, rng) as Tensor1D,
+        R: internal.normalTensor([B2, To2, D2 + 3], 1, rng) as Tensor3D,
+        S: internal.normalTensor([B2, To2, Ti2], 1, rng) as Tensor3D,
+        mask: tf.tensor2d(lengths.map((n) => Array.from({ length: Ti2 }, (_, j) => (j < n ? 1 : 0)))) as Tensor2D,
+      };
+    };
+    /** α, c and the gradients of Σ c ⊙ R + Σ α ⊙ S, as flat arrays. */
+    const run = (score: "dot" | "additive", x: ReturnType<typeof inputs>, sharedKV: boolean) =>
+      tf.tidy(() => {
+        const R = sharedKV ? tf.slice(x.R, [0, 0, 0], [B2, To2, D2]) : x.R;
+        // the tensors the call differentiates: q, k, then v unless V = K, then w (additive)
+        const given = [x.q, x.k, ...(sharedKV ? [] : [x.v]), ...(score === "additive" ? [x.w] : [])];
+        const call = (ts: Tensor[]) => {
+          const [q, k] = ts;
+          const vv = sharedKV ? k : ts[2];
+          return internal.fusedAttention({
+            score,
+            q: q as Tensor3D,
+            k: k as Tensor3D,
+            v: vv as Tensor3D,
+            w: score === "additive" ? (ts[ts.length - 1] as Tensor1D) : undefined,
+            mask: x.mask,
+          });
+        };
+        const { alpha, context } = call(given);
+        const grads = tf.grads((...ts: Tensor[]) => {
+          const r = call(ts);
+          return tf.add(tf.sum(tf.mul(r.context, R)), tf.sum(tf.mul(r.alpha, x.S)));
+        })(given);
+        const named = { alpha, context, ...Object.fromEntries(grads.map((g, i) => [`d${i}`, g])) };
+        return Object.fromEntries(Object.entries(named).map(([n, t]) => [n, Array.from(t.dataSync())]));
+      });
+
+    for (const [score, sharedKV] of [
+      ["additive", false],
+      ["dot", false],
+      ["dot", true],
+    ] as const)
+      it(`"${score}"${sharedKV ? " with V = K" : ""}: α, c and every gradient bit-identical to one thread, the examples split between the threads`, () => {
+        const x = inputs();
+        try {
+          internal.setFusedThreads(1);
+          const one = run(score, x, sharedKV);
+          internal.setFusedThreads(2, 0); // every call split, whatever its size
+          const chunks0 = internal.fusedMemory().workerChunks;
+          let two = run(score, x, sharedKV);
+          // the worker claims chunks when it is awake; give it a few calls to wake up
+          for (let i = 0; i < 20 && internal.fusedMemory().threads === 2 && internal.fusedMemory().workerChunks === chunks0; i++)
+            two = run(score, x, sharedKV);
+          for (const n of Object.keys(one)) assert.deepEqual(two[n], one[n], `${n} differs between one and two threads`);
+          if (internal.fusedMemory().threads === 2) assert.ok(internal.fusedMemory().workerChunks > chunks0, "the worker took no examples");
+          // and the values are the attention's: against the reference functions, masks included
+          const want = tf.tidy(() => {
+            const e =
+              score === "additive"
+                ? tf.sum(tf.mul(tf.tanh(tf.add(tf.expandDims(x.q, 2), tf.expandDims(x.k, 1))), x.w), 3)
+                : tf.matMul(x.q, x.k, false, true);
+            return Array.from(seqlab.attentionSoftmax(e as Tensor3D, x.mask).dataSync());
+          });
+          const worst = Math.max(...want.map((a, i) => Math.abs(a - one.alpha[i])));
+          assert.ok(worst < 1e-6, `α differs from the reference's by ${worst}`);
+        } finally {
+          internal.setFusedThreads(undefined);
+          seqlab.disposeAll(x);
+        }
+      });
+  });
+
   describe("finite differences in float64", () => {
     /** The op's forward in float64: L = Σ c ⊙ R + Σ α ⊙ S for row-major Q, K (or Pq, Pk), V, w. */
     function loss64(

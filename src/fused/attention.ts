@@ -23,6 +23,10 @@
  * materialises [B, T_out, T_in, A]. Here one kernel call does the forward and one the
  * backward. The products around it (h W_a, h W_qᵀ, h_enc W_kᵀ) stay tfjs ops.
  *
+ * Threads: a call with enough work (B·T_out·T_in·D from AUTO_MIN_STEP_WORK) runs on the
+ * engine that has the second thread, which takes half of the examples; "auto" times one and
+ * two threads per kind of call as for the cells. The results are bit-identical either way.
+ *
  * Memory: each call copies its inputs into a block of the fused engine's wasm memory, runs
  * and frees the block before returning; the backward copies the saved input tensors in
  * again and recomputes α. Nothing stays in wasm memory between forward and backward.
@@ -32,8 +36,9 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { checkRank, checkShape } from "../cells/checks";
 import { kernelBuild, type KernelBuild } from "./wasm";
 import { fusedSetting } from "./options";
-import { engineFor, type Engine } from "./engine";
+import { engineForWork, type Engine } from "./engine";
 import { lazyGradientOp, warnIfInternalsMissing } from "./tfjs-internals";
+import { now } from "./profile";
 
 /** The kernels' two score families: dot products (dot, scaled dot, general) and additive. */
 export type FusedAttentionScore = "dot" | "additive";
@@ -163,8 +168,9 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
   const additive = x.score === "additive";
   const scale = x.scale ?? 1;
   const variant = x.variant ?? kernelBuild();
-  // The attention kernels run on one thread: sizes that keep engineFor on the one-thread engine.
-  const engine = engineFor(variant, { B, T: Tout, I: 0, H: 0, Hp: 0, nG: 0, G: 0, G0: 0 });
+  // Large calls split the examples between two threads (bit-identical to one); the decoders'
+  // one-step calls stay on one.
+  const engine = engineForWork(variant, B * Tout * Tin * D);
   const mask = x.mask ? f32Of(x.mask) : undefined;
   // The models' dot scores attend with V = K (the encoder's outputs): then it is copied in
   // once, and the kernel accumulates ∂K and ∂V into one array (it zeroes both first).
@@ -175,6 +181,14 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
   const nC = B * Tout * Dv;
   const nA = B * Tout * Tin;
   const sizes = { q: B * Tout * D, k: B * Tin * D, v: shared ? 0 : B * Tin * Dv, w: additive ? D : 0, m: mask ? B * Tin : 0 };
+
+  /** Runs a kernel call on the thread count the engine chooses for calls of kind `key`, timed for its choice. */
+  const timed = (key: string, call: () => void) => {
+    const threads = engine.begin(key);
+    const t0 = now();
+    call();
+    engine.end(key, threads, now() - t0);
+  };
 
   /** The inputs' values in the block; the offsets of V and the mask (0: none). */
   const fill = (ts: readonly Tensor[], p: Record<string, number>, put: (name: string, v: Float32Array) => void) => {
@@ -188,14 +202,17 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
     withBlock(engine, { ...sizes, c: nC, alpha: nA }, (p, put, read) => {
       const { v, m } = fill(ts, p, put);
       const ex = engine.ex;
-      if (additive) ex.additiveAttentionForward(B, Tout, Tin, D, Dv, p.q, p.k, p.w, v, m, p.alpha, p.c);
-      else ex.dotAttentionForward(B, Tout, Tin, D, Dv, p.q, p.k, v, m, scale, p.alpha, p.c);
+      timed(`attention ${x.score} fwd ${B} ${Tout} ${Tin} ${D}`, () => {
+        if (additive) ex.additiveAttentionForward(B, Tout, Tin, D, Dv, p.q, p.k, p.w, v, m, p.alpha, p.c);
+        else ex.dotAttentionForward(B, Tout, Tin, D, Dv, p.q, p.k, v, m, scale, p.alpha, p.c);
+      });
       return { c: read("c"), alpha: read("alpha") };
     });
 
   /** The inputs' gradients from ∂L/∂c and ∂L/∂α (null: zero). */
   const backward = (dc: Float32Array, dAlpha: Float32Array | null, saved: readonly Tensor[]): Tensor[] => {
-    const scratch = 2 * Tin + (additive ? Tin * D : 0);
+    // per thread α, g (and the tanh values), then each example's ∂w
+    const scratch = 2 * (2 * Tin + (additive ? Tin * D : 0)) + (additive ? B * D : 0);
     return withBlock(
       engine,
       { ...sizes, dc: nC, dalpha: nA, dq: sizes.q, dk: sizes.k, dv: sizes.v, dw: sizes.w, scratch },
@@ -206,8 +223,10 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
         const da = dAlpha ? p.dalpha : 0;
         const dv = shared ? p.dk : p.dv; // ∂K + ∂V when V = K
         const ex = engine.ex;
-        if (additive) ex.additiveAttentionBackward(B, Tout, Tin, D, Dv, p.q, p.k, p.w, v, m, p.dc, da, p.dq, p.dk, p.dw, dv, p.scratch);
-        else ex.dotAttentionBackward(B, Tout, Tin, D, Dv, p.q, p.k, v, m, scale, p.dc, da, p.dq, p.dk, dv, p.scratch);
+        timed(`attention ${x.score} bwd ${B} ${Tout} ${Tin} ${D}`, () => {
+          if (additive) ex.additiveAttentionBackward(B, Tout, Tin, D, Dv, p.q, p.k, p.w, v, m, p.dc, da, p.dq, p.dk, p.dw, dv, p.scratch);
+          else ex.dotAttentionBackward(B, Tout, Tin, D, Dv, p.q, p.k, v, m, scale, p.dc, da, p.dq, p.dk, dv, p.scratch);
+        });
         return names.map((n) => tf.tensor(read(`d${n}`), given[n]!.shape));
       },
     );

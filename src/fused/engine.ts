@@ -127,8 +127,17 @@ const engines = new Map<string, Engine>();
 
 /** The engine for a problem of sizes `sz`: "auto" uses the worker only for problems big enough to gain from it. */
 export function engineFor(variant: KernelBuild, sz: FusedSizes): Engine {
+  return engineForWork(variant, sz.B * sz.G * sz.Hp);
+}
+
+/**
+ * The engine for a kernel call whose parallel part has `work` multiply-adds per job (a
+ * recurrent step's B·G·H; an attention call's B·T_out·T_in·D): with threads "auto", the
+ * one-thread engine below {@link AUTO_MIN_STEP_WORK}.
+ */
+export function engineForWork(variant: KernelBuild, work: number): Engine {
   let mode = variant !== "scalar" ? requestedThreads() : 1;
-  if (mode === "auto" && sz.B * sz.G * sz.Hp < AUTO_MIN_STEP_WORK) mode = 1;
+  if (mode === "auto" && work < AUTO_MIN_STEP_WORK) mode = 1;
   const key = `${variant}/${mode}`;
   let e = engines.get(key);
   if (!e) engines.set(key, (e = new Engine(variant, mode)));

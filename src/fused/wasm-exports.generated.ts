@@ -192,7 +192,8 @@ export interface GeneratedKernelExports {
   dotAttentionForward(B: number, Tout: number, Tin: number, D: number, Dv: number, q: number, k: number, v: number, m: number, s: number, alpha: number, c: number): void;
   /**
    * Dot-product attention backward: ∂Q (written), ∂K and ∂V (written) from ∂c [B, T_out, D_v]
-   * and ∂α [B, T_out, T_in] (0: none), recomputing α. scratch: 2·T_in floats.
+   * and ∂α [B, T_out, T_in] (0: none), recomputing α. scratch: 2 · 2·T_in floats (two threads).
+   * ∂K and ∂V may be one array (V = K): each example zeroes its rows of both first.
    *
    * AssemblyScript (src/fused/assembly/attention.ts): `dotAttentionBackward(B: i32, Tout: i32, Tin: i32, D: i32, Dv: i32, q: usize, k: usize, v: usize, m: usize, s: f32, dc: usize, dalpha: usize, dq: usize, dk: usize, dv: usize, scratch: usize): void`
    */
@@ -206,7 +207,8 @@ export interface GeneratedKernelExports {
   additiveAttentionForward(B: number, Tout: number, Tin: number, A: number, Dv: number, pq: number, pk: number, w: number, v: number, m: number, alpha: number, c: number): void;
   /**
    * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
-   * recomputing α and the tanh values. scratch: 2·T_in + T_in·A floats.
+   * recomputing α and the tanh values. scratch: 2 · (2·T_in + T_in·A) floats (two threads),
+   * then B·A floats for each example's ∂w, summed over the examples in order at the end.
    *
    * AssemblyScript (src/fused/assembly/attention.ts): `additiveAttentionBackward(B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32, pq: usize, pk: usize, w: usize, v: usize, m: usize, dc: usize, dalpha: usize, dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize): void`
    */

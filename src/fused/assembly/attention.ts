@@ -20,7 +20,8 @@
 // Q [B, T_out, D], K [B, T_in, D], V [B, T_in, D_v], m [B, T_in] (0: no mask),
 // α [B, T_out, T_in], c [B, T_out, D_v]; additive: Pq [B, T_out, A], Pk [B, T_in, A], w [A].
 
-import { madd } from "./gemm";
+import { madd, currentThread } from "./gemm";
+import { forRows } from "./parallel";
 import { expScalar } from "./activations";
 
 // tanh as a rational function (Eigen's fast float tanh): x·P(x²)/Q(x²) on x clamped to ±7.905,
@@ -178,6 +179,34 @@ function maskedSoftmax(e: usize, m: usize, Tin: i32): void {
 }
 
 /**
+ * The arguments of the running attention kernel, for its rows of examples on either thread
+ * (see parallel.ts's forRows): every example b is computed from its own rows alone, so the
+ * examples split between the threads, and each example's values come from the same
+ * operations in the same order on one thread or two.
+ */
+@unmanaged class Args {
+  Tout: i32; Tin: i32; D: i32; Dv: i32; s: f32;
+  q: usize; k: usize; v: usize; m: usize; w: usize;
+  alpha: usize; c: usize;
+  dc: usize; dalpha: usize; dq: usize; dk: usize; dv: usize; dwB: usize;
+  /** Per-thread scratch: `scratchFloats` floats for each of the two threads. */
+  scratch: usize; scratchFloats: i32;
+}
+const P = changetype<Args>(memory.data(offsetof<Args>(), 16));
+
+/** This thread's scratch. */
+// @ts-ignore: decorator
+@inline function threadScratch(): usize {
+  return at(P.scratch, currentThread() * P.scratchFloats);
+}
+
+/** Multiply-adds of a call below which the examples are not split (see forRows). */
+// @ts-ignore: decorator
+@inline function work(B: i32, Tout: i32, Tin: i32, D: i32): i64 {
+  return <i64>B * <i64>Tout * <i64>Tin * <i64>D;
+}
+
+/**
  * Dot-product attention forward: α [B, T_out, T_in] and c [B, T_out, D_v] from Q, K, V,
  * the scale s and the source mask m (0: none). Dot: s = 1; scaled dot: s = 1/√D; general:
  * Q = h W_a.
@@ -187,7 +216,16 @@ export function dotAttentionForward(
   q: usize, k: usize, v: usize, m: usize, s: f32,
   alpha: usize, c: usize,
 ): void {
-  for (let b = 0; b < B; b++) {
+  P.Tout = Tout; P.Tin = Tin; P.D = D; P.Dv = Dv; P.s = s;
+  P.q = q; P.k = k; P.v = v; P.m = m; P.alpha = alpha; P.c = c;
+  forRows(dotForwardRows, 0, B, work(B, Tout, Tin, D));
+}
+
+/** Examples b0 … b1−1 of {@link dotAttentionForward}. */
+function dotForwardRows(_k: i32, b0: i32, b1: i32): void {
+  const Tout = P.Tout, Tin = P.Tin, D = P.D, Dv = P.Dv, s = P.s;
+  const q = P.q, k = P.k, v = P.v, m = P.m, alpha = P.alpha, c = P.c;
+  for (let b = b0; b < b1; b++) {
     const kb = at(k, b * Tin * D), vb = at(v, b * Tin * Dv);
     const mb = m ? at(m, b * Tin) : 0;
     for (let t = 0; t < Tout; t++) {
@@ -202,7 +240,8 @@ export function dotAttentionForward(
 
 /**
  * Dot-product attention backward: ∂Q (written), ∂K and ∂V (written) from ∂c [B, T_out, D_v]
- * and ∂α [B, T_out, T_in] (0: none), recomputing α. scratch: 2·T_in floats.
+ * and ∂α [B, T_out, T_in] (0: none), recomputing α. scratch: 2 · 2·T_in floats (two threads).
+ * ∂K and ∂V may be one array (V = K): each example zeroes its rows of both first.
  */
 export function dotAttentionBackward(
   B: i32, Tout: i32, Tin: i32, D: i32, Dv: i32,
@@ -210,12 +249,22 @@ export function dotAttentionBackward(
   dc: usize, dalpha: usize,
   dq: usize, dk: usize, dv: usize, scratch: usize,
 ): void {
-  memory.fill(dk, 0, <usize>(B * Tin * D) << 2);
-  memory.fill(dv, 0, <usize>(B * Tin * Dv) << 2);
-  const alpha = scratch, g = at(scratch, Tin);
-  for (let b = 0; b < B; b++) {
+  P.Tout = Tout; P.Tin = Tin; P.D = D; P.Dv = Dv; P.s = s;
+  P.q = q; P.k = k; P.v = v; P.m = m; P.dc = dc; P.dalpha = dalpha; P.dq = dq; P.dk = dk; P.dv = dv;
+  P.scratch = scratch; P.scratchFloats = 2 * Tin;
+  forRows(dotBackwardRows, 0, B, 2 * work(B, Tout, Tin, D));
+}
+
+/** Examples b0 … b1−1 of {@link dotAttentionBackward}. */
+function dotBackwardRows(_k: i32, b0: i32, b1: i32): void {
+  const Tout = P.Tout, Tin = P.Tin, D = P.D, Dv = P.Dv, s = P.s;
+  const q = P.q, k = P.k, v = P.v, m = P.m, dc = P.dc, dalpha = P.dalpha, dq = P.dq, dk = P.dk, dv = P.dv;
+  const alpha = threadScratch(), g = at(alpha, Tin);
+  for (let b = b0; b < b1; b++) {
     const kb = at(k, b * Tin * D), vb = at(v, b * Tin * Dv);
     const dkb = at(dk, b * Tin * D), dvb = at(dv, b * Tin * Dv);
+    memory.fill(dkb, 0, <usize>(Tin * D) << 2);
+    memory.fill(dvb, 0, <usize>(Tin * Dv) << 2);
     const mb = m ? at(m, b * Tin) : 0;
     for (let t = 0; t < Tout; t++) {
       const row = b * Tout + t;
@@ -243,7 +292,16 @@ export function additiveAttentionForward(
   pq: usize, pk: usize, w: usize, v: usize, m: usize,
   alpha: usize, c: usize,
 ): void {
-  for (let b = 0; b < B; b++) {
+  P.Tout = Tout; P.Tin = Tin; P.D = A; P.Dv = Dv;
+  P.q = pq; P.k = pk; P.w = w; P.v = v; P.m = m; P.alpha = alpha; P.c = c;
+  forRows(additiveForwardRows, 0, B, 4 * work(B, Tout, Tin, A));
+}
+
+/** Examples b0 … b1−1 of {@link additiveAttentionForward}. */
+function additiveForwardRows(_k: i32, b0: i32, b1: i32): void {
+  const Tout = P.Tout, Tin = P.Tin, A = P.D, Dv = P.Dv;
+  const pq = P.q, pk = P.k, w = P.w, v = P.v, m = P.m, alpha = P.alpha, c = P.c;
+  for (let b = b0; b < b1; b++) {
     const pkb = at(pk, b * Tin * A), vb = at(v, b * Tin * Dv);
     const mb = m ? at(m, b * Tin) : 0;
     for (let t = 0; t < Tout; t++) {
@@ -261,7 +319,8 @@ export function additiveAttentionForward(
 
 /**
  * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
- * recomputing α and the tanh values. scratch: 2·T_in + T_in·A floats.
+ * recomputing α and the tanh values. scratch: 2 · (2·T_in + T_in·A) floats (two threads),
+ * then B·A floats for each example's ∂w, summed over the examples in order at the end.
  */
 export function additiveAttentionBackward(
   B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32,
@@ -269,13 +328,27 @@ export function additiveAttentionBackward(
   dc: usize, dalpha: usize,
   dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize,
 ): void {
-  memory.fill(dpk, 0, <usize>(B * Tin * A) << 2);
-  memory.fill(dv, 0, <usize>(B * Tin * Dv) << 2);
-  memory.fill(dw, 0, <usize>A << 2);
-  const alpha = scratch, g = at(scratch, Tin), u = at(scratch, 2 * Tin);
-  for (let b = 0; b < B; b++) {
+  P.Tout = Tout; P.Tin = Tin; P.D = A; P.Dv = Dv;
+  P.q = pq; P.k = pk; P.w = w; P.v = v; P.m = m; P.dc = dc; P.dalpha = dalpha; P.dq = dpq; P.dk = dpk; P.dv = dv;
+  P.scratch = scratch; P.scratchFloats = 2 * Tin + Tin * A;
+  P.dwB = at(scratch, 2 * P.scratchFloats);
+  forRows(additiveBackwardRows, 0, B, 8 * work(B, Tout, Tin, A));
+  memory.copy(dw, P.dwB, <usize>A << 2);
+  for (let b = 1; b < B; b++) axpy(1, at(P.dwB, b * A), dw, A);
+}
+
+/** Examples b0 … b1−1 of {@link additiveAttentionBackward}; example b's ∂w goes to row b of dwB. */
+function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
+  const Tout = P.Tout, Tin = P.Tin, A = P.D, Dv = P.Dv;
+  const pq = P.q, pk = P.k, w = P.w, v = P.v, m = P.m, dc = P.dc, dalpha = P.dalpha;
+  const dpq = P.dq, dpk = P.dk, dv = P.dv;
+  const alpha = threadScratch(), g = at(alpha, Tin), u = at(alpha, 2 * Tin);
+  for (let b = b0; b < b1; b++) {
     const pkb = at(pk, b * Tin * A), vb = at(v, b * Tin * Dv);
-    const dpkb = at(dpk, b * Tin * A), dvb = at(dv, b * Tin * Dv);
+    const dpkb = at(dpk, b * Tin * A), dvb = at(dv, b * Tin * Dv), dwb = at(P.dwB, b * A);
+    memory.fill(dpkb, 0, <usize>(Tin * A) << 2);
+    memory.fill(dvb, 0, <usize>(Tin * Dv) << 2);
+    memory.fill(dwb, 0, <usize>A << 2);
     const mb = m ? at(m, b * Tin) : 0;
     for (let t = 0; t < Tout; t++) {
       const row = b * Tout + t;
@@ -290,7 +363,7 @@ export function additiveAttentionBackward(
       for (let j = 0; j < Tin; j++) {
         const de = load<f32>(at(g, j));
         if (de == 0) continue;
-        additiveRowBackward(de, at(u, j * A), w, A, dpqt, at(dpkb, j * A), dw);
+        additiveRowBackward(de, at(u, j * A), w, A, dpqt, at(dpkb, j * A), dwb);
       }
     }
   }

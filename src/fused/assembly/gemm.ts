@@ -186,6 +186,11 @@ export function setThreadIndex(i: i32): void {
   threadIndex = i;
 }
 
+/** 0 on the thread that calls the kernels, 1 in the worker: which per-thread scratch to use. */
+export function currentThread(): i32 {
+  return threadIndex;
+}
+
 function gemmTNBlock(
   M: i32, N: i32, K: i32,
   a: usize, lda: i32,
