@@ -48,6 +48,7 @@ export {
   fusedProfile,
   resetFusedProfile,
   fusedMemory,
+  fusedThreadChoices,
   releaseFusedMemory,
   MAX_LIVE,
   MAX_LIVE_BYTES,

@@ -752,12 +752,30 @@ describe("fused kernels on two threads (worker_threads + shared wasm memory)", f
         const one = onThreads(1, ci, params, c, data, "relaxed");
         internal.setFusedThreads("auto");
         internal.releaseFusedMemory();
+        internal.resetFusedProfile();
         for (let i = 0; i < 20; i++) {
           const auto = run(ci, params, c, data, "relaxed"); // each run: 2 forwards and a backward, on 1 or 2 threads
           assert.equal(auto.loss, one.loss);
           for (const [key, v] of Object.entries(one.grads)) assert.deepEqual(Array.from(auto.grads[key]), Array.from(v), `∂${key}`);
         }
         assert.equal(internal.fusedMemory().threads, c === large && twoThreadsPossible("relaxed") ? 2 : 1);
+        // what "auto" reports: nothing for the small problem (no worker); for the large, each
+        // kind of call tried on both counts (it alternates at first), every call counted
+        const choices = internal.fusedThreadChoices("relaxed");
+        if (c === small || !twoThreadsPossible("relaxed")) assert.deepEqual(choices, []);
+        else {
+          const bwd = choices.filter((k) => k.key.includes(" bwd "));
+          assert.equal(bwd.length, 1, JSON.stringify(choices));
+          assert.equal(bwd[0].runs[0] + bwd[0].runs[1], internal.fusedProfile().backwardCalls);
+          for (const k of choices) {
+            assert.ok(k.runs[0] >= 3 && k.runs[1] >= 3, JSON.stringify(k));
+            assert.ok(
+              k.bestMs.every((ms) => ms > 0 && Number.isFinite(ms)),
+              JSON.stringify(k),
+            );
+            assert.equal(k.choice, k.bestMs[0] <= k.bestMs[1] ? 1 : 2);
+          }
+        }
       } finally {
         internal.setFusedThreads(undefined);
         internal.releaseFusedMemory();

@@ -91,6 +91,11 @@ export class Engine {
     return n;
   }
 
+  /** The "auto" tuner's account of each kind of call (empty unless the mode is "auto"). */
+  threadChoices(): ReturnType<ThreadTuner["report"]> {
+    return this.mode === "auto" ? this.tuner.report() : [];
+  }
+
   /** After the kernel call of {@link begin}: its time on n threads. */
   end(key: string, n: 1 | 2, ms: number): void {
     if (this.mode === "auto") this.tuner.record(key, n, ms);
@@ -142,6 +147,14 @@ export function engineForWork(variant: KernelBuild, work: number): Engine {
   let e = engines.get(key);
   if (!e) engines.set(key, (e = new Engine(variant, mode)));
   return e;
+}
+
+/**
+ * What threads "auto" has chosen for each kind of fused kernel call so far, by build: calls
+ * on 1 and 2 threads, the best recent time of each, and the count it runs now.
+ */
+export function fusedThreadChoices(variant: KernelBuild = kernelBuild()): ReturnType<ThreadTuner["report"]> {
+  return [...engines].filter(([key]) => key.startsWith(`${variant}/`)).flatMap(([, e]) => e.threadChoices());
 }
 
 /** What {@link fusedMemory} reports. */

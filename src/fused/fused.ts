@@ -41,7 +41,7 @@
  */
 export { fusedUnroll, fusedVariant } from "./op";
 export type { FusedVariant, FusedUnrollOptions } from "./op";
-export { fusedMemory, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./engine";
+export { fusedMemory, fusedThreadChoices, releaseFusedMemory, MAX_LIVE, MAX_LIVE_BYTES } from "./engine";
 export type { FusedMemory } from "./engine";
 export { fusedProfile, resetFusedProfile } from "./profile";
 export type { FusedProfile } from "./profile";

@@ -50,6 +50,20 @@ export class ThreadTuner {
     return n;
   }
 
+  /**
+   * What the tuner knows per kind of call: calls run on 1 and 2 threads, the best time of
+   * each among the last {@link WINDOW}, and the count it would choose now (for the bench,
+   * and for anyone asking why "auto" runs one thread).
+   */
+  report(): { key: string; runs: [number, number]; bestMs: [number, number]; choice: 1 | 2 }[] {
+    return [...this.kinds].map(([key, t]) => ({
+      key,
+      runs: [t.runs[0], t.runs[1]],
+      bestMs: [best(t.ms[0]), best(t.ms[1])],
+      choice: best(t.ms[0]) <= best(t.ms[1]) ? 1 : 2,
+    }));
+  }
+
   /** Records that the call of kind `key` chosen by {@link choose} took `ms` on `n` threads. */
   record(key: string, n: 1 | 2, ms: number): void {
     const t = this.kinds.get(key);

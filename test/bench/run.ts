@@ -492,6 +492,8 @@ async function main() {
         speedup_vs_reference: ms.seqlab_reference / ms.seqlab,
         fused_ms_per_step: { kernels: fusedCounters.msKernel / steps, copies: fusedCounters.msCopy / steps },
         fused_mb_copied_per_step: fusedCounters.bytes / steps / 1e6,
+        // what "auto" knew and chose for this case's kernel calls at the end of the rounds
+        auto_threads: internal.fusedThreadChoices().filter((c) => c.key.endsWith(` ${B} ${T} ${I} ${H}`)),
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
         // what each PyTorch process ran on, as it said itself (1 and 2 threads)
         torch_blas: [torch, torch2].map((t) =>
@@ -506,8 +508,12 @@ async function main() {
         `**${f(row.ratio_vs_torch, 2)}** | **${f(row.speedup_vs_tf_layers, 1)}×** |`;
       table.push(line);
       const elsewhere = row.torch_blas.filter((b) => b && b.sgemm !== verdict.blas?.library).map((b) => b!.sgemm);
+      const auto = row.auto_threads
+        .map((c) => `${c.key.split(" ").slice(0, 2).join(" ")}: ${c.choice} (best ${c.bestMs.map((m) => m.toFixed(1)).join(" / ")} ms)`)
+        .join(", ");
       console.log(
         line +
+          (auto ? ` (auto: ${auto})` : "") +
           ("skipped" in torch ? ` (torch skipped: ${torch.skipped})` : "") +
           (elsewhere.length ? ` (⚠ PyTorch's sgemm_ came from ${elsewhere.join(", ")})` : ""),
       );
