@@ -493,7 +493,9 @@ async function main() {
         fused_ms_per_step: { kernels: fusedCounters.msKernel / steps, copies: fusedCounters.msCopy / steps },
         fused_mb_copied_per_step: fusedCounters.bytes / steps / 1e6,
         // what "auto" knew and chose for this case's kernel calls at the end of the rounds
-        auto_threads: internal.fusedThreadChoices().filter((c) => c.key.endsWith(` ${B} ${T} ${I} ${H}`)),
+        auto_threads: internal
+          .fusedThreadChoices()
+          .filter((c) => c.key.startsWith(`${model === "gru" ? "gru-pytorch" : model} `) && c.key.endsWith(` ${B} ${T} ${I} ${H}`)),
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
         // what each PyTorch process ran on, as it said itself (1 and 2 threads)
         torch_blas: [torch, torch2].map((t) =>
