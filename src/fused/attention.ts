@@ -211,8 +211,8 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
 
   /** The inputs' gradients from ∂L/∂c and ∂L/∂α (null: zero). */
   const backward = (dc: Float32Array, dAlpha: Float32Array | null, saved: readonly Tensor[]): Tensor[] => {
-    // per thread α, g (and the tanh values), then each example's ∂w
-    const scratch = 2 * (2 * Tin + (additive ? Tin * D : 0)) + (additive ? B * D : 0);
+    // per thread α, g (and the tanh values), then ∂e of every example (additive)
+    const scratch = 2 * (2 * Tin + (additive ? Tin * D : 0)) + (additive ? B * Tout * Tin : 0);
     return withBlock(
       engine,
       { ...sizes, dc: nC, dalpha: nA, dq: sizes.q, dk: sizes.k, dv: sizes.v, dw: sizes.w, scratch },

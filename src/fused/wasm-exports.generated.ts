@@ -208,7 +208,12 @@ export interface GeneratedKernelExports {
   /**
    * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
    * recomputing α and the tanh values. scratch: 2 · (2·T_in + T_in·A) floats (two threads),
-   * then B·A floats for each example's ∂w, summed over the examples in order at the end.
+   * then B·T_out·T_in floats for ∂e.
+   *
+   * Two jobs, each split between the threads: the examples (∂Pq, ∂Pk, ∂V and ∂e), then the
+   * A entries of ∂w, each the sum of ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]) over (b, t, j) in
+   * that order, the tanh values computed again. Every entry of ∂w is one chain of the same
+   * operations in the same order on one thread or two, and as in a single loop over (b, t, j).
    *
    * AssemblyScript (src/fused/assembly/attention.ts): `additiveAttentionBackward(B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32, pq: usize, pk: usize, w: usize, v: usize, m: usize, dc: usize, dalpha: usize, dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize): void`
    */

@@ -182,13 +182,14 @@ function maskedSoftmax(e: usize, m: usize, Tin: i32): void {
  * The arguments of the running attention kernel, for its rows of examples on either thread
  * (see parallel.ts's forRows): every example b is computed from its own rows alone, so the
  * examples split between the threads, and each example's values come from the same
- * operations in the same order on one thread or two.
+ * operations in the same order on one thread or two (the additive score's ∂w, a sum over
+ * the examples, is split by its entries instead: additiveScoreVectorGradient).
  */
 @unmanaged class Args {
-  Tout: i32; Tin: i32; D: i32; Dv: i32; s: f32;
+  B: i32; Tout: i32; Tin: i32; D: i32; Dv: i32; s: f32;
   q: usize; k: usize; v: usize; m: usize; w: usize;
   alpha: usize; c: usize;
-  dc: usize; dalpha: usize; dq: usize; dk: usize; dv: usize; dwB: usize;
+  dc: usize; dalpha: usize; dq: usize; dk: usize; dv: usize; dw: usize; de: usize;
   /** Per-thread scratch: `scratchFloats` floats for each of the two threads. */
   scratch: usize; scratchFloats: i32;
 }
@@ -320,7 +321,12 @@ function additiveForwardRows(_k: i32, b0: i32, b1: i32): void {
 /**
  * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
  * recomputing α and the tanh values. scratch: 2 · (2·T_in + T_in·A) floats (two threads),
- * then B·A floats for each example's ∂w, summed over the examples in order at the end.
+ * then B·T_out·T_in floats for ∂e.
+ *
+ * Two jobs, each split between the threads: the examples (∂Pq, ∂Pk, ∂V and ∂e), then the
+ * A entries of ∂w, each the sum of ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]) over (b, t, j) in
+ * that order, the tanh values computed again. Every entry of ∂w is one chain of the same
+ * operations in the same order on one thread or two, and as in a single loop over (b, t, j).
  */
 export function additiveAttentionBackward(
   B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32,
@@ -328,16 +334,15 @@ export function additiveAttentionBackward(
   dc: usize, dalpha: usize,
   dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize,
 ): void {
-  P.Tout = Tout; P.Tin = Tin; P.D = A; P.Dv = Dv;
-  P.q = pq; P.k = pk; P.w = w; P.v = v; P.m = m; P.dc = dc; P.dalpha = dalpha; P.dq = dpq; P.dk = dpk; P.dv = dv;
+  P.B = B; P.Tout = Tout; P.Tin = Tin; P.D = A; P.Dv = Dv;
+  P.q = pq; P.k = pk; P.w = w; P.v = v; P.m = m; P.dc = dc; P.dalpha = dalpha; P.dq = dpq; P.dk = dpk; P.dv = dv; P.dw = dw;
   P.scratch = scratch; P.scratchFloats = 2 * Tin + Tin * A;
-  P.dwB = at(scratch, 2 * P.scratchFloats);
+  P.de = at(scratch, 2 * P.scratchFloats);
   forRows(additiveBackwardRows, 0, B, 8 * work(B, Tout, Tin, A));
-  memory.copy(dw, P.dwB, <usize>A << 2);
-  for (let b = 1; b < B; b++) axpy(1, at(P.dwB, b * A), dw, A);
+  forRows(additiveScoreVectorGradient, 0, A, 4 * work(B, Tout, Tin, A));
 }
 
-/** Examples b0 … b1−1 of {@link additiveAttentionBackward}; example b's ∂w goes to row b of dwB. */
+/** Examples b0 … b1−1 of {@link additiveAttentionBackward}: ∂Pq, ∂Pk, ∂V, and ∂e into P.de. */
 function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
   const Tout = P.Tout, Tin = P.Tin, A = P.D, Dv = P.Dv;
   const pq = P.q, pk = P.k, w = P.w, v = P.v, m = P.m, dc = P.dc, dalpha = P.dalpha;
@@ -345,10 +350,9 @@ function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
   const alpha = threadScratch(), g = at(alpha, Tin), u = at(alpha, 2 * Tin);
   for (let b = b0; b < b1; b++) {
     const pkb = at(pk, b * Tin * A), vb = at(v, b * Tin * Dv);
-    const dpkb = at(dpk, b * Tin * A), dvb = at(dv, b * Tin * Dv), dwb = at(P.dwB, b * A);
+    const dpkb = at(dpk, b * Tin * A), dvb = at(dv, b * Tin * Dv);
     memory.fill(dpkb, 0, <usize>(Tin * A) << 2);
     memory.fill(dvb, 0, <usize>(Tin * Dv) << 2);
-    memory.fill(dwb, 0, <usize>A << 2);
     const mb = m ? at(m, b * Tin) : 0;
     for (let t = 0; t < Tout; t++) {
       const row = b * Tout + t;
@@ -359,19 +363,55 @@ function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
       }
       maskedSoftmax(alpha, mb, Tin);
       softmaxContextBackward(alpha, at(dc, row * Dv), dalpha ? at(dalpha, row * Tin) : 0, vb, dvb, Tin, Dv, g);
+      memory.copy(at(P.de, row * Tin), g, <usize>Tin << 2);
       memory.fill(dpqt, 0, <usize>A << 2);
       for (let j = 0; j < Tin; j++) {
         const de = load<f32>(at(g, j));
         if (de == 0) continue;
-        additiveRowBackward(de, at(u, j * A), w, A, dpqt, at(dpkb, j * A), dwb);
+        additiveRowBackward(de, at(u, j * A), w, A, dpqt, at(dpkb, j * A));
       }
     }
   }
 }
 
-/** For one (t, j): with ∂e and u = tanh(Pq[t] + Pk[j]), ∂Pq[t], ∂Pk[j] += ∂e w ⊙ (1 − u²), ∂w += ∂e u. */
+/**
+ * Entries a0 … a1−1 of ∂w = Σ_(b, t, j) ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]), skipping
+ * ∂e = 0. a0 is a multiple of 4, and a1 too unless it is A: 4 entries at a time as in
+ * additiveRow, and the scalar tail where one thread would run it.
+ */
+function additiveScoreVectorGradient(_k: i32, a0: i32, a1: i32): void {
+  const B = P.B, Tout = P.Tout, Tin = P.Tin, A = P.D;
+  const pq = P.q, pk = P.k, de = P.de, dw = P.dw;
+  memory.fill(at(dw, a0), 0, <usize>(a1 - a0) << 2);
+  for (let b = 0; b < B; b++) {
+    const pkb = at(pk, b * Tin * A);
+    for (let t = 0; t < Tout; t++) {
+      const row = b * Tout + t;
+      const pqt = at(pq, row * A), det = at(de, row * Tin);
+      for (let j = 0; j < Tin; j++) {
+        const e = load<f32>(at(det, j));
+        if (e == 0) continue;
+        const pkj = at(pkb, j * A);
+        let a = a0;
+        if (ASC_FEATURE_SIMD) {
+          const ev = f32x4.splat(e);
+          for (; a + 4 <= a1; a += 4) {
+            const h = tanhRationalV(f32x4.add(v128.load(at(pqt, a)), v128.load(at(pkj, a))));
+            v128.store(at(dw, a), madd(ev, h, v128.load(at(dw, a))));
+          }
+        }
+        for (; a < a1; a++) {
+          const h = tanhRational(load<f32>(at(pqt, a)) + load<f32>(at(pkj, a)));
+          store<f32>(at(dw, a), load<f32>(at(dw, a)) + e * h);
+        }
+      }
+    }
+  }
+}
+
+/** For one (t, j): with ∂e and u = tanh(Pq[t] + Pk[j]), ∂Pq[t], ∂Pk[j] += ∂e w ⊙ (1 − u²) (∂w: additiveScoreVectorGradient). */
 // @ts-ignore: decorator
-@inline function additiveRowBackward(de: f32, u: usize, w: usize, A: i32, dpq: usize, dpk: usize, dw: usize): void {
+@inline function additiveRowBackward(de: f32, u: usize, w: usize, A: i32, dpq: usize, dpk: usize): void {
   let a = 0;
   if (ASC_FEATURE_SIMD) {
     const dev = f32x4.splat(de);
@@ -381,7 +421,6 @@ function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
       const gv = f32x4.mul(f32x4.mul(dev, v128.load(at(w, a))), f32x4.sub(one, f32x4.mul(h, h)));
       v128.store(at(dpq, a), f32x4.add(v128.load(at(dpq, a)), gv));
       v128.store(at(dpk, a), f32x4.add(v128.load(at(dpk, a)), gv));
-      v128.store(at(dw, a), madd(dev, h, v128.load(at(dw, a))));
     }
   }
   for (; a < A; a++) {
@@ -389,6 +428,5 @@ function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
     const gv = de * load<f32>(at(w, a)) * (<f32>1 - h * h);
     store<f32>(at(dpq, a), load<f32>(at(dpq, a)) + gv);
     store<f32>(at(dpk, a), load<f32>(at(dpk, a)) + gv);
-    store<f32>(at(dw, a), load<f32>(at(dw, a)) + de * h);
   }
 }
