@@ -29,8 +29,8 @@
  * with the command that fixes it (SEQLAB_BENCH_ANY_BLAS=1 runs anyway, flagged in the table
  * and in out/bench.json). Where PyTorch's OpenBLAS would run kernels narrower than the CPU
  * runs (an OPENBLAS_CORETYPE in the environment, or a CPU OpenBLAS 0.3.21 does not know), the
- * bench sets OPENBLAS_CORETYPE to the widest (fairOpenblasCore). The BLAS, OpenBLAS's kernels and threads, and the CPU's AVX2 /
- * AVX-512 flags head the output and go into out/bench.json.
+ * bench sets OPENBLAS_CORETYPE to the widest (fairOpenblasCore). The BLAS, OpenBLAS's kernels
+ * and threads, and the CPU's AVX2 / AVX-512 flags head the output and go into out/bench.json.
  */
 import * as fs from "fs";
 import * as os from "os";
