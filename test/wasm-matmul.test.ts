@@ -135,6 +135,35 @@ describe("wasm BatchMatMul (src/fused/matmul.ts)", function () {
     });
   }
 
+  it("an unbatched product with a transpose gives the same bits as XNNPACK's product of the transposed tensors", () => {
+    // the dense layers' gradients and a decoder step's h·Wᵀ, at the sizes of the course's models
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[64, 16], [192, 16], false, true],
+      [[64, 64], [64, 64], false, true],
+      [[704, 64], [704, 128], true, false],
+      [[1728, 64], [1728, 64], true, false],
+      [[13, 37], [29, 13], true, true],
+      [[1, 5, 300], [7, 300], false, true],
+    ];
+    const rng = new Rng(11);
+    for (const [sa, sb, tA, tB] of cases) {
+      const a = random(sa, rng);
+      const b = random(sb, rng);
+      const ours = tf.matMul(a, b, tA, tB);
+      // no transpose and no batch: tfjs's own kernel, XNNPACK
+      const plainA = tA ? tf.transpose(a) : a.rank === 3 ? tf.reshape(a, sa.slice(1)) : a;
+      const plainB = tB ? tf.transpose(b) : b;
+      const theirs = tf.matMul(plainA as tf.Tensor2D, plainB as tf.Tensor2D);
+      const x = ours.dataSync();
+      const y = theirs.dataSync();
+      assert.equal(x.length, y.length);
+      const differ = x.filter((v, i) => v !== y[i]).length;
+      assert.equal(differ, 0, `[${sa}]${tA ? "ᵀ" : ""}·[${sb}]${tB ? "ᵀ" : ""}: ${differ} of ${x.length} values differ from XNNPACK's`);
+      assertClose(x, product64(a.dataSync() as Float32Array, sa, b.dataSync() as Float32Array, sb, tA, tB).values, "vs float64", 1e-4);
+      tf.dispose([a, b, ours, theirs, plainA, plainB]);
+    }
+  });
+
   it("gradients of a product (transposed products) equal the float64 ones", () => {
     const rng = new Rng(5);
     const a = random([6, 8, 5], rng);

@@ -11,16 +11,27 @@
  * | case | how |
  * |---|---|
  * | no batch, no transpose | tfjs's own kernel (XNNPACK) |
+ * | no batch, A or B transposed | one product in seqlab's kernels, plain SIMD build (below): Bᵀ transposed while it is copied in, Aᵀ read as stored |
  * | B has no batch (or a batch of 1) | Aᵀ and Bᵀ by tfjs's Transpose kernel if asked, A's batch folded into its rows, one XNNPACK product |
  * | any other batch shapes | Aᵀ, Bᵀ by tfjs's Transpose kernel if asked, then one SIMD gemm per output batch in seqlab's wasm kernels, with tfjs's broadcasting of the batch dimensions |
  *
- * Results equal a float64 product to float32 rounding (test/wasm-matmul.test.ts, every case).
+ * The products without a batch but with a transpose are the weights' and the inputs'
+ * gradients of every dense layer, and h·Wᵀ in a decoder's every step. Sent to XNNPACK, each
+ * call made a fresh transposed tensor, so XNNPACK created and packed a new operator for it
+ * (its cache is keyed by B's tensor): 0.1–0.2 ms for a [64, 64]·[64, 64]ᵀ that is 20 µs of
+ * arithmetic, and 0.6 ms for the GRU decoder's [64, 16]·[192, 16]ᵀ inside a decoding step
+ * (tf.profile; `npm run bench`: `matmul` rows). seqlab's plain SIMD gemm adds each C[i, j] up
+ * over k in order, a multiply then an add, as XNNPACK's wasm SIMD kernels do, so it gives the
+ * same bits as tfjs's own product of the transposed tensors: no trained number moves.
+ *
+ * Results equal a float64 product to float32 rounding (test/wasm-matmul.test.ts, every case),
+ * and the unbatched transposed ones equal tfjs's own product bit for bit.
  * tfjs's own kernel gets broadcasting of two batch dimensions wrong ([2, 1, 3, 4]·[1, 3, 4, 2]
  * returns 18 of the 36 values); this one does not.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
-import { loadKernels, WasmArena, type WasmKernels } from "./wasm";
+import { instantiateKernels, kernelBuild, WasmArena, type WasmKernels } from "./wasm";
 
 /** The parts of tfjs-backend-wasm's backend a kernel uses (public methods of BackendWasm). */
 interface WasmBackend {
@@ -55,7 +66,8 @@ export function installWasmMatMul(): boolean {
   const transpose = tf.getKernel("Transpose", "wasm");
   if (!own || !transpose) return false;
   try {
-    kernels = loadKernels();
+    // an instance of its own (see transposedProduct)
+    kernels ??= instantiateKernels();
   } catch {
     return false;
   }
@@ -93,6 +105,10 @@ function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: 
   const K = transposeA ? ra : ca;
   const N = transposeB ? rb : cb;
   if ((transposeB ? cb : rb) !== K) return own(); // tfjs's kernel says what is wrong
+  if (batchA <= 1 && batchB <= 1) {
+    const c = transposedProduct(backend, a, b, attrs, M, K, N, [...outer, M, N]);
+    if (c) return c;
+  }
   // A as [batchA, M, K] and B as [batchB, K, N], row-major (a transpose makes a new tensor)
   const made: TensorInfo[] = [];
   const plain = (t: TensorInfo, batch: number, transpose: boolean): TensorInfo => {
@@ -195,5 +211,56 @@ function batched(
   });
   const out = backend.makeOutput(outShape, "float32");
   backend.typedArrayFromHeap(out).set(arena.f32(pc, pairs.length * M * N));
+  return out;
+}
+
+/** seqlab's kernels, plain SIMD build (bit-identical to XNNPACK's products), or null without SIMD. */
+let plain: { kernels: WasmKernels; arena: WasmArena } | null | undefined;
+
+/**
+ * C = op(A)·op(B) for A and B without a batch, one of them transposed (see the file comment),
+ * on the plain SIMD build: Bᵀ is transposed on the way into seqlab's memory; Aᵀ is read as
+ * stored by gemmTNInOrder, which packs it. Null where that build does not run (tfjs's path then).
+ */
+function transposedProduct(
+  backend: WasmBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  { transposeA, transposeB }: Attrs,
+  M: number,
+  K: number,
+  N: number,
+  outShape: number[],
+): TensorInfo | null {
+  if (plain === undefined) {
+    // an instance of its own: the shared one (loadKernels) is anyone's, tests' arenas included
+    const k = kernelBuild("simd") === "simd" ? instantiateKernels("simd") : null;
+    plain = k && { kernels: k, arena: new WasmArena(k) };
+  }
+  if (!plain) return null;
+  const { kernels: k, arena: ar } = plain;
+  ar.reset();
+  const pa = ar.alloc(M * K);
+  const pb = ar.alloc(K * N);
+  const pc = ar.alloc(M * N);
+  // views after the last alloc: a growing memory detaches earlier ones
+  const into = (t: TensorInfo, at: number, rows: number, cols: number, transpose: boolean) => {
+    const src = backend.typedArrayFromHeap(t);
+    const dst = ar.f32(at, rows * cols);
+    if (!transpose) return dst.set(src);
+    // src is [cols, rows]: dst[r, c] = src[c, r]
+    for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) dst[r * cols + c] = src[c * rows + r];
+  };
+  into(b, pb, K, N, transposeB);
+  if (transposeA) {
+    // A as stored, [K, M]
+    ar.f32(pa, M * K).set(backend.typedArrayFromHeap(a));
+    k.exports.gemmTNInOrder(M, N, K, pa, M, pb, N, pc, N);
+  } else {
+    into(a, pa, M, K, false);
+    k.exports.gemm(M, N, K, pa, K, pb, N, pc, N, 0);
+  }
+  const out = backend.makeOutput(outShape, "float32");
+  backend.typedArrayFromHeap(out).set(ar.f32(pc, M * N));
   return out;
 }

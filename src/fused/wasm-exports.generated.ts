@@ -28,6 +28,16 @@ export interface GeneratedKernelExports {
    */
   gemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   /**
+   * C = Aᵀ·B like {@link gemmTN} (A stored [K, M]), each C[i, j] added up term after term in
+   * the order of k, a multiply then an add (with the plain SIMD build): the same bits as
+   * XNNPACK's wasm SIMD product of Aᵀ and B, which tfjs would run. gemmTN instead adds each
+   * block of TN_KC rows up on its own and then to C, so for K > TN_KC its bits differ (the
+   * fused kernels' gradients were checked and the course's numbers made with that order).
+   *
+   * AssemblyScript (src/fused/assembly/gemm.ts): `gemmTNInOrder(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32): void`
+   */
+  gemmTNInOrder(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number): void;
+  /**
    * C (+)= A·B like {@link gemm}, with B [K, N] in panels of 8 columns (see
    * {@link packPanels}): panel p starts at bp + p·ldp values, row k of it at + 8k. N must
    * be a multiple of 8. A sub-block of a packed matrix is a panel offset (columns) or a row

@@ -33,6 +33,14 @@
   let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
   let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
   let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+  const c1 = c + ldc4, c2 = c1 + ldc4, c3 = c2 + ldc4;
+  if (accumulate == IN_ORDER) {
+    // go on adding to C, term after term (accumulate = 1 adds this call's sum to C instead)
+    s00 = v128.load(c); s01 = v128.load(c, 16);
+    s10 = v128.load(c1); s11 = v128.load(c1, 16);
+    s20 = v128.load(c2); s21 = v128.load(c2, 16);
+    s30 = v128.load(c3); s31 = v128.load(c3, 16);
+  }
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -49,8 +57,7 @@
     ap += astep;
     bp += bstep;
   }
-  const c1 = c + ldc4, c2 = c1 + ldc4, c3 = c2 + ldc4;
-  if (accumulate) {
+  if (accumulate == 1) {
     s00 = f32x4.add(s00, v128.load(c)); s01 = f32x4.add(s01, v128.load(c, 16));
     s10 = f32x4.add(s10, v128.load(c1)); s11 = f32x4.add(s11, v128.load(c1, 16));
     s20 = f32x4.add(s20, v128.load(c2)); s21 = f32x4.add(s21, v128.load(c2, 16));
@@ -140,6 +147,31 @@ export function gemmTN(
     gemmTNBlock(M, N, kc, a + (<usize>(k0 * lda) << 2), lda, b + (<usize>(k0 * ldb) << 2), ldb, c, ldc, k0 > 0 ? 1 : accumulate);
   }
   if (K == 0 && !accumulate) {
+    for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+  }
+}
+
+/** gemmTN's and tile4x8's `accumulate` for a block after the first of {@link gemmTNInOrder}. */
+const IN_ORDER: i32 = 2;
+
+/**
+ * C = Aᵀ·B like {@link gemmTN} (A stored [K, M]), each C[i, j] added up term after term in
+ * the order of k, a multiply then an add (with the plain SIMD build): the same bits as
+ * XNNPACK's wasm SIMD product of Aᵀ and B, which tfjs would run. gemmTN instead adds each
+ * block of TN_KC rows up on its own and then to C, so for K > TN_KC its bits differ (the
+ * fused kernels' gradients were checked and the course's numbers made with that order).
+ */
+export function gemmTNInOrder(
+  M: i32, N: i32, K: i32,
+  a: usize, lda: i32,
+  b: usize, ldb: i32,
+  c: usize, ldc: i32,
+): void {
+  for (let k0 = 0; k0 < K; k0 += TN_KC) {
+    const kc = min(TN_KC, K - k0);
+    gemmTNBlock(M, N, kc, a + (<usize>(k0 * lda) << 2), lda, b + (<usize>(k0 * ldb) << 2), ldb, c, ldc, k0 > 0 ? IN_ORDER : 0);
+  }
+  if (K == 0) {
     for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
   }
 }

@@ -1,6 +1,6 @@
 // The entry of the fused kernels' WebAssembly module: everything exported here is
 // callable from src/fused/wasm.ts.
-export { gemm, gemmTN, gemmPanels, packPanels, heapBase, simd } from "./gemm";
+export { gemm, gemmTN, gemmTNInOrder, gemmPanels, packPanels, heapBase, simd } from "./gemm";
 export { sigmoidArray, tanhArray } from "./activations";
 export { packGates, columnSums } from "./layout";
 export { rnnForward, rnnBackward } from "./rnn";
