@@ -73,7 +73,7 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
 
 // [shape of A, shape of B] before the transposes are applied (so each is written as stored)
 const CASES: { name: string; a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
-  { name: "2-D, no transpose (XNNPACK as before)", a: [7, 5], b: [5, 9], tA: false, tB: false },
+  { name: "2-D, no transpose", a: [7, 5], b: [5, 9], tA: false, tB: false },
   { name: "2-D, B transposed (∂A = ∂C·Bᵀ)", a: [33, 17], b: [10, 17], tA: false, tB: true },
   { name: "2-D, A transposed (∂B = Aᵀ·∂C)", a: [17, 33], b: [17, 10], tA: true, tB: false },
   { name: "2-D, both transposed", a: [6, 13], b: [11, 6], tA: true, tB: true },
@@ -135,8 +135,8 @@ describe("wasm BatchMatMul (src/fused/matmul.ts)", function () {
     });
   }
 
-  it("an unbatched product with a transpose gives the same bits as XNNPACK's product of the transposed tensors", () => {
-    // the dense layers' gradients and a decoder step's h·Wᵀ, at the sizes of the course's models
+  it("an unbatched product gives the same bits as XNNPACK's (of the transposed tensors, for a transpose)", () => {
+    // the dense layers' products and gradients and a decoder step's h·Wᵀ, at the sizes of the course's models
     const cases: [number[], number[], boolean, boolean][] = [
       [[64, 16], [192, 16], false, true],
       [[64, 64], [64, 64], false, true],
@@ -144,16 +144,25 @@ describe("wasm BatchMatMul (src/fused/matmul.ts)", function () {
       [[1728, 64], [1728, 64], true, false],
       [[13, 37], [29, 13], true, true],
       [[1, 5, 300], [7, 300], false, true],
+      [[1728, 45], [45, 16], false, false],
+      [[704, 64], [64, 128], false, false],
+      [[3, 1000], [1000, 5], false, false],
     ];
     const rng = new Rng(11);
     for (const [sa, sb, tA, tB] of cases) {
       const a = random(sa, rng);
       const b = random(sb, rng);
       const ours = tf.matMul(a, b, tA, tB);
-      // no transpose and no batch: tfjs's own kernel, XNNPACK
+      // tfjs's own kernel without a transpose or a batch: XNNPACK
       const plainA = tA ? tf.transpose(a) : a.rank === 3 ? tf.reshape(a, sa.slice(1)) : a;
       const plainB = tB ? tf.transpose(b) : b;
-      const theirs = tf.matMul(plainA as tf.Tensor2D, plainB as tf.Tensor2D);
+      uninstallWasmMatMul();
+      let theirs: tf.Tensor;
+      try {
+        theirs = tf.matMul(plainA as tf.Tensor2D, plainB as tf.Tensor2D);
+      } finally {
+        installWasmMatMul();
+      }
       const x = ours.dataSync();
       const y = theirs.dataSync();
       assert.equal(x.length, y.length);

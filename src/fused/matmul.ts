@@ -10,22 +10,23 @@
  *
  * | case | how |
  * |---|---|
- * | no batch, no transpose | tfjs's own kernel (XNNPACK) |
- * | no batch, A or B transposed | one product in seqlab's kernels, plain SIMD build (below): Bᵀ transposed while it is copied in, Aᵀ read as stored |
+ * | no batch | one product in seqlab's kernels, plain SIMD build (below): Bᵀ transposed while it is copied in, Aᵀ read as stored |
  * | B has no batch (or a batch of 1) | Aᵀ and Bᵀ by tfjs's Transpose kernel if asked, A's batch folded into its rows, one XNNPACK product |
  * | any other batch shapes | Aᵀ, Bᵀ by tfjs's Transpose kernel if asked, then one SIMD gemm per output batch in seqlab's wasm kernels, with tfjs's broadcasting of the batch dimensions |
  *
- * The products without a batch but with a transpose are the weights' and the inputs'
- * gradients of every dense layer, and h·Wᵀ in a decoder's every step. Sent to XNNPACK, each
- * call made a fresh transposed tensor, so XNNPACK created and packed a new operator for it
- * (its cache is keyed by B's tensor): 0.1–0.2 ms for a [64, 64]·[64, 64]ᵀ that is 20 µs of
- * arithmetic, and 0.6 ms for the GRU decoder's [64, 16]·[192, 16]ᵀ inside a decoding step
- * (tf.profile; `npm run bench`: `matmul` rows). seqlab's plain SIMD gemm adds each C[i, j] up
- * over k in order, a multiply then an add, as XNNPACK's wasm SIMD kernels do, so it gives the
- * same bits as tfjs's own product of the transposed tensors: no trained number moves.
+ * Products without a batch are every dense layer's forward and gradients and every product
+ * of a decoder's step. Sent to XNNPACK, a product with a transpose made a fresh transposed
+ * tensor at every call, and XNNPACK created and packed an operator for it (its cache is keyed
+ * by B's tensor): 0.1–0.2 ms for a [64, 64]·[64, 64]ᵀ that is 20 µs of arithmetic, 0.6 ms for
+ * the GRU decoder's [64, 16]·[192, 16]ᵀ inside a decoding step, 2–2.5 ms for the weight
+ * gradients [704, 64]ᵀ·[704, 128] and [1728, 64]ᵀ·[1728, 64] inside a training step
+ * (tf.profile). Without a transpose seqlab's gemm was faster too, 1.3–3× at these sizes.
+ * seqlab's plain SIMD gemm adds each C[i, j] up over k in order, a multiply then an add, as
+ * XNNPACK's wasm SIMD kernels do, so it gives the same bits as tfjs's own product (of the
+ * transposed tensors): no trained number moves.
  *
  * Results equal a float64 product to float32 rounding (test/wasm-matmul.test.ts, every case),
- * and the unbatched transposed ones equal tfjs's own product bit for bit.
+ * and the unbatched ones equal tfjs's own XNNPACK product bit for bit.
  * tfjs's own kernel gets broadcasting of two batch dimensions wrong ([2, 1, 3, 4]·[1, 3, 4, 2]
  * returns 18 of the 36 values); this one does not.
  */
@@ -66,7 +67,7 @@ export function installWasmMatMul(): boolean {
   const transpose = tf.getKernel("Transpose", "wasm");
   if (!own || !transpose) return false;
   try {
-    // an instance of its own (see transposedProduct)
+    // an instance of its own (see unbatchedProduct)
     kernels ??= instantiateKernels();
   } catch {
     return false;
@@ -95,7 +96,6 @@ function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: 
   const outerB = b.shape.slice(0, -2);
   const batchA = size(outerA);
   const batchB = size(outerB);
-  if (batchA <= 1 && batchB <= 1 && !transposeA && !transposeB) return own();
   const outer = broadcastShape(outerA, outerB);
   if (!outer) return own(); // tfjs's kernel says what is wrong
 
@@ -106,8 +106,9 @@ function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: 
   const N = transposeB ? rb : cb;
   if ((transposeB ? cb : rb) !== K) return own(); // tfjs's kernel says what is wrong
   if (batchA <= 1 && batchB <= 1) {
-    const c = transposedProduct(backend, a, b, attrs, M, K, N, [...outer, M, N]);
+    const c = unbatchedProduct(backend, a, b, attrs, M, K, N, [...outer, M, N]);
     if (c) return c;
+    if (!transposeA && !transposeB) return own();
   }
   // A as [batchA, M, K] and B as [batchB, K, N], row-major (a transpose makes a new tensor)
   const made: TensorInfo[] = [];
@@ -218,11 +219,11 @@ function batched(
 let plain: { kernels: WasmKernels; arena: WasmArena } | null | undefined;
 
 /**
- * C = op(A)·op(B) for A and B without a batch, one of them transposed (see the file comment),
- * on the plain SIMD build: Bᵀ is transposed on the way into seqlab's memory; Aᵀ is read as
- * stored by gemmTNInOrder, which packs it. Null where that build does not run (tfjs's path then).
+ * C = op(A)·op(B) for A and B without a batch (see the file comment), on the plain SIMD
+ * build: Bᵀ is transposed on the way into seqlab's memory; Aᵀ is read as stored by
+ * gemmTNInOrder, which packs it. Null where that build does not run (tfjs's path then).
  */
-function transposedProduct(
+function unbatchedProduct(
   backend: WasmBackend,
   a: TensorInfo,
   b: TensorInfo,
