@@ -17,8 +17,8 @@
  *   round, torch_step.py --serve) run interleaved, each round starting one further along
  *   (A B C D E F, B C D E F A, …); PyTorch on two
  *   threads, for comparison with seqlab's two, runs in its own process afterwards;
- * - the matrix products of gradients and attention: seqlab's wasm BatchMatMul against
- *   tfjs-wasm's own kernel (src/fused/matmul.ts);
+ * - the matrix products of gradients, a decoder step and attention: seqlab's wasm
+ *   BatchMatMul against tfjs-wasm's own kernel (src/fused/matmul.ts);
  * - the attention encoder–decoder (attention.ts): training steps against the fixed-context
  *   model, teacher forcing 0.5, greedy and beam decoding, 1,000 steps of memory;
  * - the kernel's latency through jupyter_client (kernel_latency.py): start, the import +
@@ -107,15 +107,19 @@ async function gemmBench() {
 }
 
 /**
- * The products a training step's gradients make (transposed operands) and attention's batched
- * products: seqlab's BatchMatMul for the wasm backend (src/fused/matmul.ts) against tfjs-wasm's
- * own kernel, interleaved.
+ * The products a training step's gradients make (transposed operands), a decoder step's, and
+ * attention's batched products: seqlab's BatchMatMul for the wasm backend (src/fused/matmul.ts)
+ * against tfjs-wasm's own kernel, interleaved. For an unbatched product with a transpose also
+ * what seqlab did before it ran them itself: tfjs's Transpose, then XNNPACK (tfjs's own kernel
+ * of the transposed tensor).
  */
 async function matmulBench() {
   const shapes: { case: string; a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
-    { case: "A·B (XNNPACK in both)", a: [704, 128], b: [128, 64], tA: false, tB: false },
+    { case: "A·B (tfjs: XNNPACK)", a: [704, 128], b: [128, 64], tA: false, tB: false },
     { case: "∂A = ∂C·Bᵀ", a: [704, 64], b: [128, 64], tA: false, tB: true },
     { case: "∂B = Aᵀ·∂C", a: [704, 128], b: [704, 64], tA: true, tB: false },
+    { case: "∂W of the additive score's W_k", a: [1728, 64], b: [1728, 64], tA: true, tB: false },
+    { case: "a decoder step's x·Wᵀ", a: [64, 16], b: [192, 16], tA: false, tB: true },
     { case: "batched α·V", a: [64, 11, 27], b: [64, 27, 64], tA: false, tB: false },
     { case: "batched Q·Kᵀ", a: [64, 11, 64], b: [64, 27, 64], tA: false, tB: true },
   ];
@@ -124,6 +128,8 @@ async function matmulBench() {
     const a = tf.randomNormal(c.a);
     const b = tf.randomNormal(c.b);
     const run = () => tf.tidy(() => void tf.matMul(a, b, c.tA, c.tB).dataSync());
+    const viaTranspose = () => tf.tidy(() => void tf.matMul(c.tA ? tf.transpose(a) : a, c.tB ? tf.transpose(b) : b).dataSync());
+    const unbatchedTransposed = c.a.length === 2 && c.b.length === 2 && (c.tA || c.tB);
     const ms = await interleaved(
       {
         seqlab: () => {
@@ -134,6 +140,14 @@ async function matmulBench() {
           internal.uninstallWasmMatMul();
           for (let i = 0; i < 10; i++) run();
         },
+        ...(unbatchedTransposed
+          ? {
+              transposeXnnpack: () => {
+                internal.uninstallWasmMatMul();
+                for (let i = 0; i < 10; i++) viaTranspose();
+              },
+            }
+          : {}),
       },
       9,
     );
@@ -144,6 +158,7 @@ async function matmulBench() {
       shape: `[${c.a}]${c.tA ? "ᵀ" : ""}·[${c.b}]${c.tB ? "ᵀ" : ""}`,
       seqlab_ms: ms.seqlab / 10,
       tfjs_ms: ms.tfjs / 10,
+      ...(unbatchedTransposed ? { transpose_then_xnnpack_ms: ms.transposeXnnpack / 10 } : {}),
     });
   }
   return out;
@@ -385,7 +400,10 @@ async function main() {
   const matmul = backend.name === "wasm" ? await matmulBench() : [];
   for (const m of matmul) {
     console.log(
-      `matMul ${m.case} ${m.shape}: seqlab's wasm kernel ${m.seqlab_ms.toFixed(2)} ms, tfjs-wasm's own ${m.tfjs_ms.toFixed(2)} ms (${(m.tfjs_ms / m.seqlab_ms).toFixed(1)}×)`,
+      `matMul ${m.case} ${m.shape}: seqlab's wasm kernel ${m.seqlab_ms.toFixed(2)} ms, tfjs-wasm's own ${m.tfjs_ms.toFixed(2)} ms (${(m.tfjs_ms / m.seqlab_ms).toFixed(1)}×)` +
+        (m.transpose_then_xnnpack_ms === undefined
+          ? ""
+          : `, tfjs's Transpose then XNNPACK ${m.transpose_then_xnnpack_ms.toFixed(2)} ms (${(m.transpose_then_xnnpack_ms / m.seqlab_ms).toFixed(1)}×)`),
     );
   }
 
