@@ -27,9 +27,10 @@
  * engine that has the second thread, which takes half of the examples; "auto" times one and
  * two threads per kind of call as for the cells. The results are bit-identical either way.
  *
- * Memory: each call copies its inputs into a block of the fused engine's wasm memory, runs
- * and frees the block before returning; the backward copies the saved input tensors in
- * again and recomputes α. Nothing stays in wasm memory between forward and backward.
+ * Memory: each call copies its inputs into a block of the fused engine's wasm memory (from
+ * tfjs-wasm's memory directly where it can, see f32Now in op.ts), runs and frees the block
+ * before returning; the backward copies the saved input tensors in again and recomputes α.
+ * Nothing stays in wasm memory between forward and backward.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
@@ -39,6 +40,7 @@ import { fusedSetting } from "./options";
 import { engineForWork, type Engine } from "./engine";
 import { lazyGradientOp, warnIfInternalsMissing } from "./tfjs-internals";
 import { now } from "./profile";
+import { f32Now } from "./op";
 
 /** The kernels' two score families: dot products (dot, scaled dot, general) and additive. */
 export type FusedAttentionScore = "dot" | "additive";
@@ -192,7 +194,7 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
 
   /** The inputs' values in the block; the offsets of V and the mask (0: none). */
   const fill = (ts: readonly Tensor[], p: Record<string, number>, put: (name: string, v: Float32Array) => void) => {
-    names.forEach((n, i) => put(n, f32Of(ts[i])));
+    names.forEach((n, i) => put(n, f32Now(ts[i])));
     if (mask) put("m", mask);
     return { v: shared ? p.k : p.v, m: mask ? p.m : 0 };
   };
@@ -233,7 +235,7 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
   };
   /** ∂L/∂α's values, or null when all are zero (the models' loss does not use α). */
   const nonZero = (dy: Tensor): Float32Array | null => {
-    const v = f32Of(dy);
+    const v = f32Now(dy);
     return v.some((g) => g !== 0) ? v : null;
   };
 
@@ -252,7 +254,7 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
       backwardsFunc: (dys: Tensor[], saved: Tensor[]) => {
         // One kernel call gives every gradient. Made here, not in the closures: tfjs runs each
         // closure in its own tidy, which would dispose the gradients the others return.
-        const grads = backward(f32Of(dys[0]), nonZero(dys[1]), saved);
+        const grads = backward(f32Now(dys[0]), nonZero(dys[1]), saved);
         return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
       },
     }) as [Tensor3D, Tensor3D];
