@@ -151,6 +151,7 @@ async function build() {
   for (const f of [dts, path.join(out, "seqlab-scalar.js")]) fs.rmSync(f, { force: true });
   if (writeGenerated(text)) {
     console.log(`${path.relative(root, generated)} changed: compiling src/ again against the new kernel types`);
+    // the TypeScript of devDependencies, as `npm run build` runs it (npm's `tsc` is tslab's)
     const tsc = require.resolve("typescript/bin/tsc", { paths: [root] });
     const r = spawnSync(process.execPath, [tsc, "-p", path.join(root, "src")], { stdio: "inherit" });
     if (r.status !== 0) throw new Error("tsc failed against the regenerated kernel types (src/fused/wasm-exports.generated.ts)");

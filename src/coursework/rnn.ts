@@ -921,7 +921,7 @@ function bptt64(
     dW: new Float64Array(H * H),
     db: new Float64Array(H),
   };
-  let carried = new Float64Array(B * H);
+  let carried: Float64Array = new Float64Array(B * H);
   for (let k = 0; k < T; k++) {
     const t = wrong === "forward-in-time" ? k : T - 1 - k;
     const upstream = atTime(dhs, B, T, H, t);
