@@ -31,6 +31,11 @@ function best(times: number[]): number {
   return times.length ? Math.min(...times) : Infinity;
 }
 
+/** The thread count with the lower best recent time (one on a tie). */
+function faster(t: KernelTiming): 1 | 2 {
+  return best(t.ms[0]) <= best(t.ms[1]) ? 1 : 2;
+}
+
 /** Chooses 1 or 2 threads per kind of kernel call, by timing. */
 export class ThreadTuner {
   private readonly kinds = new Map<string, KernelTiming>();
@@ -41,7 +46,7 @@ export class ThreadTuner {
     if (!t) this.kinds.set(key, (t = { ms: [[], []], runs: [0, 0], calls: 0, every: PROBE_EVERY, probing: false }));
     t.probing = false;
     if (t.runs[0] < 3 || t.runs[1] < 3) return t.runs[1] <= t.runs[0] ? 2 : 1;
-    let n: 1 | 2 = best(t.ms[0]) <= best(t.ms[1]) ? 1 : 2;
+    let n = faster(t);
     if (++t.calls >= t.every) {
       t.calls = 0;
       t.probing = true;
@@ -60,7 +65,7 @@ export class ThreadTuner {
       key,
       runs: [t.runs[0], t.runs[1]],
       bestMs: [best(t.ms[0]), best(t.ms[1])],
-      choice: best(t.ms[0]) <= best(t.ms[1]) ? 1 : 2,
+      choice: faster(t),
     }));
   }
 

@@ -244,6 +244,9 @@ function tfLayersStep(model: Model, T: number, B: number, I: number, H: number) 
   };
 }
 
+/** The cell each model of the bench runs (PyTorch's conventions: no peepholes, PyTorch's GRU). */
+const CELLS = { rnn: seqlab.rnnCell, lstm: seqlab.lstmCell, gru: seqlab.gruPytorchCell } as const;
+
 /**
  * One training step of seqlab's cell through `unroll` (fused kernels, or the tfjs-op
  * reference with `fused: false`), a dense readout of the last state and Adam.
@@ -251,12 +254,15 @@ function tfLayersStep(model: Model, T: number, B: number, I: number, H: number) 
 function seqlabStep(model: Model, T: number, B: number, I: number, H: number, fused: boolean) {
   const K = 10;
   const config = { inputSize: I, hiddenSize: H, seed: 1 };
-  const made =
-    model === "lstm"
-      ? { cell: seqlab.lstmCell, params: seqlab.initLstm({ ...config, peepholes: false }) }
-      : model === "gru"
-        ? { cell: seqlab.gruPytorchCell, params: seqlab.initGruPytorch(config) }
-        : { cell: seqlab.rnnCell, params: seqlab.initRnn(config) };
+  const made = {
+    cell: CELLS[model],
+    params:
+      model === "lstm"
+        ? seqlab.initLstm({ ...config, peepholes: false })
+        : model === "gru"
+          ? seqlab.initGruPytorch(config)
+          : seqlab.initRnn(config),
+  };
   const vars = Object.fromEntries(Object.entries(made.params).map(([k, v]) => [k, tf.variable(v as tf.Tensor)]));
   tf.dispose(Object.values(made.params) as tf.Tensor[]);
   const { V, c, x, y } = tf.tidy(() => ({
@@ -513,7 +519,7 @@ async function main() {
         // what "auto" knew and chose for this case's kernel calls at the end of the rounds
         auto_threads: internal
           .fusedThreadChoices()
-          .filter((c) => c.key.startsWith(`${model === "gru" ? "gru-pytorch" : model} `) && c.key.endsWith(` ${B} ${T} ${I} ${H}`)),
+          .filter((c) => c.key.startsWith(`${CELLS[model].name} `) && c.key.endsWith(` ${B} ${T} ${I} ${H}`)),
         ...("skipped" in torch ? { torch_skipped: torch.skipped } : {}),
         // what each PyTorch process ran on, as it said itself (1 and 2 threads)
         torch_blas: [torch, torch2].map((t) =>
