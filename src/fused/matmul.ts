@@ -20,7 +20,8 @@
  * by B's tensor): 0.1–0.2 ms for a [64, 64]·[64, 64]ᵀ that is 20 µs of arithmetic, 0.6 ms for
  * the GRU decoder's [64, 16]·[192, 16]ᵀ inside a decoding step, 2–2.5 ms for the weight
  * gradients [704, 64]ᵀ·[704, 128] and [1728, 64]ᵀ·[1728, 64] inside a training step
- * (tf.profile). Without a transpose seqlab's gemm was faster too, 1.3–3× at these sizes.
+ * (tf.profile). Without a transpose seqlab's gemm is as fast or faster: the same at
+ * [704, 128]·[128, 64], 1.5–3× for a decoder step's small products.
  * seqlab's plain SIMD gemm adds each C[i, j] up over k in order, a multiply then an add, as
  * XNNPACK's wasm SIMD kernels do, so it gives the same bits as tfjs's own product (of the
  * transposed tensors): no trained number moves.
