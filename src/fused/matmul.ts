@@ -11,7 +11,7 @@
  * | case | how |
  * |---|---|
  * | no batch | one product in seqlab's kernels, plain SIMD build (below): Bᵀ transposed while it is copied in, Aᵀ read as stored |
- * | B has no batch (or a batch of 1) | Aᵀ and Bᵀ by tfjs's Transpose kernel if asked, A's batch folded into its rows, one XNNPACK product |
+ * | A batched, B without a batch (or a batch of 1) | Aᵀ and Bᵀ by tfjs's Transpose kernel if asked, A's batch folded into its rows, one XNNPACK product |
  * | any other batch shapes | Aᵀ, Bᵀ by tfjs's Transpose kernel if asked, then one SIMD gemm per output batch in seqlab's wasm kernels, with tfjs's broadcasting of the batch dimensions |
  *
  * Products without a batch are every dense layer's forward and gradients and every product
