@@ -235,6 +235,55 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
     });
   });
 
+  describe("RecurrentLayer.step (a decoder's one step)", () => {
+    for (const cell of ["rnn", "lstm", "gru", "gru-pytorch"] as const) {
+      it(`${cell}: outside a gradient tape one fused op, equal to the cell's own step; under tf.grad the cell's own step`, async () => {
+        const layer = new seqlab.RecurrentLayer({ cell, inputSize: I, hiddenSize: H, seed: 3 });
+        const rng = new seqlab.Rng(5);
+        const normal = (shape: number[]) =>
+          tf.tensor(
+            Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),
+            shape,
+          );
+        const x = normal([B, I]) as Tensor2D;
+        const prev = Object.fromEntries(layer.stateKeys.map((k) => [k, normal([B, H])])) as seqlab.AnyState;
+        const reference = tf.tidy(() => {
+          const out = layer.cell.step(layer.params, x, prev) as unknown as Record<string, Tensor2D>;
+          return Object.fromEntries(layer.stateKeys.map((k) => [k, out[k]]));
+        });
+        let stepped: Record<string, Tensor2D> = {};
+        const profile = await tf.profile(() => {
+          stepped = layer.step(x, prev) as Record<string, Tensor2D>;
+        });
+        const kernels = profile.kernels.map((k) => k.name);
+        assert.deepEqual(
+          kernels.filter((n) => n.startsWith("unroll(")),
+          [`unroll(${cell}, fused)`],
+          `kernels: ${kernels.join(" ")}`,
+        );
+        // besides it: x's reshape, a slice and reshape per state tensor, and one Sum per input (the NaN check)
+        const others = kernels.filter((n) => n !== "Sum" && !n.startsWith("unroll("));
+        assert.ok(others.length <= 1 + 2 * layer.stateKeys.length, `kernels: ${kernels.join(" ")}`);
+        assert.deepEqual(Object.keys(stepped), [...layer.stateKeys]);
+        for (const k of layer.stateKeys) {
+          assert.deepEqual(stepped[k].shape, [B, H]);
+          assert.ok(maxAbsDiff(values(stepped[k]), values(reference[k])) < 1e-5, `${cell} ${k}`);
+        }
+        // Under a tape: the cell's own ops (no fused op), so ∂h/∂x is the cell's autodiff exactly.
+        const grad = (f: (x: Tensor2D) => seqlab.tf.Tensor) => tf.grad((xx) => tf.sum(f(xx as Tensor2D)))(x);
+        let gStep: seqlab.tf.Tensor | undefined;
+        const taped = await tf.profile(() => {
+          gStep = grad((xx) => layer.step(xx, prev).h);
+        });
+        assert.ok(!taped.kernels.some((k) => k.name.startsWith("unroll(")), taped.kernels.map((k) => k.name).join(" "));
+        const gCell = grad((xx) => (layer.cell.step(layer.params, xx, prev) as unknown as Record<string, Tensor2D>).h);
+        assert.equal(maxAbsDiff(values(gStep!), values(gCell)), 0);
+        seqlab.disposeAll(x, prev, reference, stepped, gStep!, gCell);
+        layer.dispose();
+      });
+    }
+  });
+
   describe("memory", () => {
     it("forward, backward and 5 training steps (hand BPTT + SGD on tf.Variables) leave numTensors unchanged, and L falls", () => {
       const data = makeData(SIZES);

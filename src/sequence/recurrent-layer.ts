@@ -22,6 +22,8 @@ import type { Tensor, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import type { AnyCell, CellChoice } from "../cells/cell";
 import { resolveCell } from "../cells/registry";
 import { unroll, type UnrollOptions } from "./unroll";
+import { fusedVariant } from "../fused/fused";
+import { isRecording } from "../fused/tfjs-internals";
 import type { AnyState } from "./stacked";
 import { checkKeys, keysOf } from "../options";
 import { checkNotDisposed } from "../train/model";
@@ -116,9 +118,21 @@ export class RecurrentLayer {
   /**
    * One step, h(t) = cell(h(t−1), x(t)) — for decoders whose next input is their own
    * previous output, which no whole-sequence unroll can know in advance.
+   *
+   * When no gradient is being recorded (greedy, sampling and beam decoding) and the cell has
+   * fused kernels, the step is an {@link unroll} of one timestep: one fused op in place of
+   * the cell's dozen or more tfjs ops (the GRU's 18), whose dispatch is most of a decoding
+   * step's time. Training keeps the cell's own step (a gradient through each op, as before).
    */
   step(x: Tensor2D, prev: AnyState): AnyState {
     checkNotDisposed("RecurrentLayer.step", { variables: this.params }, "the RecurrentLayer");
+    if (!isRecording() && fusedVariant(this.cell, undefined)) {
+      const [B, I] = x.shape;
+      const xs = tf.reshape(x, [B, 1, I]) as Tensor3D; // [B, 1, I]
+      const { state } = unroll(this.cell, this.params, xs, { initialState: prev, returnSequences: false });
+      xs.dispose();
+      return state;
+    }
     const out = this.cell.step(this.params, x, prev) as AnyState;
     const next = {} as AnyState;
     for (const key of this.cell.stateKeys) next[key] = out[key]; // gates are left to the caller's tidy
