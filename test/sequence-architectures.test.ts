@@ -64,6 +64,41 @@ describe("sequence architectures", () => {
       m.dispose();
     });
 
+    it("embed: outside a gradient tape one gather, the same bits as onehot(w)·E; under a tape onehot(w)·E, whose ∂E counts each id", async () => {
+      const E = tf.tensor2d(
+        Array.from({ length: 7 * 3 }, (_, k) => Math.sin(k + 1) * 10 ** ((k % 5) - 2)),
+        [7, 3],
+      );
+      const w = tf.tensor2d([0, 6, 2, 2, 5, 1], [2, 3], "int32");
+      let looked: seqlab.tf.Tensor | undefined;
+      const profile = await tf.profile(() => {
+        looked = internal.embed(E, w);
+      });
+      assert.deepEqual(
+        profile.kernels.map((k) => k.name).filter((n) => n === "GatherV2" || n === "OneHot" || n === "BatchMatMul"),
+        ["GatherV2"],
+      );
+      assert.deepEqual(looked!.shape, [2, 3, 3]);
+      let taped: seqlab.tf.Tensor | undefined;
+      const dE = tf.grad((e) => {
+        const x = internal.embed(e, w);
+        taped = tf.keep(x.clone());
+        return tf.sum(x);
+      })(E);
+      assert.deepEqual(Array.from(looked!.dataSync()), Array.from(taped!.dataSync())); // bit for bit
+      const rows = E.arraySync();
+      assert.deepEqual(looked!.arraySync(), [
+        [rows[0], rows[6], rows[2]],
+        [rows[2], rows[5], rows[1]],
+      ]);
+      // ids 0, 6, 2, 2, 5, 1: row r of ∂E is (how often r occurs) · 1
+      assert.deepEqual(
+        Array.from(dE.dataSync()),
+        [1, 1, 2, 0, 0, 1, 1].flatMap((c) => [c, c, c]),
+      );
+      seqlab.disposeAll(E, w, looked, taped, dE);
+    });
+
     it("token inputs go through an embedding; bidirectional + 2 layers give [B, K]", () => {
       const m = new seqlab.SequenceToVector({
         vocabSize: 7,

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { Rng, normalTensor } from "../init";
 import { checkSize } from "../cells/checks";
+import { isRecording } from "../fused/tfjs-internals";
 
 /** How to initialise an embedding table. */
 export interface EmbeddingConfig {
@@ -42,7 +43,9 @@ export function initEmbedding(config: EmbeddingConfig): Tensor2D {
  * x = E[w]: token ids [B, T] (or [B]) → vectors [B, T, D] (or [B, D]).
  *
  * Computed as onehot(w) E, a matrix product, rather than `tf.gather(E, w)`: the gradient of
- * gather needs the UnsortedSegmentSum kernel, which tfjs's wasm backend does not have.
+ * gather needs the UnsortedSegmentSum kernel, which tfjs's wasm backend does not have. Where
+ * no gradient is being recorded (decoding) it is `tf.gather`: the same numbers (each row of
+ * onehot(w) E is 1·E[w] plus zeros), in one op instead of five.
  */
 export function embed<R extends Tensor>(E: Tensor, ids: R): R extends Tensor2D ? Tensor3D : Tensor {
   // An id outside [0, V) would make a row of zeros (a silent all-zero input), not an error.
@@ -59,6 +62,7 @@ export function embedChecked<R extends Tensor>(E: Tensor, ids: R): R extends Ten
   return tf.tidy("embed", () => {
     const [V, D] = E.shape as [number, number];
     const n = ids.size;
+    if (!isRecording()) return tf.reshape(tf.gather(E, tf.reshape(tf.cast(ids, "int32"), [n])), [...ids.shape, D]);
     const oneHot = tf.oneHot(tf.reshape(tf.cast(ids, "int32"), [n]), V).toFloat(); // [N, V]
     return tf.reshape(tf.matMul(oneHot, E as Tensor2D), [...ids.shape, D]); // [N, D] → [..., D]
   }) as R extends Tensor2D ? Tensor3D : Tensor;
