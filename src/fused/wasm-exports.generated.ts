@@ -193,6 +193,15 @@ export interface GeneratedKernelExports {
    */
   pgemmTN(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   /**
+   * m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε) · (−η) + w,
+   * over n floats at g, m, v, w (m, v and w updated in place).
+   * @param c1 1 − β₁ (as float32)  @param c2 1 − β₂  @param d1 1 − β₁ᵗ  @param d2 1 − β₂ᵗ
+   * @param minusLr −η
+   *
+   * AssemblyScript (src/fused/assembly/adam.ts): `adamUpdate(g: usize, m: usize, v: usize, w: usize, n: i32, beta1: f32, beta2: f32, c1: f32, c2: f32, d1: f32, d2: f32, epsilon: f32, minusLr: f32): void`
+   */
+  adamUpdate(g: number, m: number, v: number, w: number, n: number, beta1: number, beta2: number, c1: number, c2: number, d1: number, d2: number, epsilon: number, minusLr: number): void;
+  /**
    * Dot-product attention forward: α [B, T_out, T_in] and c [B, T_out, D_v] from Q, K, V,
    * the scale s and the source mask m (0: none). Dot: s = 1; scaled dot: s = 1/√D; general:
    * Q = h W_a.

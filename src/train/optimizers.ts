@@ -1,8 +1,9 @@
 /**
  * The four optimizers of the course, by name, with their defaults written down.
  *
- * They are tfjs's optimizers (`tf.train.*`); this file only names them, fixes the
- * defaults and says where they differ from PyTorch and Keras. For a gradient g of a
+ * They are tfjs's optimizers (`tf.train.*`; Adam's update runs in one pass per weight,
+ * the same bits, see adam.ts); this file only names them, fixes the defaults and says where
+ * they differ from PyTorch and Keras. For a gradient g of a
  * weight w, step t (η learning rate):
  *
  * | name | update | defaults here |
@@ -23,6 +24,7 @@
  * before it calls `applyGradients`).
  */
 import * as tf from "@tensorflow/tfjs";
+import { OnePassAdam } from "./adam";
 
 /** The optimizers seqlab names. */
 export type OptimizerName = "sgd" | "momentum" | "adam" | "rmsprop";
@@ -121,7 +123,7 @@ export function makeOptimizer(config: OptimizerName | OptimizerConfig): tf.Optim
     }
     case "adam": {
       const d = OPTIMIZER_DEFAULTS.adam;
-      return tf.train.adam(
+      return new OnePassAdam(
         positive("learningRate", c.learningRate ?? d.learningRate),
         fraction("beta1", c.beta1 ?? d.beta1),
         fraction("beta2", c.beta2 ?? d.beta2),

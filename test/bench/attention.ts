@@ -52,7 +52,7 @@ export async function attentionBench(interleaved: Median) {
     fixed: new seqlab.EncoderDecoder(sizes),
     ...Object.fromEntries(SCORES.map((score) => [score, new seqlab.AttentionEncoderDecoder({ ...sizes, score })])),
   };
-  const optimizers = Object.fromEntries(Object.keys(models).map((k) => [k, tf.train.adam(1e-3)]));
+  const optimizers = Object.fromEntries(Object.keys(models).map((k) => [k, internal.makeOptimizer({ name: "adam", learningRate: 1e-3 })]));
   const rng = new seqlab.Rng(7);
   const step = (name: string, r: number) => {
     const model = models[name];

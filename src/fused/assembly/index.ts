@@ -8,4 +8,5 @@ export { lstmForward, lstmBackward } from "./lstm";
 export { gruForward, gruBackward } from "./gru";
 export { gruPytorchForward, gruPytorchBackward } from "./gru-pytorch";
 export { setThreads, workerLoop, stopWorker, pgemm, pgemmTN } from "./parallel";
+export { adamUpdate } from "./adam";
 export { dotAttentionForward, dotAttentionBackward, additiveAttentionForward, additiveAttentionBackward } from "./attention";
