@@ -278,6 +278,12 @@ describe("unroll, stacked layers, NaN/Inf checks and memory", () => {
         assert.ok(!taped.kernels.some((k) => k.name.startsWith("unroll(")), taped.kernels.map((k) => k.name).join(" "));
         const gCell = grad((xx) => (layer.cell.step(layer.params, xx, prev) as unknown as Record<string, Tensor2D>).h);
         assert.equal(maxAbsDiff(values(gStep!), values(gCell)), 0);
+        // a state without one of its tensors is refused (the fused path would start it at zero)
+        if (layer.stateKeys.includes("s"))
+          assert.throws(
+            () => layer.step(x, { h: prev.h } as seqlab.AnyState),
+            /RecurrentLayer\.step: prev has no s; the lstm state is \{h, s\}/,
+          );
         seqlab.disposeAll(x, prev, reference, stepped, gStep!, gCell);
         layer.dispose();
       });

@@ -162,6 +162,12 @@ describe("trainer", () => {
       ours.forEach((v, j) => assert.deepEqual(Array.from(v.dataSync()), Array.from(theirs[j].dataSync()), `step ${step}, weight ${j}`));
       tf.dispose(grads);
     }
+    const wrong = tf.zeros([5, 7]);
+    assert.throws(
+      () => mine.applyGradients([{ name: ours[0].name, tensor: wrong }]),
+      /Adam\.applyGradients: the gradient of "adam_seqlab_0" has shape \[5, 7\], the weight \[7, 5\]/,
+    );
+    wrong.dispose();
     const [mw, rw] = [await mine.getWeights(), await reference.getWeights()];
     assert.deepEqual(
       mw.map((w) => Array.from(w.tensor.dataSync())),

@@ -126,10 +126,16 @@ export class RecurrentLayer {
    */
   step(x: Tensor2D, prev: AnyState): AnyState {
     checkNotDisposed("RecurrentLayer.step", { variables: this.params }, "the RecurrentLayer");
+    const missing = this.cell.stateKeys.filter((key) => !prev[key]);
+    if (missing.length)
+      throw new Error(
+        `RecurrentLayer.step: prev has no ${missing.join(", ")}; the ${this.cell.name} state is {${this.cell.stateKeys.join(", ")}}`,
+      );
     if (!isRecording() && fusedVariant(this.cell, undefined)) {
       const [B, I] = x.shape;
       const xs = tf.reshape(x, [B, 1, I]) as Tensor3D; // [B, 1, I]
-      const { state } = unroll(this.cell, this.params, xs, { initialState: prev, returnSequences: false });
+      const initialState = Object.fromEntries(this.cell.stateKeys.map((key) => [key, prev[key]])); // the state only (unroll refuses other keys)
+      const { state } = unroll(this.cell, this.params, xs, { initialState, returnSequences: false });
       xs.dispose();
       return state;
     }

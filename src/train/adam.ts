@@ -69,6 +69,10 @@ export class OnePassAdam extends tf.AdamOptimizer {
         const firstMoment = s.accumulatedFirstMoment[i].variable;
         const secondMoment = s.accumulatedSecondMoment[i].variable;
         const n = value.size;
+        if (!tf.util.arraysEqual(gradient.shape, value.shape))
+          throw new Error(
+            `Adam.applyGradients: the gradient of "${name}" has shape [${gradient.shape.join(", ")}], the weight [${value.shape.join(", ")}]`,
+          );
         arena.reset();
         const [pg, pm, pv, pw] = [gradient, firstMoment, secondMoment, value].map((t) => arena.put(t.dataSync() as Float32Array));
         kernels.exports.adamUpdate(pg, pm, pv, pw, n, ...scalars);
