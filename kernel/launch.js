@@ -22,7 +22,8 @@
  * - SIGINT (Interrupt) sets a flag that seqlab's training loops poll, so training
  *   stops at the end of a step and keeps its weights (see src/notebook.ts);
  * - Interrupt also stops synchronous code that runs after an `await`, which tslab
- *   cannot reach (watchdog.js), and keeps the kernel's variables;
+ *   cannot reach (watchdog.js), and keeps the kernel's variables; code stopped in a
+ *   tf.tidy or tf.grad, before or after an await, leaves no scope open behind it;
  * - `process.exit()` and `process.abort()` in a cell say so in the cell before the
  *   kernel process ends, instead of the kernel vanishing silently.
  */
@@ -71,6 +72,8 @@ const BRIDGE = Symbol.for("seqlab.kernel");
 const COOPERATIVE_GRACE_MS = 10_000;
 /** A SIGINT and the watchdog's report of it closer than this are one Interrupt. */
 const SAME_INTERRUPT_MS = 3_000;
+/** How long a cell stopped by SIGINT waits for the sentinel to count that SIGINT. */
+const SENTINEL_WAIT_MS = 500;
 
 class Kernel {
   /** @param {string} connectionFile */
@@ -406,6 +409,7 @@ class Kernel {
     this.outcome = newOutcome();
     const bridge = this.bridge();
     bridge.cellStartInterrupts = bridge.interrupts;
+    const signalsAtStart = this.watchdog?.signals() ?? 0;
     this.running = true;
     this.watchdog?.cellRunning(true);
     let ok;
@@ -422,6 +426,7 @@ class Kernel {
       this.watchdog?.cellRunning(false);
     }
     timing("cell ran");
+    if (isSigintBreak(this.outcome.errors[0])) await this.afterSigintBreak(signalsAtStart);
     await this.releaseHeld();
     const { result, errors, diagnostics } = this.outcome;
     let output = null;
@@ -443,6 +448,24 @@ class Kernel {
       this.failures++;
       this.lastFailureAt = Date.now();
     }
+  }
+
+  /**
+   * Interrupt stopped the cell's synchronous code (vm's breakOnSigint) before any await.
+   * The code stopped where it was, so a tf.tidy or tf.grad it was inside is still open:
+   * close it. And the sentinel (watchdog.js) counts this SIGINT in its own time; the next
+   * cell's compile would take a late count for an Interrupt of itself, so the reply waits
+   * (at most SENTINEL_WAIT_MS, in case SIGINT went to this process alone) until it is in.
+   * @param {number} signalsAtStart the sentinel's count when the cell started
+   */
+  async afterSigintBreak(signalsAtStart) {
+    repairTfjsEngine();
+    const watchdog = this.watchdog;
+    const until = Date.now() + SENTINEL_WAIT_MS;
+    while (watchdog && watchdog.signals() === signalsAtStart && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    this.outcome.errors[0] = new SigintBreak();
   }
 
   /**
@@ -698,6 +721,22 @@ function markKernelCode(converter, kernelCode) {
 class CompileInterrupted extends Error {
   constructor() {
     super("Interrupted while the cell was being compiled: its code did not run.");
+  }
+  /** @override */
+  name = "Interrupted";
+  /** The message says it all: no stack (describeError). */
+  hideStack = true;
+}
+
+/** @param {unknown} e  True for the error vm throws when SIGINT stopped a script run with breakOnSigint. */
+function isSigintBreak(e) {
+  return e instanceof Error && /** @type {{ code?: unknown }} */ (e).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
+}
+
+/** What a cell reports when Interrupt stopped its code before any await. */
+class SigintBreak extends Error {
+  constructor() {
+    super("the cell's code was stopped where it was (its finally blocks did not run). Variables from earlier cells are kept.");
   }
   /** @override */
   name = "Interrupted";

@@ -75,12 +75,34 @@ class KernelFaults(unittest.TestCase):
         # The tensor made inside the stopped tidy was disposed with its scope.
         self.assertEqual(after.of("execute_result")[0]["content"]["data"]["text/plain"], "3")
 
-    def test_interrupt_still_stops_synchronous_code_before_any_await(self):
-        cell = self.run_cell(
-            "const t0 = Date.now();\nwhile (Date.now() - t0 < 60000) {}", on_busy=self.interrupt_after(1.0)
-        )
-        self.assertEqual(cell.reply["content"]["status"], "error")
+    def test_interrupt_stops_synchronous_code_before_any_await_and_closes_its_tidy(self):
+        # Loading seqlab first: the spinning cell is then compiled well within the second.
+        setup = self.run_cell('import { tf } from "seqlab";\nlet kept = 41;\nconst before = tf.memory().numTensors;')
+        self.assertEqual(setup.reply["content"]["status"], "ok", setup.messages)
+        spin = "tf.tidy(() => { tf.ones([2, 2]); const t0 = Date.now(); while (Date.now() - t0 < 60000) {} });"
+        start = time.time()
+        cell = self.run_cell(spin, on_busy=self.interrupt_after(1.0))
+        self.assertLess(time.time() - start, 10, "the cell did not stop within seconds of the interrupt")
+        reply = cell.reply["content"]
+        self.assertEqual(reply["ename"], "Interrupted", cell.messages)
+        self.assertIn("stopped where it was", reply["evalue"])
+        # The next cell runs at once: the Interrupt is not taken for one of its compile.
         self.assertEqual(self.run_cell("1 + 1").reply["content"]["status"], "ok")
+        after = self.run_cell("[kept + 1, tf.tidy(() => tf.ones([3]).sum().dataSync()[0]) + tf.memory().numTensors - before]")
+        self.assertEqual(after.reply["content"]["status"], "ok", after.messages)
+        # The tidy the loop was stopped in was closed, disposing the tensor made in it.
+        self.assertEqual(after.of("execute_result")[0]["content"]["data"]["text/plain"], "[ 42, 3 ]")
+
+    def test_interrupt_while_a_cell_compiles_stops_it_before_it_runs(self):
+        # A new kernel's first compile waits for TypeScript and seqlab's declarations to load
+        # (about two seconds here), so an Interrupt 0.2 s after busy lands in it.
+        cell = self.run_cell("globalThis.ranIt = true;", on_busy=self.interrupt_after(0.2))
+        reply = cell.reply["content"]
+        self.assertEqual(reply["ename"], "Interrupted", cell.messages)
+        self.assertIn("while the cell was being compiled", reply["evalue"])
+        after = self.run_cell("typeof (globalThis as any).ranIt")
+        self.assertEqual(after.reply["content"]["status"], "ok", after.messages)
+        self.assertEqual(after.of("execute_result")[0]["content"]["data"]["text/plain"], "'undefined'")
 
     def test_process_exit_says_so_in_the_cell(self):
         cell = self.run_cell('console.log("before");\nprocess.exit(3);\nconsole.log("after");')
