@@ -155,11 +155,21 @@ describe("trainer", () => {
         step % 2
           ? opt.applyGradients(Object.fromEntries(vars.flatMap((v, j) => (skip(j) ? [] : [[v.name, grads[j]]]))))
           : opt.applyGradients(vars.map((v, j) => ({ name: v.name, tensor: grads[j] })));
+      // On step 5 a reshape shares weight 0's memory: it must keep its values, so weight 0 takes
+      // new memory (as tfjs's assign gives it); the others are written in place.
+      const alias = step === 5 ? tf.reshape(ours[0], [35]) : null;
+      const aliasBefore = alias ? Array.from(alias.dataSync()) : [];
+      const dataIds = ours.map((v) => v.dataId);
       // (tf.profile returns the same object each time: read each count before the next profile)
       const ka = (await tf.profile(() => apply(mine, ours))).kernels.length;
       const kb = (await tf.profile(() => apply(reference, theirs))).kernels.length;
       kernels = [ka, kb];
       ours.forEach((v, j) => assert.deepEqual(Array.from(v.dataSync()), Array.from(theirs[j].dataSync()), `step ${step}, weight ${j}`));
+      ours.forEach((v, j) => assert.equal(v.dataId === dataIds[j], !(alias && j === 0), `step ${step}, weight ${j}: in place?`));
+      if (alias) {
+        assert.deepEqual(Array.from(alias.dataSync()), aliasBefore, "a reshape of a weight changed with it");
+        alias.dispose();
+      }
       tf.dispose(grads);
     }
     const wrong = tf.zeros([5, 7]);

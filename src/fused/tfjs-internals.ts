@@ -172,7 +172,7 @@ export function warnIfInternalsMissing(): void {
 
 /** tfjs-backend-wasm as far as {@link wasmTensorView} reads it. */
 interface WasmBackendInternals {
-  dataIdMap?: { get(dataId: object): { memoryOffset?: number | null; dtype?: string; shape?: number[] } | undefined };
+  dataIdMap?: { get(dataId: object): { memoryOffset?: number | null; dtype?: string; shape?: number[]; refCount?: number } | undefined };
   wasm?: { HEAPU8?: Uint8Array };
 }
 
@@ -191,4 +191,18 @@ export function wasmTensorView(t: Tensor): Float32Array | null {
   if (!data || typeof data.memoryOffset !== "number" || data.dtype !== "float32" || !(heap instanceof Uint8Array)) return null;
   if (data.memoryOffset % 4 !== 0 || data.memoryOffset + 4 * t.size > heap.byteLength) return null;
   return new Float32Array(heap.buffer, heap.byteOffset + data.memoryOffset, t.size);
+}
+
+/**
+ * {@link wasmTensorView} of a variable that may be written in place: the view when no other
+ * tensor shares the variable's memory (tfjs-wasm's reference count is 1; a reshape of it, for
+ * one, shares it), else null, and then the variable takes new values by `assign`. Writing
+ * through the view changes the variable's values and nothing else; like the view, it is valid
+ * only until tfjs next allocates.
+ */
+export function ownedWasmView(v: tf.Variable): Float32Array | null {
+  if (v.dtype !== "float32" || tf.getBackend() !== "wasm") return null;
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  if (backend.dataIdMap?.get?.(v.dataId as object)?.refCount !== 1) return null;
+  return wasmTensorView(v);
 }

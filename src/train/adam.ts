@@ -13,10 +13,15 @@
  * (no fused multiply-add), so the weights, the moments and β₁ᵗ, β₂ᵗ are the same bits as
  * tfjs's (test/train-trainer.test.ts compares them step by step). The state lives where tfjs
  * keeps it (the moment variables, accBeta1/2): `getWeights` and `setWeights` are tfjs's own.
+ * The values are read in place from tfjs's memory, and the new ones written back in place into
+ * a variable whose memory no other tensor shares; a shared one (a reshape of a weight shares its
+ * memory) gets a new tensor, as tfjs's assign does, so the other tensor keeps its values.
  * On the other backends (tfjs-node, cpu) it is tfjs's update unchanged.
  */
 import * as tf from "@tensorflow/tfjs";
 import { instantiateKernels, WasmArena, type WasmKernels } from "../fused/wasm";
+import { f32Now } from "../fused/op";
+import { ownedWasmView } from "../fused/tfjs-internals";
 
 /** The fields of tfjs's AdamOptimizer this update reads and writes (private there). */
 interface AdamState {
@@ -74,11 +79,18 @@ export class OnePassAdam extends tf.AdamOptimizer {
             `Adam.applyGradients: the gradient of "${name}" has shape [${gradient.shape.join(", ")}], the weight [${value.shape.join(", ")}]`,
           );
         arena.reset();
-        const [pg, pm, pv, pw] = [gradient, firstMoment, secondMoment, value].map((t) => arena.put(t.dataSync() as Float32Array));
+        const [pg, pm, pv, pw] = [gradient, firstMoment, secondMoment, value].map((t) => arena.put(f32Now(t)));
         kernels.exports.adamUpdate(pg, pm, pv, pw, n, ...scalars);
-        firstMoment.assign(tf.tensor(arena.f32(pm, n).slice(), firstMoment.shape));
-        secondMoment.assign(tf.tensor(arena.f32(pv, n).slice(), secondMoment.shape));
-        value.assign(tf.tensor(arena.f32(pw, n).slice(), value.shape));
+        for (const [variable, at] of [
+          [firstMoment, pm],
+          [secondMoment, pv],
+          [value, pw],
+        ] as const) {
+          const updated = arena.f32(at, n);
+          const own = ownedWasmView(variable);
+          if (own) own.set(updated);
+          else variable.assign(tf.tensor(updated.slice(), variable.shape));
+        }
       });
       s.accBeta1.assign(tf.scalar(f(accBeta1 * f(s.beta1))));
       s.accBeta2.assign(tf.scalar(f(accBeta2 * f(s.beta2))));
