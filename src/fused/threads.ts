@@ -56,8 +56,14 @@ export const AUTO_MIN_STEP_WORK = 1 << 18;
 export function requestedThreads(): 1 | 2 | "auto" {
   const want = override ?? threadsSetting();
   if (want === 1) return 1;
-  const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-  return cpus >= 2 ? want : 1;
+  return cpuCount() >= 2 ? want : 1;
+}
+
+/** The CPUs this process may run on, asked once: each call is a system call (~10 µs), and every fused call asks. */
+let cpus: number | undefined;
+function cpuCount(): number {
+  cpus ??= typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  return cpus;
 }
 
 const WORKER_SOURCE = `
