@@ -140,6 +140,8 @@ describe("trainer", () => {
         ),
         shape,
       );
+    const tensorsBefore = tf.memory().numTensors;
+    let tensorsAfterFirstStep = 0; // the moments are made on the first step
     const ours = tf.tidy(() => shapes.map((shape, j) => tf.variable(draw(shape, -1, j), true, `adam_seqlab_${j}`)));
     const theirs = tf.tidy(() => ours.map((v, j) => tf.variable(v.clone(), true, `adam_tfjs_${j}`)));
     const config = { name: "adam" as const, learningRate: 0.01, beta1: 0.8, beta2: 0.99, epsilon: 1e-6 };
@@ -171,6 +173,8 @@ describe("trainer", () => {
         alias.dispose();
       }
       tf.dispose(grads);
+      if (step === 0) tensorsAfterFirstStep = tf.memory().numTensors;
+      assert.equal(tf.memory().numTensors, tensorsAfterFirstStep, `tensors after step ${step}`);
     }
     const wrong = tf.zeros([5, 7]);
     assert.throws(
@@ -191,6 +195,7 @@ describe("trainer", () => {
     mine.dispose();
     reference.dispose();
     tf.dispose([...ours, ...theirs]);
+    assert.equal(tf.memory().numTensors, tensorsBefore, "tensors left behind");
   });
 
   it("optimizers: two steps on a constant gradient g give the hand-computed weights", async () => {

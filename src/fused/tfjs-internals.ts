@@ -201,8 +201,7 @@ export function wasmTensorView(t: Tensor): Float32Array | null {
  * only until tfjs next allocates.
  */
 export function ownedWasmView(v: tf.Variable): Float32Array | null {
-  if (v.dtype !== "float32" || tf.getBackend() !== "wasm") return null;
+  const view = wasmTensorView(v); // null off the wasm backend or for other dtypes
   const backend = tf.backend() as unknown as WasmBackendInternals;
-  if (backend.dataIdMap?.get?.(v.dataId as object)?.refCount !== 1) return null;
-  return wasmTensorView(v);
+  return view && backend.dataIdMap?.get?.(v.dataId as object)?.refCount === 1 ? view : null;
 }
