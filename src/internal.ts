@@ -91,6 +91,7 @@ export type { Query, Scores } from "./sequence/attention";
 export { EncoderDecoderBase } from "./sequence/decoder";
 export type { Memory, Readout } from "./sequence/decoder";
 export type { DecoderState, DecoderStep } from "./sequence/decoding";
+export { logSoftmaxRows } from "./sequence/decoding";
 
 // Training plumbing
 export { nextTurn, disposeBatch } from "./train/trainer";

@@ -109,6 +109,74 @@ describe("decoding", () => {
     m.dispose();
   });
 
+  it("a step's log p (computed in JavaScript) is tf.logSoftmax's, and greedy's token tf.argMax's, ties to the first", () => {
+    const rows = [
+      [0.5, 2, 2, -1], // a tie: the first of the two
+      [80, -80, 0, 79], // spread out: exp underflows float32 in all but two
+      [-3e38, -3e38, -3e38, -3e38],
+      [0, 0, 0, 0],
+    ];
+    const logits = tf.tensor2d(rows);
+    const ours = internal.logSoftmaxRows(logits);
+    const theirs = tf.tidy(() => tf.logSoftmax(logits).arraySync() as number[][]);
+    assert.equal(ours.length, 4);
+    ours.forEach((row, b) => row.forEach((v, k) => assert.ok(Math.abs(v - theirs[b][k]) < 1e-5, `[${b}, ${k}]: ${v} vs ${theirs[b][k]}`)));
+    const fixed: seqlab.StepDecoder = {
+      outputSize: 4,
+      begin: (source) => ({ n: tf.zeros([source.shape[0], 1]) }),
+      step: (_prev, state) => ({ logits: logits.clone(), state: { n: tf.add(state.n, 1) } }),
+    };
+    const four = tf.zeros([4, 1]);
+    const g = seqlab.greedyDecode(fixed, four, { startToken: 0, maxLength: 1 });
+    assert.deepEqual(
+      g.tokens.map((t) => t[0]),
+      tf.tidy(() => tf.argMax(logits, 1).arraySync()),
+    );
+    assert.deepEqual(
+      g.tokens.map((t) => t[0]),
+      [1, 0, 0, 0],
+    );
+    g.logProb.forEach((lp, b) => assert.ok(Math.abs(lp - theirs[b][g.tokens[b][0]]) < 1e-5));
+    tf.dispose([logits, four]);
+  });
+
+  it("sampling draws each token with probability softmax(o / τ) (frequencies over 20,000 draws); NaN logits are an error that leaks nothing", () => {
+    const o = [1, 0, -1, 2];
+    const tau = 1.5;
+    const N = 20000;
+    const logits = tf.tensor2d(Array.from({ length: N }, () => o));
+    const oneStep = (l: Tensor2D): seqlab.StepDecoder => ({
+      outputSize: 4,
+      begin: (source) => ({ n: tf.zeros([source.shape[0], 1]) }),
+      step: (_prev, state) => ({ logits: l.clone(), state: { n: tf.add(state.n, 1) } }),
+    });
+    const source = tf.zeros([N, 1]);
+    const s = seqlab.sampleDecode(oneStep(logits), source, { startToken: 0, maxLength: 1, temperature: tau, seed: 5 });
+    const w = o.map((v) => Math.exp(v / tau));
+    const p = w.map((v) => v / w.reduce((a, b) => a + b, 0));
+    p.forEach((pk, k) => {
+      const seen = s.tokens.filter((t) => t[0] === k).length / N;
+      const sd = Math.sqrt((pk * (1 - pk)) / N);
+      assert.ok(Math.abs(seen - pk) < 4 * sd, `token ${k}: drawn ${seen}, p = ${pk}`);
+    });
+    const bad = tf.tensor2d([
+      [0, 1, 2, 3],
+      [0, NaN, 2, 3],
+    ]);
+    const two = tf.zeros([2, 1]);
+    const opts = { startToken: 0, maxLength: 1, seed: 1 };
+    throwsWith(() => seqlab.sampleDecode(oneStep(bad), two, opts), ["sampleDecode", "sequence 1", "token 1", "NaN"]);
+    throwsWith(() => seqlab.greedyDecode(oneStep(bad), two, opts), ["greedyDecode", "sequence 1", "token 1", "NaN"]);
+    throwsWith(() => seqlab.beamSearch(oneStep(bad), two, { ...opts, beamWidth: 2 }), ["beamSearch", "hypothesis 1", "token 1", "NaN"]);
+    const masked = tf.tensor2d([
+      [0, -Infinity, 2, 3],
+      [-Infinity, -Infinity, -Infinity, -Infinity],
+    ]);
+    throwsWith(() => seqlab.greedyDecode(oneStep(masked), two, opts), ["greedyDecode", "sequence 1", "all are -Infinity"]);
+    tf.dispose(masked);
+    tf.dispose([logits, source, bad, two]);
+  });
+
   it("a decoded sequence's log-probability = −(its teacher-forced loss × count)", () => {
     const m = plain();
     const x = ids(1, 5, Vx, 5);

@@ -16,11 +16,12 @@
  * Explained in notebooks/10-sequence-to-sequence.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
+import type { Tensor } from "@tensorflow/tfjs";
 import { tidy } from "../init";
 import {
   checkDecodeOptions,
   joinParts,
+  logSoftmaxRows,
   startTokens,
   stateParts,
   stateTensors,
@@ -133,18 +134,20 @@ function searchAll<S extends AnyDecoderState>(
   let h: DecoderState = first.changing; // the recurrent state of every live prefix, one row each
   let rows = starts.map((_, b) => b); // the source of each row
   let prev = starts;
+  let next: DecoderState = {}; // [rows, H] each, row i from prefix i: this step's states before reordering
   try {
     for (let t = 0; t < options.maxLength && rows.length > 0; t++) {
       const state = joinParts<S>({ changing: h, fixed: memory.rows(rows) });
-      const r = tidy("beamSearch.step", () => {
-        const o = decoder.step(tf.tensor1d(prev, "int32"), state);
-        return { state: o.state, logp: tf.logSoftmax(o.logits) as Tensor2D, attention: o.attention, logits: o.logits };
-      });
-      const logp = r.logp.arraySync(); // [rows, K]
-      const alpha = r.attention?.arraySync();
-      tf.dispose([r.logp, r.logits, r.attention ?? []]);
-      const next = stateParts(r.state).changing; // [rows, H] each, row i from prefix i
+      const r = tidy("beamSearch.step", () => decoder.step(tf.tensor1d(prev, "int32"), state));
+      next = stateParts(r.state).changing;
       disposeStray(r.state, next, memory);
+      let logp: number[][], alpha: number[][] | undefined;
+      try {
+        logp = logSoftmaxRows(r.logits, "beamSearch", "hypothesis"); // [rows][K]
+        alpha = r.attention?.arraySync();
+      } finally {
+        tf.dispose([r.logits, r.attention ?? []]);
+      }
       const nextRows: number[] = [];
       const parents: number[] = [];
       const nextPrev: number[] = [];
@@ -175,12 +178,13 @@ function searchAll<S extends AnyDecoderState>(
       }
       const reordered = parents.length > 0 ? tidy("beamSearch.reorder", () => gatherRows(next, parents)) : {};
       memory.disposeOthers([...Object.values(next), ...Object.values(h)]);
+      next = {};
       h = reordered;
       rows = nextRows;
       prev = nextPrev;
     }
   } finally {
-    memory.disposeOthers(Object.values(h));
+    memory.disposeOthers([...Object.values(next), ...Object.values(h)]);
     memory.dispose();
   }
   return searches.map((s) => {

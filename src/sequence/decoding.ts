@@ -156,22 +156,58 @@ export function sampleDecode<S extends AnyDecoderState>(decoder: StepDecoder<S>,
   const tau = options.temperature ?? 1;
   if (!(tau >= 0) || !Number.isFinite(tau)) throw new Error(`sampleDecode: temperature must be a finite number ≥ 0, got ${tau}`);
   const rng = new Rng(options.seed ?? 0);
-  return decodeBy(decoder, source, options, "sampleDecode", (logits) => {
-    if (tau === 0) return argmaxRows(logits);
-    const [B, K] = logits.shape;
-    const probs = tf.tidy(() => tf.softmax(tf.div(logits, tau))); // [B, K]
-    const p = probs.dataSync() as Float32Array;
-    probs.dispose();
-    return Array.from({ length: B }, (_, b) => drawIndex(p.subarray(b * K, (b + 1) * K), rng));
+  return decodeBy(decoder, source, options, "sampleDecode", (logp) => {
+    if (tau === 0) return argmaxRows(logp);
+    // softmax(o / τ) = softmax(log p / τ): log p differs from o by one constant per row,
+    // and its largest entry is the row's max, which the shift takes out before exp
+    return logp.map((row) => {
+      const top = row[argmaxRows([row])[0]];
+      const w = row.map((v) => Math.exp((v - top) / tau));
+      const total = w.reduce((x, y) => x + y, 0); // ≥ 1: the top token's weight is 1
+      return drawIndex(
+        w.map((v) => v / total),
+        rng,
+      );
+    });
   });
 }
 
-/** argmax_k o_k for every row of o [B, K]. */
-function argmaxRows(o: Tensor2D): number[] {
-  const best = tf.argMax(o, 1);
-  const ids = Array.from(best.dataSync());
-  best.dispose();
-  return ids;
+/** argmax_k of every row (the first of equal maxima, as tf.argMax). */
+function argmaxRows(rows: readonly (readonly number[])[]): number[] {
+  return rows.map((row) => {
+    let best = 0;
+    for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+    return best;
+  });
+}
+
+/**
+ * log softmax o of every row of the logits o [B, K], read from the tensor once:
+ * log p_k = o_k − max o − log Σ_j exp(o_j − max o), in float64 from the float32 logits.
+ * A decoding step needs these numbers in JavaScript anyway; computed there, they cost no
+ * tfjs kernels (tf.logSoftmax and tf.argMax dispatched seven a step).
+ */
+export function logSoftmaxRows(logits: Tensor2D, where: string, rowName = "sequence"): number[][] {
+  const [B, K] = logits.shape;
+  const o = logits.dataSync();
+  const rows: number[][] = new Array(B);
+  for (let b = 0; b < B; b++) {
+    let top = -Infinity;
+    for (let k = 0; k < K; k++) {
+      const v = o[b * K + k];
+      if (Number.isNaN(v) || v === Infinity)
+        throw new Error(`${where}: the decoder's logits for ${rowName} ${b} are not finite numbers: token ${k} has ${v}`);
+      top = Math.max(top, v);
+    }
+    if (top === -Infinity) throw new Error(`${where}: the decoder's logits for ${rowName} ${b} are not finite numbers: all are -Infinity`);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(o[b * K + k] - top);
+    const logSum = Math.log(sum);
+    const row = new Array<number>(K);
+    for (let k = 0; k < K; k++) row[k] = o[b * K + k] - top - logSum; // (o − max) first: exact where |o| is huge
+    rows[b] = row;
+  }
+  return rows;
 }
 
 /** One index drawn with probabilities p (inverse CDF). */
@@ -188,13 +224,13 @@ function drawIndex(p: ArrayLike<number>, rng: Rng): number {
   return last; // u beyond the rounded-off total
 }
 
-/** The loop shared by greedy decoding and sampling (choose: logits [B, K] → a token per row). */
+/** The loop shared by greedy decoding and sampling (choose: log p [B][K] → a token per row). */
 function decodeBy<S extends AnyDecoderState>(
   decoder: StepDecoder<S>,
   source: Tensor,
   options: DecodeOptions,
   where: string,
-  choose: (logits: Tensor2D) => number[],
+  choose: (logp: number[][]) => number[],
 ): Decoded {
   checkDecodeOptions(where, decoder, options);
   const B = source.shape[0];
@@ -208,13 +244,16 @@ function decodeBy<S extends AnyDecoderState>(
   let prev = starts;
   try {
     for (let t = 0; t < options.maxLength && ended.some((e) => !e); t++) {
-      const r = tidy(where, () => {
-        const out = decoder.step(tf.tensor1d(prev, "int32"), state);
-        return { ...out, logp: tf.logSoftmax(out.logits) as Tensor2D };
-      });
-      const next = choose(r.logits);
-      const logp = r.logp.arraySync();
-      const alpha = r.attention?.arraySync();
+      const r = tidy(where, () => decoder.step(tf.tensor1d(prev, "int32"), state));
+      state = replaceState(state, r.state);
+      let logp: number[][], alpha: number[][] | undefined;
+      try {
+        logp = logSoftmaxRows(r.logits, where);
+        alpha = r.attention?.arraySync();
+      } finally {
+        tf.dispose([r.logits, r.attention ?? []]);
+      }
+      const next = choose(logp);
       for (let b = 0; b < B; b++) {
         if (ended[b]) continue;
         logProb[b] += logp[b][next[b]];
@@ -223,8 +262,6 @@ function decodeBy<S extends AnyDecoderState>(
         else tokens[b].push(next[b]);
       }
       sawAttention ||= alpha !== undefined;
-      tf.dispose([r.logits, r.logp, r.attention ?? []]);
-      state = replaceState(state, r.state);
       prev = next;
     }
   } finally {
