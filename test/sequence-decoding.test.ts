@@ -117,7 +117,7 @@ describe("decoding", () => {
       [0, 0, 0, 0],
     ];
     const logits = tf.tensor2d(rows);
-    const ours = internal.logSoftmaxRows(logits);
+    const ours = internal.logSoftmaxRows(logits, "test");
     const theirs = tf.tidy(() => tf.logSoftmax(logits).arraySync() as number[][]);
     assert.equal(ours.length, 4);
     ours.forEach((row, b) => row.forEach((v, k) => assert.ok(Math.abs(v - theirs[b][k]) < 1e-5, `[${b}, ${k}]: ${v} vs ${theirs[b][k]}`)));

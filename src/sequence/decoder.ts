@@ -230,13 +230,16 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       // One coin per step t + 1 < T_out: the truth y(t), or the model's own ŷ(t)? The coins do
       // not depend on what the model computes, so they are all flipped first (the same coins, in
       // the same order, as flipping each before its step). A run of steps fed the truth is then
-      // one unroll and one readout; only a step fed ŷ(t) waits for the step before it.
+      // one unroll; only a step fed ŷ(t) waits for the step before it. ŷ(t) needs o(t) alone,
+      // so each run reads out its last step for the argmax (no gradient flows through ŷ), and
+      // the readout that the loss sees runs once over all T_out steps: one readout and one
+      // backward of it, as with r = 1, rather than one per run (the logits are the same, row
+      // by row).
       const truth = [true]; // step 0 reads START
       for (let t = 0; t + 1 < Tout; t++) truth.push(rng.next() < r);
       let state = init;
       let predicted: Tensor2D | undefined; // ŷ(s − 1) as [B, 1], when step s is fed it
-      const logits: Tensor3D[] = [];
-      const attention: Tensor3D[] = [];
+      const hs: Tensor3D[] = [];
       for (let s = 0; s < Tout;) {
         let e = s + 1;
         while (e < Tout && truth[e]) e++; // steps s … e − 1: a run
@@ -247,17 +250,26 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
         if (extra) u = tf.concat([u, tf.tile(tf.expandDims(extra, 1), [1, L, 1])], 2) as Tensor3D; // [B, L, D + H_enc]
         const run = this.decoder.run(u, { initialState: state }); // h(s) … h(e − 1), and the state after
         state = run.state;
-        const out = this.readout(memory, run.outputs); // [B, L, K]
-        logits.push(out.logits);
-        if (out.attention) attention.push(out.attention);
-        predicted = e < Tout ? (tf.cast(tf.argMax(tf.slice(out.logits, [0, L - 1, 0], [B, 1, -1]), 2), "int32") as Tensor2D) : undefined; // ŷ(e − 1)
+        hs.push(run.outputs);
+        predicted = e < Tout ? this.predictLast(memory, run.outputs) : undefined; // ŷ(e − 1)
         s = e;
       }
-      return {
-        logits: tf.concat(logits, 1) as Tensor3D,
-        ...(attention.length ? { attention: tf.concat(attention, 1) as Tensor3D } : {}),
-      };
+      return this.readout(memory, hs.length === 1 ? hs[0] : (tf.concat(hs, 1) as Tensor3D));
     });
+  }
+
+  /** ŷ for the last of the decoder states h [B, L, H]: argmax_k o_k, as [B, 1] token ids (the first of equal maxima, as tf.argMax). */
+  private predictLast(memory: Memory, h: Tensor3D): Tensor2D {
+    const [B, L, H] = h.shape;
+    const o = tf.tidy(() => this.readout(memory, tf.slice(h, [0, L - 1, 0], [B, 1, H]) as Tensor3D).logits.dataSync()); // [B·1·K]
+    const K = o.length / B;
+    const ids = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (o[b * K + k] > o[b * K + best]) best = k;
+      ids[b] = best;
+    }
+    return tf.tensor2d(ids, [B, 1], "int32");
   }
 
   forward(batch: Batch, options: ForwardOptions): ForwardResult {
