@@ -58,7 +58,14 @@ export { fusedAttention, attentionVariant } from "./fused/attention";
 export type { FusedAttentionInputs, FusedAttentionScore } from "./fused/attention";
 export { installWasmMatMul, uninstallWasmMatMul, wasmMatMulInstalled } from "./fused/matmul";
 export { FusedOptionError, fusedSetting, threadsSetting, relaxedSimdSetting } from "./fused/options";
-export { TFJS_INTERNALS, TfjsInternalsError, checkTfjsInternals, missingTfjsInternals, wasmTensorView } from "./fused/tfjs-internals";
+export {
+  TFJS_INTERNALS,
+  TfjsInternalsError,
+  checkTfjsInternals,
+  missingTfjsInternals,
+  offTape,
+  wasmTensorView,
+} from "./fused/tfjs-internals";
 export type { TfjsInternal } from "./fused/tfjs-internals";
 export { WasmHeap } from "./fused/heap";
 export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK, AUTO_MIN_STEP_WORK } from "./fused/threads";

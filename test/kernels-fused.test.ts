@@ -489,6 +489,45 @@ describe("fused path: configuration and tfjs internals", () => {
     assert.doesNotThrow(() => internal.checkTfjsInternals());
   });
 
+  it("offTape runs ops off the gradient tape: what it returns is a constant to tf.grads, and tfjs records none of its ops", () => {
+    const init = tf.tensor1d([1, -2, 3]);
+    const v = tf.variable(init);
+    const twice = () => tf.mul(v, 2);
+    const grad = (f: () => Tensor) =>
+      tf.tidy(() =>
+        Array.from(
+          tf
+            .grad((x: Tensor) => tf.sum(tf.mul(x, f())))(v)
+            .dataSync(),
+        ),
+      );
+    const gradV = (run: (fn: () => Tensor) => Tensor) => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(v, run(twice))) as seqlab.tf.Scalar, [v]);
+      const g = Array.from(grads[v.name].dataSync());
+      tf.dispose([value, ...Object.values(grads)]);
+      return g;
+    };
+    assert.deepEqual(
+      gradV((fn) => fn()),
+      [4, -8, 12],
+    ); // Σ 2v²: ∂ = 4v
+    assert.deepEqual(gradV(internal.offTape), [2, -4, 6]); // Σ v · const(2v): ∂ = 2v
+    assert.deepEqual(
+      grad(() => internal.offTape(twice)),
+      [2, -4, 6],
+    );
+    assert.equal(
+      tf.tidy(() => internal.offTape(() => tf.sum(v).dataSync()[0])),
+      2,
+    ); // outside a tape it is plain
+    assert.throws(() => internal.offTape(() => assert.fail("inner")), /inner/);
+    assert.deepEqual(
+      gradV((fn) => fn()),
+      [4, -8, 12],
+    ); // the tape records again after a throw
+    tf.dispose([init, v]);
+  });
+
   it("reads a float32 tensor in place from tfjs-wasm's memory (wasmTensorView = dataSync, no copy); null for int32", () => {
     assert.equal(tf.getBackend(), "wasm", "the tests run on tfjs-backend-wasm here");
     tf.tidy(() => {

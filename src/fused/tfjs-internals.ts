@@ -1,13 +1,13 @@
 /**
- * Every private tfjs internal the fused path reads, in one module. tfjs's public API has no
- * way to ask "is a gradient tape recording?", "is this tensor on it?", or to make an op
- * whose gradient map computes each input's gradient only when backprop asks for it; the
- * engine has all three:
+ * Every private tfjs internal seqlab reads, in one module. tfjs's public API has no way to
+ * ask "is a gradient tape recording?", "is this tensor on it?", to run ops off the tape
+ * while it records, or to make an op whose gradient map computes each input's gradient only
+ * when backprop asks for it; the engine has all four:
  *
  * | internal                          | used for                                            |
  * |-----------------------------------|-----------------------------------------------------|
  * | `engine().state.gradientDepth`    | {@link isRecording}: > 0 inside tf.grads, minimize… |
- * | `engine().state.kernelDepth`      | {@link isRecording}: > 0 inside a kernel (no tape)  |
+ * | `engine().state.kernelDepth`      | {@link isRecording}: > 0 inside a kernel (no tape); {@link offTape} |
  * | `engine().state.activeTape`       | {@link isOnTape}: the nodes recorded, with outputs  |
  * | `engine().runKernelFunc`          | {@link lazyGradientOp}: tf.customGrad's own route   |
  *
@@ -67,6 +67,24 @@ export function isRecording(): boolean {
   const state = internals().state;
   if (typeof state?.gradientDepth !== "number") return true; // unknown: keep the block, eviction bounds it
   return state.gradientDepth > 0 && (typeof state.kernelDepth === "number" ? state.kernelDepth : 0) === 0;
+}
+
+/**
+ * Runs `fn` off the gradient tape, as tfjs runs the ops inside a kernel (kernelDepth > 0):
+ * its ops are not recorded, so no gradient flows through what it returns and tfjs keeps no
+ * copies of their tensors for a backward. For values only read, such as the argmax of a
+ * prediction fed back as the next input. Where the internal is not as expected, `fn` runs
+ * on the tape (the same results, recorded).
+ */
+export function offTape<T>(fn: () => T): T {
+  const state = internals().state;
+  if (typeof state?.kernelDepth !== "number") return fn();
+  state.kernelDepth++;
+  try {
+    return fn();
+  } finally {
+    (state.kernelDepth as number)--;
+  }
 }
 
 /**

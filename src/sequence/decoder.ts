@@ -40,6 +40,7 @@ import { Rng } from "../init";
 import { keysOf } from "../options";
 import { checkNotDisposed } from "../train/model";
 import { tidyChecked } from "./finite";
+import { offTape } from "../fused/tfjs-internals";
 import { RecurrentEncoder } from "./encoder";
 import type { Merge } from "./bidirectional";
 import { SequenceInput, DEFAULT_EMBEDDING_SIZE, DEFAULT_MAX_LENGTH } from "./inputs";
@@ -47,7 +48,7 @@ import { DEFAULT_SEED, partSeed } from "../seeds";
 import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
 import { checkTokenIds, embedChecked, initEmbedding } from "./embedding";
 import { checkMask } from "./masks";
-import { crossEntropy, flattenTime } from "./loss";
+import { crossEntropy, flattenTime, repeatOverTime } from "./loss";
 import type { DecoderStep, MemoryState, StepDecoder } from "./decoding";
 import type { AnyState } from "./stacked";
 
@@ -223,7 +224,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       const E = this.targetEmbedding;
       if (r >= 1) {
         let u = embedChecked(E, yIn) as Tensor3D; // [B, T_out, D]: E_y[y(t−1)]
-        if (extra) u = tf.concat([u, tf.tile(tf.expandDims(extra, 1), [1, Tout, 1])], 2) as Tensor3D; // [B, T_out, D + H_enc]
+        if (extra) u = tf.concat([u, repeatOverTime(extra, Tout)], 2) as Tensor3D; // [B, T_out, D + H_enc]
         const h = this.decoder.run(u, { initialState: init }).outputs; // [B, T_out, H]
         return this.readout(memory, h);
       }
@@ -231,23 +232,26 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       // not depend on what the model computes, so they are all flipped first (the same coins, in
       // the same order, as flipping each before its step). A run of steps fed the truth is then
       // one unroll; only a step fed ŷ(t) waits for the step before it. ŷ(t) needs o(t) alone,
-      // so each run reads out its last step for the argmax (no gradient flows through ŷ), and
+      // so each run reads out its last step for the argmax, off the gradient tape (no gradient
+      // flows through ŷ, so tfjs need not record that readout for a backward), and
       // the readout that the loss sees runs once over all T_out steps: one readout and one
       // backward of it, as with r = 1, rather than one per run (the logits are the same, row
       // by row).
       const truth = [true]; // step 0 reads START
       for (let t = 0; t + 1 < Tout; t++) truth.push(rng.next() < r);
       let state = init;
-      let predicted: Tensor2D | undefined; // ŷ(s − 1) as [B, 1], when step s is fed it
+      const given = yIn.dataSync(); // [B·T_out]: y(t − 1) at b·T_out + t
+      let predicted: Int32Array | undefined; // ŷ(s − 1) for each of the B rows, when step s is fed it
       const hs: Tensor3D[] = [];
       for (let s = 0; s < Tout;) {
         let e = s + 1;
         while (e < Tout && truth[e]) e++; // steps s … e − 1: a run
         const L = e - s;
-        const fedTruth = tf.slice(yIn, [0, s], [B, L]) as Tensor2D; // y(s − 1) … y(e − 2)
-        const tokens = predicted ? (tf.concat([predicted, tf.slice(fedTruth, [0, 1], [B, L - 1])], 1) as Tensor2D) : fedTruth;
-        let u = embedChecked(E, tokens) as Tensor3D; // [B, L, D]
-        if (extra) u = tf.concat([u, tf.tile(tf.expandDims(extra, 1), [1, L, 1])], 2) as Tensor3D; // [B, L, D + H_enc]
+        const ids = new Int32Array(B * L); // the run's inputs: ŷ(s − 1) or y(s − 1), then y(s) … y(e − 2)
+        for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) ids[b * L + j] = given[b * Tout + s + j];
+        if (predicted) for (let b = 0; b < B; b++) ids[b * L] = predicted[b];
+        let u = embedChecked(E, tf.tensor2d(ids, [B, L], "int32")) as Tensor3D; // [B, L, D]
+        if (extra) u = tf.concat([u, repeatOverTime(extra, L)], 2) as Tensor3D; // [B, L, D + H_enc]
         const run = this.decoder.run(u, { initialState: state }); // h(s) … h(e − 1), and the state after
         state = run.state;
         hs.push(run.outputs);
@@ -258,10 +262,10 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
     });
   }
 
-  /** ŷ for the last of the decoder states h [B, L, H]: argmax_k o_k, as [B, 1] token ids (the first of equal maxima, as tf.argMax). */
-  private predictLast(memory: Memory, h: Tensor3D): Tensor2D {
+  /** ŷ for the last of the decoder states h [B, L, H]: argmax_k o_k for each of the B rows (the first of equal maxima, as tf.argMax). */
+  private predictLast(memory: Memory, h: Tensor3D): Int32Array {
     const [B, L, H] = h.shape;
-    const o = tf.tidy(() => this.readout(memory, tf.slice(h, [0, L - 1, 0], [B, 1, H]) as Tensor3D).logits.dataSync()); // [B·1·K]
+    const o = offTape(() => tf.tidy(() => this.readout(memory, tf.slice(h, [0, L - 1, 0], [B, 1, H]) as Tensor3D).logits.dataSync())); // [B·1·K]
     const K = o.length / B;
     const ids = new Int32Array(B);
     for (let b = 0; b < B; b++) {
@@ -269,7 +273,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       for (let k = 1; k < K; k++) if (o[b * K + k] > o[b * K + best]) best = k;
       ids[b] = best;
     }
-    return tf.tensor2d(ids, [B, 1], "int32");
+    return ids;
   }
 
   forward(batch: Batch, options: ForwardOptions): ForwardResult {

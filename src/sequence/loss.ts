@@ -20,7 +20,7 @@
  * `ignore_index`/masking for padding.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Scalar, Tensor, Tensor1D, Tensor2D } from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { checkClassIds, checkMaskValues, checkRank, checkShape } from "../cells/checks";
 
 /** A loss with its count (and, for classes, the number right). */
@@ -66,6 +66,15 @@ export function meanSquaredError(o: Tensor2D, y: Tensor2D, m?: Tensor1D): LossRe
     const loss = tf.div(tf.sum(tf.mul(se, w)), tf.maximum(count, 1)) as Scalar;
     return { loss, count };
   }) as LossResult;
+}
+
+/**
+ * v [B, I] → [B, T, I], v at every step. A broadcast add of zeros rather than tf.tile: the
+ * same values, and its gradient is one sum over time, where tile's adds up T slices (and
+ * tfjs-wasm's Tile kernel is slow).
+ */
+export function repeatOverTime(v: Tensor2D, T: number): Tensor3D {
+  return tf.add(tf.expandDims(v, 1), tf.zeros([1, T, 1])) as Tensor3D;
 }
 
 /** [B, T, …] → [B·T, …]: every (sequence, step) pair as one row. */

@@ -34,7 +34,7 @@ import { checkFinite, tidyChecked } from "./finite";
 import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurrent-layer";
 import { OUTPUT_KEYS, OutputHead, type OutputConfig } from "./output-head";
 import { checkMask } from "./masks";
-import { flattenTime } from "./loss";
+import { flattenTime, repeatOverTime } from "./loss";
 import { DEFAULT_MAX_LENGTH } from "./inputs";
 import { DEFAULT_SEED, layerSeed, partSeed } from "../seeds";
 
@@ -162,7 +162,7 @@ export class VectorToSequence implements Trainable {
     }
     const B = v.shape[0];
     if (this.feed === "every-step") {
-      const x = tf.tile(tf.expandDims(v, 1), [1, T, 1]) as Tensor3D; // [B, T, I]: v at every step
+      const x = repeatOverTime(v, T); // [B, T, I]: v at every step
       return this.layer.run(x, { mask }).outputs;
     }
     const { A, a } = this.bridge!;
