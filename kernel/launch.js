@@ -819,12 +819,34 @@ function describeError(thrown, diagnostics) {
   return { ename: "Error", evalue, traceback: [`Uncaught ${evalue}`] };
 }
 
+/**
+ * Ends the kernel once the client that started it is gone. jupyter_client puts its own pid in
+ * JPY_PARENT_PID (ipykernel watches it the same way): a notebook server or grader that is
+ * killed, and so never shuts its kernels down, would otherwise leave them running, holding
+ * their memory, for good. Checked every second while the event loop turns.
+ */
+function exitWithParent() {
+  const parent = Number(process.env.JPY_PARENT_PID);
+  if (!Number.isInteger(parent) || parent <= 1) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(parent, 0); // no signal: only "does it exist?" (EPERM: it does, as another user)
+    } catch (e) {
+      if (/** @type {NodeJS.ErrnoException} */ (e).code !== "ESRCH") return;
+      process.stderr.write(`seqlab kernel: its client (pid ${parent}) is gone; exiting\n`);
+      realExit(0);
+    }
+  }, 1000);
+  timer.unref();
+}
+
 if (require.main === module) {
   const connectionFile = process.argv[2];
   if (!connectionFile) {
     process.stderr.write("usage: node kernel/launch.js <connection_file>\n");
     process.exit(2);
   }
+  exitWithParent();
   new Kernel(connectionFile).start().catch((e) => {
     process.stderr.write(`seqlab kernel failed to start: ${util.inspect(e)}\n`);
     process.exit(1);

@@ -1,9 +1,14 @@
 """Faults in a cell, as Jupyter sees them: Interrupt of synchronous code after an
-await, process.exit() / process.abort(), exceptions thrown from timers.
+await, process.exit() / process.abort(), exceptions thrown from timers; and a client
+that dies without shutting its kernel down.
 
 Run by test/kernel.test.ts with JUPYTER_PATH pointing at a kernelspec for this
 checkout:  /usr/bin/python3 -m unittest test/kernel/faults.py
 """
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -164,3 +169,44 @@ class KernelFaults(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# A client that starts a kernel, prints its pid and waits to be killed.
+CLIENT = (
+    "import sys, time\n"
+    "from jupyter_client.manager import start_new_kernel\n"
+    "km, kc = start_new_kernel(kernel_name='seqlab')\n"
+    "print(km.provisioner.process.pid, flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def running(pid):
+    """Whether process pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class ClientGone(unittest.TestCase):
+    def test_the_kernel_exits_when_its_client_is_killed(self):
+        client = subprocess.Popen([sys.executable, "-c", CLIENT], stdout=subprocess.PIPE, text=True)
+        try:
+            kernel = int(client.stdout.readline())
+            self.assertTrue(running(kernel))
+            time.sleep(2)
+            self.assertTrue(running(kernel), "the kernel lives while its client does")
+            client.send_signal(signal.SIGKILL)  # no shutdown_kernel: the kernel is orphaned
+            client.wait()
+            deadline = time.monotonic() + 15
+            while running(kernel) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            alive = running(kernel)
+            if alive:
+                os.kill(kernel, signal.SIGKILL)
+            self.assertFalse(alive, "the kernel outlived its client by 15 s")
+        finally:
+            if client.poll() is None:
+                client.kill()
