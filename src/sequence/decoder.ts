@@ -49,7 +49,7 @@ import { RecurrentLayer, checkPositive, prefixed, toVariables } from "./recurren
 import { checkTokenIds, embedChecked, initEmbedding } from "./embedding";
 import { checkMask } from "./masks";
 import { crossEntropy, flattenTime, repeatOverTime } from "./loss";
-import type { DecoderStep, MemoryState, StepDecoder } from "./decoding";
+import { argmax, type DecoderStep, type MemoryState, type StepDecoder } from "./decoding";
 import type { AnyState } from "./stacked";
 
 /** How to build an encoder–decoder. */
@@ -267,13 +267,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
     const [B, L, H] = h.shape;
     const o = offTape(() => tf.tidy(() => this.readout(memory, tf.slice(h, [0, L - 1, 0], [B, 1, H]) as Tensor3D).logits.dataSync())); // [B·1·K]
     const K = o.length / B;
-    const ids = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      let best = 0;
-      for (let k = 1; k < K; k++) if (o[b * K + k] > o[b * K + best]) best = k;
-      ids[b] = best;
-    }
-    return ids;
+    return Int32Array.from({ length: B }, (_, b) => argmax(o, b * K, (b + 1) * K));
   }
 
   forward(batch: Batch, options: ForwardOptions): ForwardResult {

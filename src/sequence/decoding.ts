@@ -161,7 +161,7 @@ export function sampleDecode<S extends AnyDecoderState>(decoder: StepDecoder<S>,
     // softmax(o / τ) = softmax(log p / τ): log p differs from o by one constant per row,
     // and its largest entry is the row's max, which the shift takes out before exp
     return logp.map((row) => {
-      const top = row[argmaxRows([row])[0]];
+      const top = row[argmax(row)];
       const w = row.map((v) => Math.exp((v - top) / tau));
       const total = w.reduce((x, y) => x + y, 0); // ≥ 1: the top token's weight is 1
       return drawIndex(
@@ -172,13 +172,16 @@ export function sampleDecode<S extends AnyDecoderState>(decoder: StepDecoder<S>,
   });
 }
 
-/** argmax_k of every row (the first of equal maxima, as tf.argMax). */
+/** argmax_k of values[start + k] for start ≤ start + k < end (the first of equal maxima, as tf.argMax). */
+export function argmax(values: ArrayLike<number>, start = 0, end = values.length): number {
+  let best = start;
+  for (let i = start + 1; i < end; i++) if (values[i] > values[best]) best = i;
+  return best - start;
+}
+
+/** argmax_k of every row. */
 function argmaxRows(rows: readonly (readonly number[])[]): number[] {
-  return rows.map((row) => {
-    let best = 0;
-    for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
-    return best;
-  });
+  return rows.map((row) => argmax(row));
 }
 
 /**

@@ -167,13 +167,10 @@ class KernelFaults(unittest.TestCase):
         return False
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 # A client that starts a kernel, prints its pid and waits to be killed.
 CLIENT = (
-    "import sys, time\n"
+    "import time\n"
     "from jupyter_client.manager import start_new_kernel\n"
     "km, kc = start_new_kernel(kernel_name='seqlab')\n"
     "print(km.provisioner.process.pid, flush=True)\n"
@@ -210,3 +207,7 @@ class ClientGone(unittest.TestCase):
         finally:
             if client.poll() is None:
                 client.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
