@@ -69,7 +69,16 @@ export {
 export type { TfjsInternal } from "./fused/tfjs-internals";
 export { WasmHeap } from "./fused/heap";
 export { setFusedThreads, requestedThreads, MIN_PARALLEL_WORK, AUTO_MIN_STEP_WORK } from "./fused/threads";
-export { loadKernels, WasmArena, wasmMatMul, kernelBuild, relaxedSimd, instantiateKernels, instantiateSharedKernels } from "./fused/wasm";
+export {
+  loadKernels,
+  WasmArena,
+  wasmMatMul,
+  kernelBuild,
+  kernelModule,
+  relaxedSimd,
+  instantiateKernels,
+  instantiateSharedKernels,
+} from "./fused/wasm";
 export type { WasmKernels, KernelExports, WasmMemory, KernelBuild } from "./fused/wasm";
 
 // Float64 references and gradient-check helpers

@@ -237,4 +237,17 @@ export interface GeneratedKernelExports {
    * AssemblyScript (src/fused/assembly/attention.ts): `additiveAttentionBackward(B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32, pq: usize, pk: usize, w: usize, v: usize, m: usize, dc: usize, dalpha: usize, dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize): void`
    */
   additiveAttentionBackward(B: number, Tout: number, Tin: number, A: number, Dv: number, pq: number, pk: number, w: number, v: number, m: number, dc: number, dalpha: number, dpq: number, dpk: number, dw: number, dv: number, scratch: number): void;
+  /**
+   * n rounds of twelve multiply-add chains c ← c·y + x, started from 0 … 11; returns the sum of
+   * the chains so that the work is not optimised away.
+   *
+   * AssemblyScript (src/fused/assembly/peak.ts): `fmaPeak(n: i32, x: f32): f32`
+   */
+  fmaPeak(n: number, x: number): number;
+  /**
+   * Floating-point operations of one round of {@link fmaPeak}.
+   *
+   * AssemblyScript (src/fused/assembly/peak.ts): `fmaPeakFlops(): i32`
+   */
+  fmaPeakFlops(): number;
 }

@@ -128,6 +128,21 @@ export function loadKernels(prefer: KernelBuild = "relaxed"): WasmKernels {
 }
 
 /**
+ * The compiled kernel module of the fastest build no faster than `prefer` (compiled once). A
+ * WebAssembly.Module can be posted to a worker thread, which instantiates it with its own memory
+ * (the bench's arithmetic ceiling of two threads does).
+ */
+export function kernelModule(prefer: KernelBuild = "relaxed"): object {
+  const build = kernelBuild(prefer);
+  let module = compiled.get(build);
+  if (!module) {
+    module = new WebAssembly.Module(read(modulePath(build)));
+    compiled.set(build, module);
+  }
+  return module;
+}
+
+/**
  * A fresh instance of the kernel module (the fastest build no faster than `prefer`), with
  * its own memory (the module is compiled once). Dropping every reference to the instance
  * releases its memory, which a wasm memory cannot otherwise give back; the fused
@@ -135,11 +150,7 @@ export function loadKernels(prefer: KernelBuild = "relaxed"): WasmKernels {
  */
 export function instantiateKernels(prefer: KernelBuild = "relaxed"): WasmKernels {
   const build = kernelBuild(prefer);
-  let module = compiled.get(build);
-  if (!module) {
-    module = new WebAssembly.Module(read(modulePath(build)));
-    compiled.set(build, module);
-  }
+  const module = kernelModule(build);
   const instance = new WebAssembly.Instance(module, {
     env: {
       abort(_msg: number, _file: number, line: number, column: number) {

@@ -5,6 +5,8 @@
  *
  * - gemm: the wasm kernel's gemm (fastest build) against tfjs's matMul on the same backend,
  *   for the LSTM's main product [B, H]·[H, 4H] at B = 32, H = 128;
+ * - the kernels' multiply-add ceiling on one thread and on two at once, and what it allows
+ *   each training step against PyTorch (ceiling.ts);
  * - training steps (forward + BPTT + Adam, 10-class softmax on the last state):
  *   tf.layers on this tfjs backend, and PyTorch on the CPU with one thread when
  *   /usr/bin/python3 has torch (Debian python3-torch); seqlab's `unroll` on the
@@ -43,6 +45,7 @@ import { tf, initBackend, describeBackend } from "seqlab";
 import { loadKernels, WasmArena } from "seqlab/internal";
 import { blasVerdict, cpuFeatures, describeSetup, fairOpenblasCore, torchFacts } from "./blas";
 import { attentionBench, attentionLines } from "./attention";
+import { ceilingBench, ceilingLines, stepGflop } from "./ceiling";
 import { jupyterEnv } from "../helpers/jupyter";
 import { TORCH_PYTHON } from "../../kernel/setup";
 
@@ -403,6 +406,9 @@ async function main() {
     `gemm [${gemm.shape.join("×")}]: seqlab wasm ${gemm.seqlab.toFixed(1)} GFLOP/s, tfjs ${backend.name} matMul ${gemm.tfjs.toFixed(1)} GFLOP/s`,
   );
 
+  const ceiling = await ceilingBench();
+  console.log(ceilingLines(ceiling, [])[0]);
+
   const matmul = backend.name === "wasm" ? await matmulBench() : [];
   for (const m of matmul) {
     console.log(
@@ -507,6 +513,12 @@ async function main() {
           torch: torchMs,
           torch_2threads: torch2Ms,
         },
+        // the matrix products' operations (ceiling.ts) per second on each side
+        gflop_per_step: stepGflop(model, T, B, I, H),
+        gflops: {
+          seqlab: stepGflop(model, T, B, I, H) / (ms.seqlab / 1e3),
+          torch: torchMs ? stepGflop(model, T, B, I, H) / (torchMs / 1e3) : null,
+        },
         ratio_vs_torch: torchMs ? ms.seqlab / torchMs : null,
         ratio_1thread_vs_torch: torchMs ? ms.seqlab_1thread / torchMs : null,
         ratio_2threads_vs_torch: torchMs ? ms.seqlab_2threads / torchMs : null,
@@ -561,6 +573,8 @@ async function main() {
   );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const line of table) console.log(line);
+  console.log("");
+  for (const line of ceilingLines(ceiling, cases)) console.log(line);
   const result = {
     machine: `${os.cpus()[0]?.model ?? cpu.model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, tfjs ${backend.name}`,
     date: new Date().toISOString(),
@@ -578,6 +592,7 @@ async function main() {
     },
     setup,
     gemm_gflops: gemm.seqlab,
+    ceiling,
     tfjs_matmul_gflops: gemm.tfjs,
     matmul,
     cases,

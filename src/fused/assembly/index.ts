@@ -10,3 +10,4 @@ export { gruPytorchForward, gruPytorchBackward } from "./gru-pytorch";
 export { setThreads, workerLoop, stopWorker, pgemm, pgemmTN } from "./parallel";
 export { adamUpdate } from "./adam";
 export { dotAttentionForward, dotAttentionBackward, additiveAttentionForward, additiveAttentionBackward } from "./attention";
+export { fmaPeak, fmaPeakFlops } from "./peak";
