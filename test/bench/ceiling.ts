@@ -5,10 +5,11 @@
  * - the kernels' multiply-add peak (src/fused/assembly/peak.ts: twelve independent 4-lane
  *   multiply-add chains on registers, no memory traffic) on one thread, and on two threads at
  *   once (a worker thread runs the same module while this one does);
- * - for each training case, the floating-point operations of its matrix products, 6·T·B·(I+H)·G·H
- *   (G = 1, 4, 3 gates; the forward's products, and the backward's two of the same size: ∂ of
- *   the inputs and ∂ of the weights), both sides' GFLOP/s, and the ratio to PyTorch seqlab would
- *   reach if its two threads did nothing but multiply-adds at the peak: no kernel can do better.
+ * - for each training case, the floating-point operations of its matrix products,
+ *   2·T·B·G·H·(2I + 3H) (G = 1, 4, 3 gates): the forward's x·W_xᵀ and h·W_hᵀ, the backward's
+ *   ∂W_x, ∂W_h and ∂h (the data x needs no gradient, in seqlab's step and in PyTorch's), both
+ *   sides' GFLOP/s, and the ratio to PyTorch seqlab would reach if its two threads did nothing
+ *   but multiply-adds at the peak: no kernel can do better.
  */
 import { Worker } from "worker_threads";
 import * as internal from "seqlab/internal";
@@ -85,9 +86,9 @@ export async function ceilingBench(): Promise<Ceiling> {
 /** Gates per cell: the matrix products of one step are G·H wide. */
 const GATES = { rnn: 1, lstm: 4, gru: 3 } as const;
 
-/** GFLOP of the matrix products of one training step (forward and backward). */
+/** GFLOP of the matrix products of one training step (forward and backward, no ∂x). */
 export function stepGflop(model: keyof typeof GATES, T: number, B: number, I: number, H: number): number {
-  return (6 * T * B * (I + H) * GATES[model] * H) / 1e9;
+  return (2 * T * B * GATES[model] * H * (2 * I + 3 * H)) / 1e9;
 }
 
 /** The ceiling line and the table of what it allows, for run.ts's output. */
