@@ -12,22 +12,34 @@ stops at the first cell that times out or kills the kernel. Here:
   error are run again, silently, so that later cells find their definitions (a cell during
   which the kernel died is tried once more, since the death may be the previous cell's);
   after MAX_RESTARTS restarts the remaining cells are not run;
+- a cell that runs past --cell-timeout and after which the kernel does not answer even an
+  empty request within ANSWER_TIMEOUT seconds (a kernel that hangs, or that student code has
+  stopped with SIGSTOP) is handled like a death: a new kernel, the earlier cells run again,
+  and the cell tried once more;
+- OUT.ipynb and REPORT.json are written after every cell, so that a run stopped from outside
+  (the grader's limit on the whole notebook) leaves what it had run;
 - REPORT.json lists, per cell, its index, its nbgrader grade_id, and its status: "ok",
-  "error", "timeout", "died" or "not-run".
+  "error", "timeout", "died", "not-run", or "running" for the cell a run stopped from outside
+  was in.
 """
 
 import argparse
 import asyncio
 import copy
 import json
+import os
 import sys
 import time
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 MAX_RESTARTS = 3
+# How long a kernel has, after a cell timed out and was interrupted, to answer an empty request.
+# The seqlab kernel stops a training loop at the end of its step, or within 10 s.
+ANSWER_TIMEOUT = 30
 
 
 def grade_id(cell):
@@ -88,10 +100,34 @@ async def execute(client, cell, i):
         cell.outputs = list(cell.get("outputs", [])) + [error_output(type(e).__name__, str(e)[:500])]
         return "error"
     if time.monotonic() - t0 >= client.timeout:
+        if not await answers(client):
+            what = (
+                f"the cell ran for more than {client.timeout} s, and after Interrupt the kernel "
+                f"did not answer for {ANSWER_TIMEOUT} s more"
+            )
+            cell.outputs = list(cell.get("outputs", [])) + [error_output("KernelHung", what)]
+            return "hung"
         what = f"the cell ran for more than {client.timeout} s and was stopped"
         cell.outputs = list(cell.get("outputs", [])) + [error_output("Timeout", what)]
         return "timeout"
     return "error" if has_error(cell) else "ok"
+
+
+async def answers(client, seconds=ANSWER_TIMEOUT):
+    """Whether the kernel runs an empty request within `seconds`: it queues behind whatever the
+    kernel is still running, so a kernel whose Interrupt did not end the timed-out cell fails."""
+    try:
+        msg_id = client.kc.execute("", silent=True, store_history=False)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            msg = await client.kc.get_shell_msg(timeout=left)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+    except Empty:
+        pass
+    except Exception as e:  # a lost channel: the kernel is gone
+        print(f"execute.py: the kernel did not answer ({type(e).__name__}: {e})", file=sys.stderr)
+    return False
 
 
 async def restart_and_replay(client, nb, report, upto):
@@ -100,11 +136,12 @@ async def restart_and_replay(client, nb, report, upto):
     for j in range(upto):
         if report[j]["status"] == "ok" and nb.cells[j].cell_type == "code":
             replay = copy.deepcopy(nb.cells[j])
-            if await execute(client, replay, j) == "died":
+            if await execute(client, replay, j) in ("died", "hung"):
                 return
 
 
-async def run(nb, kernel, cell_timeout, startup_timeout):
+async def run(nb, kernel, cell_timeout, startup_timeout, save=lambda report: None):
+    """Runs the notebook's cells in order; `save(report)` is called before and after each cell."""
     client = NotebookClient(
         nb,
         kernel_name=kernel,
@@ -117,6 +154,7 @@ async def run(nb, kernel, cell_timeout, startup_timeout):
     )
     report = [{"index": i, "grade_id": grade_id(c), "status": "not-run", "seconds": 0.0} for i, c in enumerate(nb.cells)]
     restarts = 0
+    hung = False
     await start(client)
     try:
         for i, cell in enumerate(nb.cells):
@@ -124,25 +162,31 @@ async def run(nb, kernel, cell_timeout, startup_timeout):
                 report[i]["status"] = "ok"
                 continue
             t0 = time.monotonic()
+            report[i]["status"] = "running"
+            save(report)
             status = "not-run"
             for attempt in (1, 2):
-                if not await kernel_alive(client):
-                    # The kernel died after the previous cell's reply (the seqlab kernel reports a
-                    # process.exit() in its cell, then exits): a new one, with the earlier cells run again.
+                if hung or not await kernel_alive(client):
+                    # The kernel hung in the cell before, or died after that cell's reply (the
+                    # seqlab kernel reports a process.exit() in its cell, then exits): a new one,
+                    # with the earlier cells run again.
                     restarts += 1
                     if restarts > MAX_RESTARTS:
                         break
                     await restart_and_replay(client, nb, report, i)
                 status = await execute(client, cell, i)
-                if status != "died" or attempt == 2:
+                hung = status == "hung"
+                if status not in ("died", "hung") or attempt == 2:
                     break
-                # It died while running this cell, perhaps from the cell before (a race with that
-                # cell's exit): the cell is tried once more in a new kernel before it is marked.
+                # It died or hung while running this cell, perhaps because of the cell before (a
+                # race with that cell's exit) or of the kernel itself: the cell is tried once
+                # more in a new kernel before it is marked.
                 cell.outputs = []
             if restarts > MAX_RESTARTS and status == "not-run":
-                cell.outputs = [error_output("NotRun", "not run: the kernel died too many times before this cell")]
+                cell.outputs = [error_output("NotRun", "not run: the kernel died or hung too many times before this cell")]
             report[i]["status"] = status
             report[i]["seconds"] = round(time.monotonic() - t0, 3)
+            save(report)
     finally:
         try:
             await client._async_cleanup_kernel()
@@ -168,11 +212,23 @@ def main():
     ap.add_argument("--startup-timeout", type=int, default=120)
     args = ap.parse_args()
     nb = nbformat.read(args.notebook, as_version=4)
-    report = asyncio.run(run(nb, args.kernel, args.cell_timeout, args.startup_timeout))
-    nbformat.write(nb, args.output)
-    with open(args.report, "w") as f:
-        json.dump(report, f, indent=1)
+
+    def save(report):
+        # Each file replaced whole, the report last: a reader never finds half a file, and
+        # every cell the report calls finished is in the notebook.
+        write_whole(args.output, lambda f: nbformat.write(nb, f))
+        write_whole(args.report, lambda f: json.dump(report, f, indent=1))
+
+    save(asyncio.run(run(nb, args.kernel, args.cell_timeout, args.startup_timeout, save)))
     return 0
+
+
+def write_whole(path, write):
+    """Writes a file through a temporary one beside it, renamed into place."""
+    tmp = f"{path}.partial"
+    with open(tmp, "w", encoding="utf-8") as f:
+        write(f)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

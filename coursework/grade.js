@@ -20,8 +20,9 @@
  * grades.json for the class, and per student results.json (Gradescope's format),
  * feedback.html (their notebook with each test's outcome) and the executed notebook.
  *
- * A submission that is not a notebook, loops, exits, crashes or exhausts memory scores
- * zero for what it broke; the run goes on.
+ * A submission that is not a notebook, loops, exits, crashes, hangs the kernel or exhausts
+ * memory scores zero for what it broke; the run goes on. A notebook stopped at its time
+ * limit is graded on the cells it finished.
  */
 const fs = require("fs");
 const os = require("os");
@@ -435,6 +436,8 @@ async function gradeOne(a) {
   /** One execution in a fresh box; a run that fails for a reason of the machine's (not a
    * time limit: python or the kernel failing to start) is tried once more. */
   const execute = async () => {
+    // What an earlier attempt saved is not this attempt's.
+    for (const file of [executed, report]) fs.rmSync(file, { force: true });
     const box = fs.mkdtempSync(path.join(os.tmpdir(), "seqlab-box-"));
     fs.chmodSync(box, 0o700);
     fs.copyFileSync(a.file, path.join(box, path.basename(a.file)));
@@ -464,14 +467,25 @@ async function gradeOne(a) {
   let result = null;
   /** @type {{ index: number, grade_id: string | null, status: string }[]} */
   let statuses = [];
-  if (!run.timedOut && run.code === 0 && fs.existsSync(executed)) {
+  // execute.py saves both files after every cell: a run stopped at the time limit leaves the
+  // cells it finished, which are graded; the rest score zero, saying why.
+  if ((run.code === 0 || run.timedOut) && fs.existsSync(report) && fs.existsSync(executed)) {
     result = nbf.readNotebook(executed);
     statuses = JSON.parse(fs.readFileSync(report, "utf-8"));
-  } else {
-    grade.status = run.timedOut
-      ? `stopped: the notebook ran for more than ${a.settings.timeout} s`
-      : `the run failed (exit ${run.code}): ${run.output.trim().split("\n").slice(-3).join(" ")}`;
   }
+  const limit = `the notebook's time limit (${a.settings.timeout} s)`;
+  if (run.timedOut) {
+    grade.status = `stopped: the notebook ran for more than ${a.settings.timeout} s${result ? "; the cells it finished are graded" : ""}`;
+  } else if (!result) {
+    grade.status = `the run failed (exit ${run.code}): ${run.output.trim().split("\n").slice(-3).join(" ")}`;
+  }
+  /** Why a test cell has no outcome, from its status in the report. */
+  const notRun = (/** @type {string} */ status) =>
+    status === "running"
+      ? `stopped: ${limit} was reached while this cell ran`
+      : run.timedOut
+        ? `not run: ${limit} was reached before this cell`
+        : `not run (${status})`;
   if (!result) {
     fail(grade.status);
   } else {
@@ -480,9 +494,9 @@ async function gradeOne(a) {
       const at = result.cells.findIndex((c) => nbf.gradeIdOf(c) === id);
       const status = statuses[at]?.status ?? "not-run";
       const errors = (result.cells[at]?.outputs ?? []).filter((o) => o.output_type === "error");
-      const err = errors.find((o) => o.ename === "Timeout" || o.ename === "KernelDied") ?? errors[0];
+      const err = errors.find((o) => ["Timeout", "KernelHung", "KernelDied"].includes(o.ename)) ?? errors[0];
       const passed = status === "ok" && !err;
-      grade.tests.push(testResult(cell, passed, passed ? printed(result.cells[at]) : err ? errorText(err) : `not run (${status})`));
+      grade.tests.push(testResult(cell, passed, passed ? printed(result.cells[at]) : err ? errorText(err) : notRun(status)));
     }
     grade.written = writtenCells.map((c) => {
       const id = /** @type {string} */ (nbf.gradeIdOf(c));

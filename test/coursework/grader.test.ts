@@ -1,7 +1,7 @@
 /**
  * The grader against what students hand in, through the real seqlab kernel: a right
  * answer, the untouched release, a tampered test cell, an infinite loop, process.exit(),
- * a 10 GB allocation, a file that is not a notebook, and code that tries to read the
+ * a kernel that stops answering, a notebook past its time limit, a 10 GB allocation, a file that is not a notebook, and code that tries to read the
  * master, the grading notebook and another student's submission. Each is graded, and
  * the run goes on.
  */
@@ -37,6 +37,7 @@ describe("coursework: grading what students hand in", function () {
   const subs = path.join(tmp, "submissions");
   let grades: Map<string, Grade>;
   let outDir: string;
+  let slowOut: string;
   let masterText: string;
 
   before(async () => {
@@ -70,6 +71,8 @@ describe("coursework: grading what students hand in", function () {
       tampered: { double: double("  return x;"), "test-double": 'console.log("all good");', "test-square": null, square: RIGHT_SQUARE },
       loop: { double: double("  while (true) {}"), square: RIGHT_SQUARE },
       exit: { double: double("  process.exit(3);"), square: RIGHT_SQUARE },
+      // The kernel stopped (alive, answering nothing), as a kernel that hangs would be.
+      hang: { double: `process.kill(process.pid, "SIGSTOP");\n${RIGHT_DOUBLE}`, square: RIGHT_SQUARE },
       memory: { double: double("  const big = new Float64Array(1.25e9);\n  big.fill(1);\n  return x;"), square: RIGHT_SQUARE },
       corrupt: '{ "cells": [ {"cell_type": "code", "source": "function double(',
       snoop: { double: snoop, square: RIGHT_SQUARE },
@@ -90,6 +93,22 @@ describe("coursework: grading what students hand in", function () {
       log: () => {},
     });
     grades = new Map(result.grades.map((g) => [g.student, g]));
+    // A notebook that reaches the time limit on the whole notebook (45 s) in a cell that
+    // would run for longer than the cell's (120 s).
+    const slowSubs = path.join(tmp, "slow-submissions");
+    fs.mkdirSync(path.join(slowSubs, "slow"), { recursive: true });
+    const slow = submissionFrom(release, { double: RIGHT_DOUBLE, square: `${RIGHT_SQUARE}\nwhile (true) {}` });
+    fs.writeFileSync(path.join(slowSubs, "slow", "tiny.ipynb"), JSON.stringify(slow));
+    slowOut = path.join(tmp, "slow-grades");
+    const slowResult = await gradeAll({
+      submissions: slowSubs,
+      masters: MASTERS,
+      out: slowOut,
+      cellTimeout: 120,
+      timeout: 45,
+      log: () => {},
+    });
+    grades.set("slow", slowResult.grades[0]);
   });
 
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -134,6 +153,25 @@ describe("coursework: grading what students hand in", function () {
     assert.match(output("exit", "test-double"), /process\.exit|kernel died/);
   });
 
+  it("restarts a kernel that answers nothing after a cell's time limit, and grades the rest", () => {
+    assert.deepEqual(scores("hang"), { "test-double": 0, "test-square": 2 });
+    assert.equal(grades.get("hang")?.status, "graded");
+    const cell = nbf.readNotebook(path.join(outDir, "hang", "tiny.ipynb")).cells.find((c) => nbf.gradeIdOf(c) === "double");
+    const err = cell?.outputs?.find((o) => o.output_type === "error");
+    assert.equal(err?.ename, "KernelHung");
+    assert.match(String(err?.evalue), /ran for more than 15 s, and after Interrupt the kernel did not answer for 30 s more/);
+  });
+
+  it("grades the cells a notebook finished before its time limit, and says which it did not reach", () => {
+    const g = grades.get("slow");
+    assert.match(g?.status ?? "", /^stopped: the notebook ran for more than 45 s; the cells it finished are graded$/);
+    assert.deepEqual(scores("slow"), { "test-double": 3, "test-square": 0 });
+    assert.match(output("slow", "test-double"), /public check passed/);
+    assert.equal(output("slow", "test-square"), "not run: the notebook's time limit (45 s) was reached before this cell");
+    const feedback = nbf.readNotebook(path.join(slowOut, "slow", "tiny.ipynb"));
+    assert.ok(feedback.cells.some((c) => (c.outputs ?? []).some((o) => /public check passed/.test(String(o.text)))));
+  });
+
   it("refuses a 10 GB allocation at the memory limit without losing the kernel", () => {
     assert.deepEqual(scores("memory"), { "test-double": 0, "test-square": 2 });
     assert.match(output("memory", "test-double"), /RangeError|allocation failed|kernel died/i);
@@ -172,9 +210,9 @@ describe("coursework: grading what students hand in", function () {
     const csv = fs.readFileSync(path.join(outDir, "grades.csv"), "utf-8").trim().split("\n");
     assert.equal(csv[0], "student,assignment,test-double,test-square,autograded,max,q-why (by hand),status,review");
     assert.ok(csv.includes("good,tiny,3,2,5,5,,graded,"), csv.join("\n"));
-    assert.equal(csv.length, 1 + 8);
+    assert.equal(csv.length, 1 + 9);
     const json = JSON.parse(fs.readFileSync(path.join(outDir, "grades.json"), "utf-8"));
-    assert.equal(json.length, 8);
+    assert.equal(json.length, 9);
     const results = JSON.parse(fs.readFileSync(path.join(outDir, "good", "results.json"), "utf-8"));
     assert.equal(results.score, 5);
     assert.match(results.output, /5 of 5 autograded points\.\nWritten answers \(q-why: 1 point\) are graded by hand\./);
