@@ -85,10 +85,17 @@ function sandboxSupport() {
   return { on: true, why: "" };
 }
 
+/** How long the output pipes may stay open after the process ended (held by a kernel it left). */
+const LEFT_BEHIND_MS = 5_000;
+
 /**
+ * Runs `cmd` in a process group of its own, killed with it after `timeoutMs`. A kernel it
+ * started runs in a session of its own and holds the same output pipes: `leftBehind` kills it
+ * at the time limit, and when it outlives the process by LEFT_BEHIND_MS (the run would
+ * otherwise wait for it, and a kernel stuck in a loop never ends).
  * @param {string} cmd
  * @param {string[]} args
- * @param {{ env: NodeJS.ProcessEnv, timeoutMs: number, cwd?: string }} opts
+ * @param {{ env: NodeJS.ProcessEnv, timeoutMs: number, cwd?: string, leftBehind?: () => void }} opts
  * @returns {Promise<{ code: number | null, output: string, timedOut: boolean }>}
  */
 function runLimited(cmd, args, opts) {
@@ -101,6 +108,8 @@ function runLimited(cmd, args, opts) {
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
     let timedOut = false;
+    /** @type {NodeJS.Timeout | undefined} */
+    let lingering;
     const timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -108,13 +117,18 @@ function runLimited(cmd, args, opts) {
       } catch {
         /* already gone */
       }
+      opts.leftBehind?.();
     }, opts.timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
     });
+    child.on("exit", () => {
+      lingering = setTimeout(() => opts.leftBehind?.(), LEFT_BEHIND_MS);
+    });
     child.on("close", (code) => {
       clearTimeout(timer);
+      clearTimeout(lingering);
       resolve({ code, output, timedOut });
     });
   });
@@ -454,7 +468,7 @@ async function gradeOne(a) {
           "--cell-timeout",
           String(a.settings.cellTimeout),
         ],
-        { env: { ...env, SEQLAB_BOX: box }, timeoutMs: a.settings.timeout * 1000, cwd: private_ },
+        { env: { ...env, SEQLAB_BOX: box }, timeoutMs: a.settings.timeout * 1000, cwd: private_, leftBehind: () => killInside(box) },
       );
     } finally {
       killInside(box);
