@@ -264,12 +264,13 @@ async function gradeAll(opts) {
   ]
     .concat(opts.hide ?? [])
     .filter((p, i, all) => all.indexOf(p) === i);
+  const jobs = Math.max(1, opts.jobs ?? DEFAULTS.jobs);
   const settings = {
     cellTimeout: opts.cellTimeout ?? DEFAULTS.cellTimeout,
     timeout: opts.timeout ?? DEFAULTS.timeout,
     memoryMb: opts.memoryMb ?? DEFAULTS.memoryMb,
+    jobs,
   };
-  const jobs = Math.max(1, opts.jobs ?? DEFAULTS.jobs);
   /** @type {Grade[]} */
   const grades = new Array(files.length);
   let next = 0;
@@ -362,7 +363,7 @@ function writeKernelSpec(prefix) {
 /**
  * @param {{ file: string, student: string, k: number, gradingFor: (nb: nbf.Notebook | null, file: string) => { name: string, grading: nbf.Notebook },
  *   jupyter: { python: string }, prefix: string, work: string, outDir: string, hide: string[], sandbox: { on: boolean },
- *   settings: { cellTimeout: number, timeout: number, memoryMb: number }, feedback: boolean }} a
+ *   settings: { cellTimeout: number, timeout: number, memoryMb: number, jobs: number }, feedback: boolean }} a
  * @returns {Promise<Grade>}
  */
 async function gradeOne(a) {
@@ -439,6 +440,8 @@ async function gradeOne(a) {
     JUPYTER_RUNTIME_DIR: path.join(private_, "runtime"),
     PYDEVD_DISABLE_FILE_VALIDATION: "1",
     SEQLAB_PICTURES: "0",
+    // Notebooks already run side by side, one a core: each on one thread (unless set).
+    ...(a.settings.jobs > 1 && !process.env.SEQLAB_THREADS ? { SEQLAB_THREADS: "1" } : {}),
     SEQLAB_BOX_HIDE: a.hide.join(":"),
     SEQLAB_BOX_MEMORY: String(a.settings.memoryMb * 1024 * 1024),
     ...(a.sandbox.on ? { SEQLAB_BOX_UID: uid, SEQLAB_BOX_GID: uid } : {}),

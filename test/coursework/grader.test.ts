@@ -63,6 +63,7 @@ describe("coursework: grading what students hand in", function () {
       "  catch (e) { console.log(`DENIED ${file}: ${(e as Error).message}`); }",
       "}",
       'console.log(`FOLDER ${fs.readdirSync(".").join(",")}`);',
+      "console.log(`THREADS ${process.env.SEQLAB_THREADS}`);",
       RIGHT_DOUBLE,
     ].join("\n");
     const variants: Record<string, Record<string, string | null> | string> = {
@@ -203,6 +204,8 @@ describe("coursework: grading what students hand in", function () {
     assert.doesNotMatch(text, /READ \//);
     assert.doesNotMatch(text, /BEGIN SOLUTION|-1\.5/);
     assert.match(text, /FOLDER [^\n]*tiny\.ipynb/);
+    // Two notebooks at once on two workers: each kernel's fused kernels on one thread.
+    assert.match(text, /THREADS 1\n/);
     assert.ok(!text.includes(masterText.slice(0, 200)));
     assert.deepEqual(scores("snoop"), { "test-double": 3, "test-square": 2 });
     assert.ok(grades.get("snoop")?.flags.includes("imports a Node module"), `flagged for review: ${grades.get("snoop")?.flags}`);
