@@ -751,4 +751,4 @@ async function gradescope(args, resultsFile) {
   fs.copyFileSync(/** @type {string} */ (grades[0].results), resultsFile);
 }
 
-module.exports = { gradeAll, gradingFromMaster, sandboxSupport, flagsOf, parseArgs, DEFAULTS };
+module.exports = { gradeAll, gradingFromMaster, sandboxSupport, flagsOf, parseArgs, runLimited, killInside, DEFAULTS };
