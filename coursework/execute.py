@@ -176,6 +176,8 @@ async def run(nb, kernel, cell_timeout, startup_timeout, save=lambda report: Non
                     await restart_and_replay(client, nb, report, i)
                 status = await execute(client, cell, i)
                 hung = status == "hung"
+                if status in ("died", "hung"):
+                    print(f"execute.py: cell {i} ({grade_id(cell) or 'no grade_id'}): the kernel {status}", file=sys.stderr)
                 if status not in ("died", "hung") or attempt == 2:
                     break
                 # It died or hung while running this cell, perhaps because of the cell before (a

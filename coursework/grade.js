@@ -43,7 +43,7 @@ const BASE_UID = 61000;
  * @typedef {{ id: string, points: number, answer: string }} WrittenAnswer
  * @typedef {{ student: string, file: string, assignment: string | null, status: string, score: number,
  *   maxScore: number, tests: TestResult[], written: WrittenAnswer[], flags: string[], seconds: number,
- *   feedback?: string, results?: string, executed?: string }} Grade
+ *   feedback?: string, results?: string, executed?: string, log?: string }} Grade
  */
 
 /**
@@ -489,6 +489,11 @@ async function gradeOne(a) {
   if ((run.code === 0 || run.timedOut) && fs.existsSync(report) && fs.existsSync(executed)) {
     result = nbf.readNotebook(executed);
     statuses = JSON.parse(fs.readFileSync(report, "utf-8"));
+  }
+  // What the run and its kernels said on stderr, kept where something went wrong.
+  if (run.timedOut || run.code !== 0 || statuses.some((s) => s.status === "hung" || s.status === "died")) {
+    grade.log = path.join(studentDir, "run.log");
+    fs.writeFileSync(grade.log, run.output);
   }
   const limit = `the notebook's time limit (${a.settings.timeout} s)`;
   if (run.timedOut) {

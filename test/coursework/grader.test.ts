@@ -161,6 +161,9 @@ describe("coursework: grading what students hand in", function () {
     const err = cell?.outputs?.find((o) => o.output_type === "error");
     assert.equal(err?.ename, "KernelHung");
     assert.match(String(err?.evalue), /ran for more than 15 s, and after Interrupt the kernel did not answer for 30 s more/);
+    // The run's log says so, for the instructor; a run where nothing went wrong leaves none.
+    assert.match(fs.readFileSync(path.join(outDir, "hang", "run.log"), "utf-8"), /cell \d+ \(double\): the kernel hung/);
+    assert.equal(fs.existsSync(path.join(outDir, "good", "run.log")), false);
   });
 
   it("grades the cells a notebook finished before its time limit, and says which it did not reach", () => {
@@ -171,6 +174,7 @@ describe("coursework: grading what students hand in", function () {
     assert.deepEqual(scores("slow"), { "test-double": 3, "test-square": 0 });
     assert.match(output("slow", "test-double"), /public check passed/);
     assert.equal(output("slow", "test-square"), "not run: the notebook's time limit (45 s) was reached before this cell");
+    assert.ok(fs.existsSync(path.join(slowOut, "slow", "run.log")));
     const feedback = nbf.readNotebook(path.join(slowOut, "slow", "tiny.ipynb"));
     assert.ok(feedback.cells.some((c) => (c.outputs ?? []).some((o) => /public check passed/.test(String(o.text)))));
   });
