@@ -140,8 +140,9 @@ async def restart_and_replay(client, nb, report, upto):
                 return
 
 
-async def run(nb, kernel, cell_timeout, startup_timeout, save=lambda report: None):
-    """Runs the notebook's cells in order; `save(report)` is called before and after each cell."""
+async def run(nb, kernel, cell_timeout, startup_timeout, save=lambda report, notebook=True: None):
+    """Runs the notebook's cells in order; `save` is called before each cell (the report only)
+    and after it (the notebook and the report)."""
     client = NotebookClient(
         nb,
         kernel_name=kernel,
@@ -163,7 +164,7 @@ async def run(nb, kernel, cell_timeout, startup_timeout, save=lambda report: Non
                 continue
             t0 = time.monotonic()
             report[i]["status"] = "running"
-            save(report)
+            save(report, notebook=False)
             status = "not-run"
             for attempt in (1, 2):
                 if hung or not await kernel_alive(client):
@@ -215,13 +216,18 @@ def main():
     args = ap.parse_args()
     nb = nbformat.read(args.notebook, as_version=4)
 
-    def save(report):
+    def save(report, notebook=True):
         # Each file replaced whole, the report last: a reader never finds half a file, and
-        # every cell the report calls finished is in the notebook.
-        write_whole(args.output, lambda f: nbformat.write(nb, f))
+        # every cell the report calls finished is in the notebook. Between cells the notebook
+        # is written as nbformat writes it but without validating it again (a 5 MB notebook of
+        # figures: 18 ms instead of 80, for every cell).
+        if notebook:
+            write_whole(args.output, lambda f: json.dump(nb, f, sort_keys=True, indent=1, ensure_ascii=False))
         write_whole(args.report, lambda f: json.dump(report, f, indent=1))
 
-    save(asyncio.run(run(nb, args.kernel, args.cell_timeout, args.startup_timeout, save)))
+    report = asyncio.run(run(nb, args.kernel, args.cell_timeout, args.startup_timeout, save))
+    write_whole(args.output, lambda f: nbformat.write(nb, f))
+    save(report, notebook=False)
     return 0
 
 
