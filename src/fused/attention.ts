@@ -81,13 +81,13 @@ export function attentionVariant(option?: boolean | KernelBuild): KernelBuild | 
 }
 
 /** Float32 values of a tensor (a copy only if tfjs holds another type). */
-function f32Of(t: Tensor): Float32Array {
+export function f32Of(t: Tensor): Float32Array {
   const v = t.dataSync();
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /** {@link lazyGradientOp} as called here: two outputs (c and α), so the gradient gets two dys. */
-type MultiOutputOp = (invocation: {
+export type MultiOutputOp = (invocation: {
   inputs: Record<string, Tensor>;
   forwardFunc: (backend: unknown, save: (ts: Tensor[]) => void) => Tensor[];
   backwardsFunc: (dys: Tensor[], saved: Tensor[]) => Record<string, () => Tensor>;
@@ -125,7 +125,7 @@ function sizesOf(x: FusedAttentionInputs) {
 }
 
 /** Float32 arrays laid out one after another in one block (64-byte aligned each). */
-function layout(lengths: Record<string, number>): { at: Record<string, number>; bytes: number } {
+export function layout(lengths: Record<string, number>): { at: Record<string, number>; bytes: number } {
   const at: Record<string, number> = {};
   let bytes = 0;
   for (const [name, n] of Object.entries(lengths)) {
@@ -139,7 +139,7 @@ function layout(lengths: Record<string, number>): { at: Record<string, number>; 
  * Runs `body` with a block of `lengths` float32 arrays in the engine's memory (their byte
  * offsets by name, `put` to fill one, `read` to copy one out); frees the block afterwards.
  */
-function withBlock<R>(
+export function withBlock<R>(
   engine: Engine,
   lengths: Record<string, number>,
   body: (p: Record<string, number>, put: (name: string, v: Float32Array) => void, read: (name: string) => Float32Array) => R,
@@ -214,7 +214,7 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
   /** The inputs' gradients from ∂L/∂c and ∂L/∂α (null: zero). */
   const backward = (dc: Float32Array, dAlpha: Float32Array | null, saved: readonly Tensor[]): Tensor[] => {
     // per thread α, g (and the tanh values), then ∂e of every example (additive)
-    const scratch = 2 * (2 * Tin + (additive ? Tin * D : 0)) + (additive ? B * Tout * Tin : 0);
+    const scratch = 2 * (2 * Tin + (additive ? Tin * D : 0)) + (additive ? B * D : 0);
     return withBlock(
       engine,
       { ...sizes, dc: nC, dalpha: nA, dq: sizes.q, dk: sizes.k, dv: sizes.v, dw: sizes.w, scratch },

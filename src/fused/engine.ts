@@ -16,12 +16,20 @@ import { WasmHeap } from "./heap";
 import { SecondThread, parallelMinWork, requestedThreads, AUTO_MIN_STEP_WORK } from "./threads";
 import { ThreadTuner } from "./tuning";
 import type { FusedSizes } from "./spec";
-import type { Workspace } from "./workspace";
 
 /** Forward blocks that may wait for their backward at once (then the oldest is evicted). */
 export const MAX_LIVE = 32;
 /** Bytes of forward blocks that may wait for their backward at once. */
 export const MAX_LIVE_BYTES = 512 * 2 ** 20;
+
+/** A recorded forward's block in an engine's memory, kept for its backward (a Workspace, a readout's block). */
+export interface KeptBlock {
+  /** False once the block is freed. */
+  readonly alive: boolean;
+  readonly bytes: number;
+  /** Frees the block (and tells the engine to forget it). */
+  release(): void;
+}
 
 /** Bytes of the threads' control block in the shared memory. */
 const CTRL_BYTES = 128;
@@ -31,7 +39,7 @@ export class Engine {
   readonly kernels: WasmKernels;
   readonly heap: WasmHeap;
   /** Forward blocks waiting for their backward, oldest first. */
-  readonly live = new Set<Workspace>();
+  readonly live = new Set<KeptBlock>();
   /** Bytes of the blocks in {@link live}. */
   liveBytes = 0;
 
@@ -112,7 +120,7 @@ export class Engine {
   }
 
   /** Keeps a recorded forward's block for its backward, evicting the oldest beyond the limits. */
-  keep(ws: Workspace): void {
+  keep(ws: KeptBlock): void {
     this.live.add(ws);
     this.liveBytes += ws.bytes;
     for (const old of this.live) {
@@ -122,7 +130,7 @@ export class Engine {
   }
 
   /** Forgets a block that {@link keep} kept (its owner frees it). */
-  forget(ws: Workspace): void {
+  forget(ws: KeptBlock): void {
     if (this.live.delete(ws)) this.liveBytes -= ws.bytes;
   }
 }

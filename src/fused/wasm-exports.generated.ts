@@ -77,6 +77,18 @@ export interface GeneratedKernelExports {
    */
   tanhArray(a: number, n: number): void;
   /**
+   * d[k] = dy[k] (1 − y[k]²) for k < n: tanh's backward from its output y.
+   *
+   * AssemblyScript (src/fused/assembly/activations.ts): `tanhBackwardArray(y: usize, dy: usize, d: usize, n: i32): void`
+   */
+  tanhBackwardArray(y: number, dy: number, d: number, n: number): void;
+  /**
+   * a[k] += b[k] for k < n.
+   *
+   * AssemblyScript (src/fused/assembly/activations.ts): `addArray(a: usize, b: usize, n: i32): void`
+   */
+  addArray(a: number, b: number, n: number): void;
+  /**
    * Pads a gate-stacked weight [nG·H, cols] into [nG·Hp, colsP] (dst, zeroed first), stored
    * row-major or, if dstPanels ≠ 0, in panels of 8 columns (colsP a multiple of 8); and, if
    * dstT ≠ 0, its transpose [colsP, nG·Hp] in panels (zeroed first). With cols = 1 it pads a
@@ -93,6 +105,12 @@ export interface GeneratedKernelExports {
    * AssemblyScript (src/fused/assembly/layout.ts): `columnSums(a: usize, rows: i32, width: i32, lda: i32, dst: usize): void`
    */
   columnSums(a: number, rows: number, width: number, lda: number, dst: number): void;
+  /**
+   * dst[r, :] = bias for every row r < rows (bias has `width` values).
+   *
+   * AssemblyScript (src/fused/assembly/layout.ts): `broadcastRows(dst: usize, rows: i32, width: i32, bias: usize): void`
+   */
+  broadcastRows(dst: number, rows: number, width: number, bias: number): void;
   /**
    * Forward. Inputs: x [B, T, I], UT [I, Hp], WT [Hp, Hp], bias [Hp], h0 [B, Hp], mask [B, T]
    * or 0. Writes: act [B, T, Hp] = h(t) (kept for the backward), HP [B, T, Hp] = the state
@@ -227,12 +245,12 @@ export interface GeneratedKernelExports {
   /**
    * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
    * recomputing α and the tanh values. scratch: 2 · (2·T_in + T_in·A) floats (two threads),
-   * then B·T_out·T_in floats for ∂e.
+   * then B·A floats for each example's share of ∂w.
    *
-   * Two jobs, each split between the threads: the examples (∂Pq, ∂Pk, ∂V and ∂e), then the
-   * A entries of ∂w, each the sum of ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]) over (b, t, j) in
-   * that order, the tanh values computed again. Every entry of ∂w is one chain of the same
-   * operations in the same order on one thread or two, and as in a single loop over (b, t, j).
+   * The examples are split between the threads. ∂w = Σ_b ∂w_b is a sum over the examples:
+   * each example's ∂w_b = Σ_(t, j) ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]) is summed with its
+   * other gradients, in the order of (t, j), and the B shares are then added in the order of
+   * b on the calling thread, so ∂w is the same bits on one thread or two.
    *
    * AssemblyScript (src/fused/assembly/attention.ts): `additiveAttentionBackward(B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32, pq: usize, pk: usize, w: usize, v: usize, m: usize, dc: usize, dalpha: usize, dpq: usize, dpk: usize, dw: usize, dv: usize, scratch: usize): void`
    */

@@ -26,10 +26,10 @@
  * query with h(t−1) and feed c(t) into the cell; their additive score is available here as
  * `score: "additive"`. Dot and scaled-dot need H = H_enc.
  *
- * The readout computes e, α and c with the functions of src/sequence/attention.ts (the
- * reference, `attend`) or, by default, in one fused WebAssembly kernel call each way
- * (src/fused/attention.ts; SEQLAB_FUSED=0 selects the reference). Both give the same
- * results within float32 rounding; test/fused-attention.test.ts checks it.
+ * The readout computes e, α, c and h̃ with the functions of src/sequence/attention.ts and
+ * tfjs ops (the reference, `attend`) or, by default, in one fused WebAssembly kernel call
+ * each way (src/fused/attention-readout.ts; SEQLAB_FUSED=0 selects the reference). Both
+ * give the same results within float32 rounding; test/fused-attention.test.ts checks it.
  *
  * Decoding step by step carries h(t) and the memory (h_enc, the source mask, and for the
  * additive score W_k h_enc, computed once per source) in an EncoderDecoderState
@@ -58,8 +58,8 @@ import {
   type AdditiveAttentionParams,
   type AttentionScore,
 } from "./attention";
-import { attentionVariant, fusedAttention } from "../fused/attention";
-import type { FusedVariant } from "../fused/op";
+import { attentionVariant } from "../fused/attention";
+import { fusedAttentionReadout } from "../fused/attention-readout";
 
 /** How to build an {@link AttentionEncoderDecoder}. */
 export interface AttentionEncoderDecoderConfig extends EncoderDecoderConfig {
@@ -121,8 +121,9 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
     return undefined;
   }
 
-  protected override prepare(memory: Memory): Record<string, Tensor> {
-    return this.score === "additive" ? { projected: projectKeys(this.additive(), memory.keys) } : {};
+  protected override prepare(memory: Memory, stepwise: boolean): Record<string, Tensor> {
+    // W_k h_enc once per source for a decoder that steps; a teacher-forced run projects the keys in its readout
+    return this.score === "additive" && stepwise ? { projected: projectKeys(this.additive(), memory.keys) } : {};
   }
 
   private additive(): AdditiveAttentionParams {
@@ -151,46 +152,41 @@ export class AttentionEncoderDecoder extends EncoderDecoderBase {
     return { alpha, c };
   }
 
-  /**
-   * The same as {@link attend} in one fused kernel call each way (src/fused/attention.ts);
-   * the products h W_a (general), h W_qᵀ and h_enc W_kᵀ (additive) stay tfjs ops.
-   */
-  private attendFused(memory: Memory, h: Tensor3D, variant: FusedVariant): { alpha: Tensor3D; c: Tensor3D } {
-    const [B, Tout, H] = h.shape;
-    const keys = memory.keys; // [B, T_in, H_enc]
-    const Henc = keys.shape[2];
-    const h2 = flattenTime<Tensor2D>(h); // [B·T_out, H]
-    const base = { k: keys, v: keys, mask: memory.mask, variant };
-    let r: { alpha: Tensor3D; context: Tensor3D };
-    switch (this.score) {
-      case "additive": {
-        const p = this.additive();
-        const Pq = tf.reshape(tf.matMul(h2, p.Wq, false, true), [B, Tout, p.Wq.shape[0]]) as Tensor3D; // [B, T_out, A]
-        const Pk = (memory.projected as Tensor3D | undefined) ?? projectKeys(p, keys); // [B, T_in, A]
-        r = fusedAttention({ ...base, score: "additive", q: Pq, k: Pk, w: p.w });
-        break;
-      }
-      case "dot":
-        r = fusedAttention({ ...base, score: "dot", q: h });
-        break;
-      case "scaled-dot":
-        r = fusedAttention({ ...base, score: "dot", q: h, scale: 1 / Math.sqrt(H) });
-        break;
-      case "general": {
-        const qWa = tf.reshape(tf.matMul(h2, this.params.Wa), [B, Tout, Henc]) as Tensor3D; // [B, T_out, H_enc]: qᵀ W_a
-        r = fusedAttention({ ...base, score: "dot", q: qWa });
-        break;
-      }
-    }
-    return { alpha: r.alpha, c: r.context };
-  }
-
   protected readout(memory: Memory, h: Tensor3D): Readout {
     const [B, Tout] = h.shape;
     const variant = attentionVariant();
-    const { alpha, c } = variant ? this.attendFused(memory, h, variant) : this.attend(memory, h); // [B, T_out, T_in], [B, T_out, H_enc]
-    const ch = flattenTime<Tensor2D>(tf.concat([c, h], 2)); // [B·T_out, H_enc + H]
-    const hTilde = tf.tanh(tf.add(tf.matMul(ch, this.params.Wc, false, true), this.params.bc)) as Tensor2D; // [B·T_out, H]
+    let hTilde: Tensor2D, alpha: Tensor3D;
+    if (variant) {
+      // the same in one fused kernel call each way (src/fused/attention-readout.ts)
+      const p = this.params;
+      const scoreParams =
+        this.score === "additive"
+          ? {
+              Wq: p.Wq as Tensor2D,
+              w: p.w as unknown as tf.Tensor1D,
+              ...(memory.projected ? { projected: memory.projected as Tensor3D } : { Wk: p.Wk as Tensor2D }),
+            }
+          : this.score === "general"
+            ? { Wa: p.Wa as Tensor2D }
+            : {};
+      const r = fusedAttentionReadout({
+        score: this.score,
+        h,
+        keys: memory.keys,
+        mask: memory.mask,
+        Wc: p.Wc as Tensor2D,
+        bc: p.bc as unknown as tf.Tensor1D,
+        ...scoreParams,
+        variant,
+      });
+      hTilde = flattenTime<Tensor2D>(r.hTilde); // [B·T_out, H]
+      alpha = r.alpha; // [B, T_out, T_in]
+    } else {
+      const a = this.attend(memory, h); // [B, T_out, T_in], [B, T_out, H_enc]
+      alpha = a.alpha;
+      const ch = flattenTime<Tensor2D>(tf.concat([a.c, h], 2)); // [B·T_out, H_enc + H]
+      hTilde = tf.tanh(tf.add(tf.matMul(ch, this.params.Wc, false, true), this.params.bc)) as Tensor2D; // [B·T_out, H]
+    }
     const o = this.head.apply(hTilde); // [B·T_out, K]
     return { logits: tf.reshape(o, [B, Tout, this.head.size]) as Tensor3D, attention: alpha };
   }

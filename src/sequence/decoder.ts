@@ -179,8 +179,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
   protected abstract extra(memory: Memory): Tensor2D | undefined;
   /** o(t) (and α(t)) from decoder states h [B, T_out, H]. */
   protected abstract readout(memory: Memory, h: Tensor3D): Readout;
-  /** Per-source precomputation added to the memory. */
-  protected prepare(_memory: Memory): Record<string, Tensor> {
+  /** Per-source precomputation added to the memory (`stepwise`: for a decoder that will step through it). */
+  protected prepare(_memory: Memory, _stepwise: boolean): Record<string, Tensor> {
     return {};
   }
 
@@ -195,8 +195,8 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
     return this.vars;
   }
 
-  /** Reads the source [B, T_in] (ids) with its mask. */
-  encode(x: Tensor, xMask?: Tensor2D, argument = "batch.x"): { memory: Memory; init: AnyState } {
+  /** Reads the source [B, T_in] (ids) with its mask; `stepwise`: for a decoder that steps (decoding, teacher forcing r < 1). */
+  encode(x: Tensor, xMask?: Tensor2D, argument = "batch.x", stepwise = true): { memory: Memory; init: AnyState } {
     checkNotDisposed(`${this.where}.encode`, this);
     return tidyChecked(`${this.where}.encode`, () => {
       const xs = this.source.read(x, argument); // [B, T_in, D]
@@ -205,7 +205,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
       const r = this.encoder.run(xs, { mask: xMask });
       const top = r.states[r.states.length - 1]; // the top layer's (forward) final state
       const memory: Memory = { keys: r.outputs, context: r.final, ...(xMask ? { mask: tf.clone(xMask) } : {}) }; // a copy: decoders dispose their state
-      Object.assign(memory, this.prepare(memory));
+      Object.assign(memory, this.prepare(memory, stepwise));
       return { memory, init: top };
     });
   }
@@ -218,7 +218,7 @@ export abstract class EncoderDecoderBase implements Trainable, StepDecoder<Encod
     checkNotDisposed(`${this.where}.run`, this);
     return tidyChecked(`${this.where}.run`, () => {
       const yIn = this.checkBatch(batch);
-      const { memory, init } = this.encode(batch.x, batch.xMask);
+      const { memory, init } = this.encode(batch.x, batch.xMask, "batch.x", r < 1);
       const [B, Tout] = yIn.shape;
       const extra = this.extra(memory); // [B, H_enc] or undefined
       const E = this.targetEmbedding;

@@ -141,3 +141,36 @@ export function tanhArray(a: usize, n: i32): void {
     store<f32>(p, tanhScalar(load<f32>(p)));
   }
 }
+
+/** d[k] = dy[k] (1 − y[k]²) for k < n: tanh's backward from its output y. */
+export function tanhBackwardArray(y: usize, dy: usize, d: usize, n: i32): void {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1.0);
+    for (; k + 4 <= n; k += 4) {
+      const o = <usize>k << 2;
+      const yk = v128.load(y + o);
+      v128.store(d + o, f32x4.mul(v128.load(dy + o), f32x4.sub(one, f32x4.mul(yk, yk))));
+    }
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    const yk = load<f32>(y + o);
+    store<f32>(d + o, load<f32>(dy + o) * (<f32>1 - yk * yk));
+  }
+}
+
+/** a[k] += b[k] for k < n. */
+export function addArray(a: usize, b: usize, n: i32): void {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; k + 4 <= n; k += 4) {
+      const o = <usize>k << 2;
+      v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    }
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    store<f32>(a + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}

@@ -183,13 +183,15 @@ function maskedSoftmax(e: usize, m: usize, Tin: i32): void {
  * (see parallel.ts's forRows): every example b is computed from its own rows alone, so the
  * examples split between the threads, and each example's values come from the same
  * operations in the same order on one thread or two (the additive score's ∂w, a sum over
- * the examples, is split by its entries instead: additiveScoreVectorGradient).
+ * the examples, is summed per example, then over the examples in order: additiveAttentionBackward).
  */
 @unmanaged class Args {
   B: i32; Tout: i32; Tin: i32; D: i32; Dv: i32; s: f32;
   q: usize; k: usize; v: usize; m: usize; w: usize;
   alpha: usize; c: usize;
-  dc: usize; dalpha: usize; dq: usize; dk: usize; dv: usize; dw: usize; de: usize;
+  dc: usize; dalpha: usize; dq: usize; dk: usize; dv: usize; dw: usize;
+  /** Additive backward: each example's share of ∂w, [B, A]. */
+  de: usize;
   /** Per-thread scratch: `scratchFloats` floats for each of the two threads. */
   scratch: usize; scratchFloats: i32;
 }
@@ -321,12 +323,12 @@ function additiveForwardRows(_k: i32, b0: i32, b1: i32): void {
 /**
  * Additive attention backward: ∂Pq, ∂Pk, ∂w and ∂V (all written) from ∂c and ∂α (0: none),
  * recomputing α and the tanh values. scratch: 2 · (2·T_in + T_in·A) floats (two threads),
- * then B·T_out·T_in floats for ∂e.
+ * then B·A floats for each example's share of ∂w.
  *
- * Two jobs, each split between the threads: the examples (∂Pq, ∂Pk, ∂V and ∂e), then the
- * A entries of ∂w, each the sum of ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]) over (b, t, j) in
- * that order, the tanh values computed again. Every entry of ∂w is one chain of the same
- * operations in the same order on one thread or two, and as in a single loop over (b, t, j).
+ * The examples are split between the threads. ∂w = Σ_b ∂w_b is a sum over the examples:
+ * each example's ∂w_b = Σ_(t, j) ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]) is summed with its
+ * other gradients, in the order of (t, j), and the B shares are then added in the order of
+ * b on the calling thread, so ∂w is the same bits on one thread or two.
  */
 export function additiveAttentionBackward(
   B: i32, Tout: i32, Tin: i32, A: i32, Dv: i32,
@@ -339,10 +341,22 @@ export function additiveAttentionBackward(
   P.scratch = scratch; P.scratchFloats = 2 * Tin + Tin * A;
   P.de = at(scratch, 2 * P.scratchFloats);
   forRows(additiveBackwardRows, 0, B, 8 * work(B, Tout, Tin, A));
-  forRows(additiveScoreVectorGradient, 0, A, 4 * work(B, Tout, Tin, A));
+  // ∂w = Σ_b ∂w_b, in the order of b
+  memory.fill(dw, 0, <usize>A << 2);
+  for (let b = 0; b < B; b++) addTo(dw, at(P.de, b * A), A);
 }
 
-/** Examples b0 … b1−1 of {@link additiveAttentionBackward}: ∂Pq, ∂Pk, ∂V, and ∂e into P.de. */
+/** y += x over n floats. */
+// @ts-ignore: decorator
+@inline function addTo(y: usize, x: usize, n: i32): void {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; k + 4 <= n; k += 4) v128.store(at(y, k), f32x4.add(v128.load(at(y, k)), v128.load(at(x, k))));
+  }
+  for (; k < n; k++) store<f32>(at(y, k), load<f32>(at(y, k)) + load<f32>(at(x, k)));
+}
+
+/** Examples b0 … b1−1 of {@link additiveAttentionBackward}: ∂Pq, ∂Pk, ∂V, and ∂w_b into P.de. */
 function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
   const Tout = P.Tout, Tin = P.Tin, A = P.D, Dv = P.Dv;
   const pq = P.q, pk = P.k, w = P.w, v = P.v, m = P.m, dc = P.dc, dalpha = P.dalpha;
@@ -350,9 +364,10 @@ function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
   const alpha = threadScratch(), g = at(alpha, Tin), u = at(alpha, 2 * Tin);
   for (let b = b0; b < b1; b++) {
     const pkb = at(pk, b * Tin * A), vb = at(v, b * Tin * Dv);
-    const dpkb = at(dpk, b * Tin * A), dvb = at(dv, b * Tin * Dv);
+    const dpkb = at(dpk, b * Tin * A), dvb = at(dv, b * Tin * Dv), dwb = at(P.de, b * A);
     memory.fill(dpkb, 0, <usize>(Tin * A) << 2);
     memory.fill(dvb, 0, <usize>(Tin * Dv) << 2);
+    memory.fill(dwb, 0, <usize>A << 2);
     const mb = m ? at(m, b * Tin) : 0;
     for (let t = 0; t < Tout; t++) {
       const row = b * Tout + t;
@@ -363,55 +378,19 @@ function additiveBackwardRows(_k: i32, b0: i32, b1: i32): void {
       }
       maskedSoftmax(alpha, mb, Tin);
       softmaxContextBackward(alpha, at(dc, row * Dv), dalpha ? at(dalpha, row * Tin) : 0, vb, dvb, Tin, Dv, g);
-      memory.copy(at(P.de, row * Tin), g, <usize>Tin << 2);
       memory.fill(dpqt, 0, <usize>A << 2);
       for (let j = 0; j < Tin; j++) {
         const de = load<f32>(at(g, j));
         if (de == 0) continue;
-        additiveRowBackward(de, at(u, j * A), w, A, dpqt, at(dpkb, j * A));
+        additiveRowBackward(de, at(u, j * A), w, A, dpqt, at(dpkb, j * A), dwb);
       }
     }
   }
 }
 
-/**
- * Entries a0 … a1−1 of ∂w = Σ_(b, t, j) ∂e[b, t, j] tanh(Pq[b, t] + Pk[b, j]), skipping
- * ∂e = 0. a0 is a multiple of 4, and a1 too unless it is A: 4 entries at a time as in
- * additiveRow, and the scalar tail where one thread would run it.
- */
-function additiveScoreVectorGradient(_k: i32, a0: i32, a1: i32): void {
-  const B = P.B, Tout = P.Tout, Tin = P.Tin, A = P.D;
-  const pq = P.q, pk = P.k, de = P.de, dw = P.dw;
-  memory.fill(at(dw, a0), 0, <usize>(a1 - a0) << 2);
-  for (let b = 0; b < B; b++) {
-    const pkb = at(pk, b * Tin * A);
-    for (let t = 0; t < Tout; t++) {
-      const row = b * Tout + t;
-      const pqt = at(pq, row * A), det = at(de, row * Tin);
-      for (let j = 0; j < Tin; j++) {
-        const e = load<f32>(at(det, j));
-        if (e == 0) continue;
-        const pkj = at(pkb, j * A);
-        let a = a0;
-        if (ASC_FEATURE_SIMD) {
-          const ev = f32x4.splat(e);
-          for (; a + 4 <= a1; a += 4) {
-            const h = tanhRationalV(f32x4.add(v128.load(at(pqt, a)), v128.load(at(pkj, a))));
-            v128.store(at(dw, a), madd(ev, h, v128.load(at(dw, a))));
-          }
-        }
-        for (; a < a1; a++) {
-          const h = tanhRational(load<f32>(at(pqt, a)) + load<f32>(at(pkj, a)));
-          store<f32>(at(dw, a), load<f32>(at(dw, a)) + e * h);
-        }
-      }
-    }
-  }
-}
-
-/** For one (t, j): with ∂e and u = tanh(Pq[t] + Pk[j]), ∂Pq[t], ∂Pk[j] += ∂e w ⊙ (1 − u²) (∂w: additiveScoreVectorGradient). */
+/** For one (t, j): with ∂e and u = tanh(Pq[t] + Pk[j]), ∂Pq[t], ∂Pk[j] += ∂e w ⊙ (1 − u²) and ∂w_b += ∂e u. */
 // @ts-ignore: decorator
-@inline function additiveRowBackward(de: f32, u: usize, w: usize, A: i32, dpq: usize, dpk: usize): void {
+@inline function additiveRowBackward(de: f32, u: usize, w: usize, A: i32, dpq: usize, dpk: usize, dw: usize): void {
   let a = 0;
   if (ASC_FEATURE_SIMD) {
     const dev = f32x4.splat(de);
@@ -421,6 +400,7 @@ function additiveScoreVectorGradient(_k: i32, a0: i32, a1: i32): void {
       const gv = f32x4.mul(f32x4.mul(dev, v128.load(at(w, a))), f32x4.sub(one, f32x4.mul(h, h)));
       v128.store(at(dpq, a), f32x4.add(v128.load(at(dpq, a)), gv));
       v128.store(at(dpk, a), f32x4.add(v128.load(at(dpk, a)), gv));
+      v128.store(at(dw, a), madd(dev, h, v128.load(at(dw, a))));
     }
   }
   for (; a < A; a++) {
@@ -428,5 +408,6 @@ function additiveScoreVectorGradient(_k: i32, a0: i32, a1: i32): void {
     const gv = de * load<f32>(at(w, a)) * (<f32>1 - h * h);
     store<f32>(at(dpq, a), load<f32>(at(dpq, a)) + gv);
     store<f32>(at(dpk, a), load<f32>(at(dpk, a)) + gv);
+    store<f32>(at(dw, a), load<f32>(at(dw, a)) + de * h);
   }
 }
