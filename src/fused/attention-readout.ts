@@ -104,6 +104,8 @@ function sizesOf(x: FusedReadoutInputs) {
     dot: [],
     "scaled-dot": [],
   };
+  if (x.score === "additive" && x.Wk && x.projected)
+    throw new Error(`${where}: the additive score takes Wk or its projection of the keys, projected = keys·Wkᵀ, not both`);
   for (const name of ["Wq", "Wk", "w", "projected", "Wa"] as const) {
     if (x[name] && !needs[x.score].includes(name))
       throw new Error(
