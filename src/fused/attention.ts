@@ -1,8 +1,10 @@
 /**
  * The attention core of an encoder–decoder (scores → masked softmax → context) as one
  * differentiable tfjs op on the fused WebAssembly kernels (src/fused/assembly/attention.ts).
- * The readable reference is src/sequence/attention.ts; this is the fast path beside it,
- * which AttentionEncoderDecoder takes unless SEQLAB_FUSED=0.
+ * The readable reference is src/sequence/attention.ts; this is the fast path beside it.
+ * AttentionEncoderDecoder runs these kernels inside its fused readout
+ * (src/fused/attention-readout.ts, unless SEQLAB_FUSED=0), which adds the products around
+ * them and the attentional state; this op is the core alone, for any Q, K, V.
  *
  * ```
  * dot:      e[t, j] = s · Q[t]·K[j]                       (s = 1, or 1/√D for scaled dot)
@@ -21,7 +23,7 @@
  * Why: tfjs runs each of these as batched matrix products and broadcasts (a dozen ops,
  * several of them on tfjs-wasm's slow path for batched products), and the additive score
  * materialises [B, T_out, T_in, A]. Here one kernel call does the forward and one the
- * backward. The products around it (h W_a, h W_qᵀ, h_enc W_kᵀ) stay tfjs ops.
+ * backward. The products around it (h W_a, h W_qᵀ, h_enc W_kᵀ) are the caller's.
  *
  * Threads: a call with enough work (B·T_out·T_in·D from AUTO_MIN_STEP_WORK) runs on the
  * engine that has the second thread, which takes half of the examples; "auto" times one and
