@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./recurrent-helpers";
-import { flat, maxDiff, num, throwsWith } from "./sequence-helpers";
+import { flat, maxDiff, normal, num, PADDED_AND_EMPTY_MASK, relDiff, sameOnOneAndTwoThreads, throwsWith } from "./sequence-helpers";
 
 const { tf } = seqlab;
 type Tensor = seqlab.tf.Tensor;
@@ -26,17 +26,6 @@ type Case = (typeof CASES)[number];
 const BUILDS = ["relaxed", "simd", "scalar"] as const;
 /** The tensors the op differentiates, by name. */
 type Name = "h" | "keys" | "Wc" | "bc" | "Wq" | "Wk" | "projected" | "w" | "Wa";
-
-/** Normal values of a shape from a seed. */
-function normal<T extends Tensor>(shape: number[], seed: number, sd = 1): T {
-  return internal.normalTensor(shape, sd, new seqlab.Rng(seed)) as T;
-}
-
-/** max |a − b| / max(1, max |b|): a float32 comparison that scales with the values. */
-function relDiff(a: Tensor, b: Tensor): number {
-  const scale = Math.max(1, ...flat(b).map(Math.abs));
-  return maxDiff(a, b) / scale;
-}
 
 const scoreOf = (c: Case): Score => (c === "additive (projected)" ? "additive" : c);
 /** The inputs each case differentiates: h, keys, W_c, b_c, then the score's own. */
@@ -143,12 +132,7 @@ describe("fused attention readout", () => {
 
   // B = 3, T_out = 4, T_in = 5; H = 6, A = 7 and H_enc = 9 are not multiples of 4 (SIMD tails run too).
   const [B, Tout, Tin, H, A] = [3, 4, 5, 6, 7];
-  /** Row 1 padded after 3 positions, row 2 fully masked (α = 0 and c = 0, as attentionSoftmax gives). */
-  const maskValues = [
-    [1, 1, 1, 1, 1],
-    [1, 1, 1, 0, 0],
-    [0, 0, 0, 0, 0],
-  ];
+  const maskValues = PADDED_AND_EMPTY_MASK;
 
   for (const variant of BUILDS)
     for (const c of CASES)
@@ -281,17 +265,7 @@ describe("fused attention readout", () => {
         const x = make(c, B2, To2, Ti2, H2, A2, 30);
         const mask = mask2();
         try {
-          internal.setFusedThreads(1);
-          const one = run(c, x, mask);
-          internal.setFusedThreads(2, 0); // every call split, whatever its size
-          const chunks0 = internal.fusedMemory().workerChunks;
-          let two = run(c, x, mask);
-          // the worker claims chunks when it is awake; give it a few calls to wake up
-          for (let i = 0; i < 20 && internal.fusedMemory().threads === 2 && internal.fusedMemory().workerChunks === chunks0; i++)
-            two = run(c, x, mask);
-          assert.deepEqual(Object.keys(two).sort(), Object.keys(one).sort());
-          for (const n of Object.keys(one)) assert.deepEqual(two[n], one[n], `${n} differs between one and two threads`);
-          if (internal.fusedMemory().threads === 2) assert.ok(internal.fusedMemory().workerChunks > chunks0, "the worker took no work");
+          const one = sameOnOneAndTwoThreads(() => run(c, x, mask));
           // and the values are the readout's: against the reference, masks included
           const want = tf.tidy(() => {
             const r = reference(c, x.p, mask);
@@ -302,7 +276,6 @@ describe("fused attention readout", () => {
             assert.ok(worst < 1e-5, `${n} differs from the reference's by ${worst}`);
           }
         } finally {
-          internal.setFusedThreads(undefined);
           seqlab.disposeAll(x, mask);
         }
       });

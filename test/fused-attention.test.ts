@@ -9,7 +9,17 @@ import { strict as assert } from "node:assert";
 import * as seqlab from "seqlab";
 import * as internal from "seqlab/internal";
 import { assertNoTensorLeaks } from "./recurrent-helpers";
-import { flat, ids, maxDiff, num, tensorCountsOverSteps, throwsWith } from "./sequence-helpers";
+import {
+  ids,
+  maxDiff,
+  normal,
+  num,
+  PADDED_AND_EMPTY_MASK,
+  relDiff,
+  sameOnOneAndTwoThreads,
+  tensorCountsOverSteps,
+  throwsWith,
+} from "./sequence-helpers";
 
 const { tf } = seqlab;
 type Tensor = seqlab.tf.Tensor;
@@ -20,11 +30,6 @@ type Score = seqlab.AttentionScore;
 
 const SCORES: readonly Score[] = ["additive", "dot", "general", "scaled-dot"];
 const BUILDS = ["relaxed", "simd", "scalar"] as const;
-
-/** Normal values of a shape from a seed. */
-function normal<T extends Tensor>(shape: number[], seed: number, sd = 1): T {
-  return internal.normalTensor(shape, sd, new seqlab.Rng(seed)) as T;
-}
 
 /** Runs fn with SEQLAB_FUSED set to `value` (restored afterwards). */
 function withFused<T>(value: string, fn: () => T): T {
@@ -38,12 +43,6 @@ function withFused<T>(value: string, fn: () => T): T {
   }
 }
 
-/** max |a − b| / max(1, max |b|): a float32 comparison that scales with the values. */
-function relDiff(a: Tensor, b: Tensor): number {
-  const scale = Math.max(1, ...flat(b).map(Math.abs));
-  return maxDiff(a, b) / scale;
-}
-
 describe("fused attention", () => {
   before(async () => {
     await seqlab.initBackend();
@@ -52,12 +51,7 @@ describe("fused attention", () => {
 
   // B = 3, T_out = 4, T_in = 5; D = 6 and A = 7 are not multiples of 4 (SIMD tails run too).
   const [B, Tout, Tin, D, A] = [3, 4, 5, 6, 7];
-  /** Row 1 padded after 3 positions, row 2 fully masked (α = 0 and c = 0, as attentionSoftmax gives). */
-  const maskValues = [
-    [1, 1, 1, 1, 1],
-    [1, 1, 1, 0, 0],
-    [0, 0, 0, 0, 0],
-  ];
+  const maskValues = PADDED_AND_EMPTY_MASK;
 
   /** The inputs of one check: queries h, keys k, values v (distinct from k), parameters, loss weights. */
   const make = () => ({
@@ -217,16 +211,7 @@ describe("fused attention", () => {
       it(`"${score}"${sharedKV ? " with V = K" : ""}: α, c and every gradient bit-identical to one thread, the examples split between the threads`, () => {
         const x = inputs();
         try {
-          internal.setFusedThreads(1);
-          const one = run(score, x, sharedKV);
-          internal.setFusedThreads(2, 0); // every call split, whatever its size
-          const chunks0 = internal.fusedMemory().workerChunks;
-          let two = run(score, x, sharedKV);
-          // the worker claims chunks when it is awake; give it a few calls to wake up
-          for (let i = 0; i < 20 && internal.fusedMemory().threads === 2 && internal.fusedMemory().workerChunks === chunks0; i++)
-            two = run(score, x, sharedKV);
-          for (const n of Object.keys(one)) assert.deepEqual(two[n], one[n], `${n} differs between one and two threads`);
-          if (internal.fusedMemory().threads === 2) assert.ok(internal.fusedMemory().workerChunks > chunks0, "the worker took no examples");
+          const one = sameOnOneAndTwoThreads(() => run(score, x, sharedKV));
           // and the values are the attention's: against the reference functions, masks included
           const want = tf.tidy(() => {
             const e =
@@ -238,7 +223,6 @@ describe("fused attention", () => {
           const worst = Math.max(...want.map((a, i) => Math.abs(a - one.alpha[i])));
           assert.ok(worst < 1e-6, `α differs from the reference's by ${worst}`);
         } finally {
-          internal.setFusedThreads(undefined);
           seqlab.disposeAll(x);
         }
       });

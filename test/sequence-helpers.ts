@@ -71,3 +71,45 @@ export function throwsWith(fn: () => unknown, parts: readonly string[]): void {
     return true;
   });
 }
+
+/** Normal values of a shape from a seed (standard deviation sd). */
+export function normal<T extends Tensor>(shape: number[], seed: number, sd = 1): T {
+  return internal.normalTensor(shape, sd, new seqlab.Rng(seed)) as T;
+}
+
+/** max |a − b| / max(1, max |b|): a float32 comparison that scales with the values. */
+export function relDiff(a: Tensor, b: Tensor): number {
+  const scale = Math.max(1, ...flat(b).map(Math.abs));
+  return maxDiff(a, b) / scale;
+}
+
+/** A source mask for B = 3, T_in = 5: row 1 padded after 3 positions, row 2 fully masked (α = 0 and c = 0, as attentionSoftmax gives). */
+export const PADDED_AND_EMPTY_MASK = [
+  [1, 1, 1, 1, 1],
+  [1, 1, 1, 0, 0],
+  [0, 0, 0, 0, 0],
+];
+
+/**
+ * Runs `run` on one thread and then on two, every fused call split however small (the worker
+ * given a few calls to wake up), and asserts that every array it returns is the same bits;
+ * that the worker took work, when the runtime has it; returns the one-thread arrays. Puts the
+ * thread setting back.
+ */
+export function sameOnOneAndTwoThreads(run: () => Record<string, number[]>): Record<string, number[]> {
+  try {
+    internal.setFusedThreads(1);
+    const one = run();
+    internal.setFusedThreads(2, 0); // every call split, whatever its size
+    const chunks0 = internal.fusedMemory().workerChunks;
+    let two = run();
+    // the worker claims chunks when it is awake; give it a few calls to wake up
+    for (let i = 0; i < 20 && internal.fusedMemory().threads === 2 && internal.fusedMemory().workerChunks === chunks0; i++) two = run();
+    assert.deepEqual(Object.keys(two).sort(), Object.keys(one).sort());
+    for (const n of Object.keys(one)) assert.deepEqual(two[n], one[n], `${n} differs between one and two threads`);
+    if (internal.fusedMemory().threads === 2) assert.ok(internal.fusedMemory().workerChunks > chunks0, "the worker took no work");
+    return one;
+  } finally {
+    internal.setFusedThreads(undefined);
+  }
+}

@@ -42,10 +42,10 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { checkRank, checkShape } from "../cells/checks";
 import { kernelBuild, type KernelBuild } from "./wasm";
 import { engineForWork, type Engine, type KeptBlock } from "./engine";
-import { isRecording, lazyGradientOp, warnIfInternalsMissing } from "./tfjs-internals";
+import { isRecording, warnIfInternalsMissing } from "./tfjs-internals";
 import { now } from "./profile";
 import { f32Now } from "./op";
-import { f32Of, layout, withBlock, type MultiOutputOp } from "./attention";
+import { f32Of, layout, twoOutputOp, withBlock } from "./attention";
 
 /** The readout's scores: as AttentionEncoderDecoder names them. */
 export type ReadoutScore = "additive" | "dot" | "general" | "scaled-dot";
@@ -392,48 +392,17 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
     }
   };
 
-  const nonZero = (dy: Tensor): Float32Array | null => {
-    const v = f32Now(dy);
-    return v.some((g) => g !== 0) ? v.slice() : null;
-  };
-  const nH = BT * H;
-  const nA = BT * Tin;
-  let hTilde: Tensor3D, alpha: Tensor3D;
-  const runKernelFunc = lazyGradientOp() as MultiOutputOp | null;
-  if (runKernelFunc) {
-    [hTilde, alpha] = runKernelFunc({
-      inputs: Object.fromEntries(inputs.map((t, i) => [String(i), t])),
-      forwardFunc: (_backend: unknown, save: (ts: Tensor[]) => void) => {
-        save(inputs);
-        const r = forward(inputs);
-        return [tf.tensor3d(r.hT, [B, Tout, H]), tf.tensor3d(r.alpha, [B, Tout, Tin])];
-      },
-      backwardsFunc: (dys: Tensor[], saved: Tensor[]) => {
-        // every gradient from one kernel call, made here (see fusedAttention)
-        const grads = backward(f32Now(dys[0]).slice(), nonZero(dys[1]), saved);
-        return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
-      },
-    }) as [Tensor3D, Tensor3D];
-  } else {
-    const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
-      const save = args.pop() as tf.GradSaveFunc;
-      const ts = args as Tensor[];
-      save(ts);
+  const [hTilde, alpha] = twoOutputOp(
+    inputs,
+    [
+      [B, Tout, H],
+      [B, Tout, Tin],
+    ],
+    (ts) => {
       const r = forward(ts);
-      const flat = new Float32Array(nH + nA);
-      flat.set(r.hT);
-      flat.set(r.alpha, nH);
-      return {
-        value: tf.tensor1d(flat),
-        gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const d = f32Of(dy);
-          return backward(d.subarray(0, nH), d.subarray(nH).some((g) => g !== 0) ? d.subarray(nH) : null, saved);
-        },
-      };
-    });
-    const flat = op(...inputs) as Tensor1D;
-    hTilde = tf.reshape(tf.slice(flat, 0, nH), [B, Tout, H]) as Tensor3D;
-    alpha = tf.reshape(tf.slice(flat, nH, nA), [B, Tout, Tin]) as Tensor3D;
-  }
+      return [r.hT, r.alpha];
+    },
+    backward,
+  ) as [Tensor3D, Tensor3D];
   return { hTilde, alpha };
 }

@@ -88,12 +88,66 @@ export function f32Of(t: Tensor): Float32Array {
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
-/** {@link lazyGradientOp} as called here: two outputs (c and α), so the gradient gets two dys. */
-export type MultiOutputOp = (invocation: {
+/** {@link lazyGradientOp} as called here: two outputs, so the gradient gets two dys. */
+type TwoOutputOp = (invocation: {
   inputs: Record<string, Tensor>;
   forwardFunc: (backend: unknown, save: (ts: Tensor[]) => void) => Tensor[];
   backwardsFunc: (dys: Tensor[], saved: Tensor[]) => Record<string, () => Tensor>;
 }) => Tensor[];
+
+/**
+ * A differentiable op with two float32 outputs of `shapes` (the first the op's result, the
+ * second weights such as α that a loss may or may not use): `forward` computes both from the
+ * inputs' tensors, `backward` every input's gradient from ∂L/∂(first) and ∂L/∂(second)
+ * (null when all zero), in one call. Used by the fused attention core and readout.
+ */
+export function twoOutputOp(
+  inputs: Tensor[],
+  shapes: [number[], number[]],
+  forward: (ts: readonly Tensor[]) => [Float32Array, Float32Array],
+  backward: (d0: Float32Array, d1: Float32Array | null, saved: readonly Tensor[]) => Tensor[],
+): [Tensor, Tensor] {
+  const [n0, n1] = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const runKernelFunc = lazyGradientOp() as TwoOutputOp | null;
+  if (runKernelFunc) {
+    // tfjs's custom-gradient op with two outputs: the two dys come separately (zeros for an
+    // output outside backprop), so no slices, and no pads in the backward
+    return runKernelFunc({
+      inputs: Object.fromEntries(inputs.map((t, i) => [String(i), t])),
+      forwardFunc: (_backend: unknown, save: (ts: Tensor[]) => void) => {
+        save(inputs);
+        const [a, b] = forward(inputs);
+        return [tf.tensor(a, shapes[0]), tf.tensor(b, shapes[1])];
+      },
+      backwardsFunc: (dys: Tensor[], saved: Tensor[]) => {
+        // One call gives every gradient. Made here, not in the closures: tfjs runs each closure
+        // in its own tidy, which would dispose the gradients the others return.
+        const d1 = f32Now(dys[1]);
+        const grads = backward(f32Now(dys[0]).slice(), d1.some((g) => g !== 0) ? d1.slice() : null, saved);
+        return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
+      },
+    }) as [Tensor, Tensor];
+  }
+  // tf.customGrad has one output: both flat, sliced below
+  const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const ts = args as Tensor[];
+    save(ts);
+    const [a, b] = forward(ts);
+    const flat = new Float32Array(n0 + n1);
+    flat.set(a);
+    flat.set(b, n0);
+    return {
+      value: tf.tensor1d(flat),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const d = f32Of(dy);
+        return backward(d.subarray(0, n0), d.subarray(n0).some((g) => g !== 0) ? d.subarray(n0) : null, saved);
+      },
+    };
+  });
+  const flat = op(...inputs) as Tensor1D;
+  return [tf.reshape(tf.slice(flat, 0, n0), shapes[0]), tf.reshape(tf.slice(flat, n0, n1), shapes[1])];
+}
 
 /** Checks the inputs' shapes against each other; returns the sizes. */
 function sizesOf(x: FusedAttentionInputs) {
@@ -235,52 +289,18 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
       },
     );
   };
-  /** ∂L/∂α's values, or null when all are zero (the models' loss does not use α). */
-  const nonZero = (dy: Tensor): Float32Array | null => {
-    const v = f32Now(dy);
-    return v.some((g) => g !== 0) ? v : null;
-  };
-
-  let context: Tensor3D, alpha: Tensor3D;
-  const runKernelFunc = lazyGradientOp() as MultiOutputOp | null;
-  if (runKernelFunc) {
-    // tfjs's custom-gradient op with two outputs: ∂L/∂c and ∂L/∂α come separately (zeros
-    // for an output outside backprop), so no slices, and no pads in the backward
-    [context, alpha] = runKernelFunc({
-      inputs: Object.fromEntries(inputs.map((t, i) => [String(i), t])),
-      forwardFunc: (_backend: unknown, save: (ts: Tensor[]) => void) => {
-        save(inputs);
-        const r = forward(inputs);
-        return [tf.tensor3d(r.c, [B, Tout, Dv]), tf.tensor3d(r.alpha, [B, Tout, Tin])];
-      },
-      backwardsFunc: (dys: Tensor[], saved: Tensor[]) => {
-        // One kernel call gives every gradient. Made here, not in the closures: tfjs runs each
-        // closure in its own tidy, which would dispose the gradients the others return.
-        const grads = backward(f32Now(dys[0]), nonZero(dys[1]), saved);
-        return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
-      },
-    }) as [Tensor3D, Tensor3D];
-  } else {
-    // tf.customGrad has one output: [c; α] flat, sliced below
-    const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
-      const save = args.pop() as tf.GradSaveFunc;
-      const ts = args as Tensor[];
-      save(ts);
+  // ∂L/∂α is all zero when the loss does not use α (the models'): then the kernel skips it
+  const [context, alpha] = twoOutputOp(
+    inputs,
+    [
+      [B, Tout, Dv],
+      [B, Tout, Tin],
+    ],
+    (ts) => {
       const r = forward(ts);
-      const flat = new Float32Array(nC + nA);
-      flat.set(r.c);
-      flat.set(r.alpha, nC);
-      return {
-        value: tf.tensor1d(flat),
-        gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const d = f32Of(dy);
-          return backward(d.subarray(0, nC), d.subarray(nC).some((g) => g !== 0) ? d.subarray(nC) : null, saved);
-        },
-      };
-    });
-    const flat = op(...inputs) as Tensor1D;
-    context = tf.reshape(tf.slice(flat, 0, nC), [B, Tout, Dv]) as Tensor3D; // [B, T_out, D_v]
-    alpha = tf.reshape(tf.slice(flat, nC, nA), [B, Tout, Tin]) as Tensor3D; // [B, T_out, T_in]
-  }
+      return [r.c, r.alpha];
+    },
+    backward,
+  ) as [Tensor3D, Tensor3D];
   return { alpha, context };
 }
