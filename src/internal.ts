@@ -55,7 +55,7 @@ export {
 } from "./fused/fused";
 export type { FusedVariant, FusedProfile, FusedUnrollOptions, FusedMemory } from "./fused/fused";
 export { fusedAttention, attentionVariant } from "./fused/attention";
-export { fusedAttentionReadout, type FusedReadoutInputs, type ReadoutScore } from "./fused/attention-readout";
+export { fusedAttentionReadout, type FusedReadoutInputs } from "./fused/attention-readout";
 export type { FusedAttentionInputs, FusedAttentionScore } from "./fused/attention";
 export { installWasmMatMul, uninstallWasmMatMul, wasmMatMulInstalled } from "./fused/matmul";
 export { FusedOptionError, fusedSetting, threadsSetting, relaxedSimdSetting } from "./fused/options";

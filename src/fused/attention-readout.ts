@@ -27,9 +27,9 @@
  * was 16 matrix products, a tanh and some thirty other kernels a training step, each
  * dispatched by tfjs, the products on one thread, tfjs-wasm's tanh one value at a time. Here
  * the products run on the fused kernels' gemm (on two threads when they are large enough)
- * and h̃'s tanh on their SIMD tanh. W_c [c; h] is computed as W_c,c c + W_c,h h, with no
- * concatenation. Within float32 rounding the results are the reference's; the two thread
- * counts give the same bits.
+ * and h̃'s tanh on their SIMD tanh: the bias is written into h̃'s rows, then one product
+ * over [c; h] (copied side by side in the block) adds to it. Within float32 rounding the
+ * results are the reference's; the two thread counts give the same bits.
  *
  * Memory: each call copies its inputs into a block of the engine's memory. A forward that
  * tfjs records for a backward keeps its block (inputs, Pq, Pk, c, α, h̃) for it, as the
@@ -43,16 +43,13 @@ import { checkRank, checkShape } from "../cells/checks";
 import { kernelBuild, type KernelBuild } from "./wasm";
 import { engineForWork, type Engine, type KeptBlock } from "./engine";
 import { isRecording, warnIfInternalsMissing } from "./tfjs-internals";
-import { now } from "./profile";
 import { f32Now } from "./op";
 import { f32Of, layout, twoOutputOp, withBlock } from "./attention";
-
-/** The readout's scores: as AttentionEncoderDecoder names them. */
-export type ReadoutScore = "additive" | "dot" | "general" | "scaled-dot";
+import type { AttentionScore } from "../sequence/attention";
 
 /** What {@link fusedAttentionReadout} takes. */
 export interface FusedReadoutInputs {
-  score: ReadoutScore;
+  score: AttentionScore;
   /** h [B, T_out, H]. */
   h: Tensor3D;
   /** h_enc [B, T_in, H_enc]: the keys and values. */
@@ -98,7 +95,7 @@ function sizesOf(x: FusedReadoutInputs) {
     ["H_enc + H", Henc + H],
   ]);
   checkShape(where, "bc", x.bc.shape, [["H", H]]);
-  const needs: Record<ReadoutScore, InputName[]> = {
+  const needs: Record<AttentionScore, InputName[]> = {
     additive: ["Wq", "w", x.projected ? "projected" : "Wk"],
     general: ["Wa"],
     dot: [],
@@ -151,8 +148,6 @@ function sizesOf(x: FusedReadoutInputs) {
 /** A readout's block in the engine's memory: its arrays' byte offsets, kept from forward to backward when recorded. */
 class ReadoutBlock implements KeptBlock {
   alive = true;
-  /** What the forward left for the backward: the core's query and key arrays, the mask (0: none). */
-  args: { q: number; k: number; m: number } | null = null;
 
   constructor(
     readonly engine: Engine,
@@ -233,6 +228,13 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
     hT: BT * H, // h̃ (W_c [c; h] + b_c before the tanh)
   };
 
+  /** The attention core's arrays in a block: queries (h, h W_a or Pq), keys (h_enc or Pk), the mask (0: none). */
+  const core = (p: Record<string, number>) => ({
+    q: score === "dot" || score === "scaled-dot" ? p.h : p.q,
+    k: additive ? p.k : p.keys,
+    m: mask ? p.m : 0,
+  });
+
   /** Fills the block from the inputs' values and runs the forward in it (α, c, h̃ stay there). */
   const forwardIn = (ts: readonly Tensor[], p: Record<string, number>, put: (name: string, v: Float32Array) => void) => {
     const ex = engine.ex;
@@ -244,9 +246,6 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
     transposeInto(at(ts, "Wc"), H, Henc + H, view("WcT"));
     put("bc", at(ts, "bc"));
     if (mask) put("m", mask);
-    const m = mask ? p.m : 0;
-    let q = p.h;
-    let k = p.keys;
     if (additive) {
       put("Wq", at(ts, "Wq"));
       transposeInto(at(ts, "Wq"), A, H, view("WqT"));
@@ -257,18 +256,14 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
         transposeInto(at(ts, "Wk"), A, Henc, view("WkT"));
         ex.pgemm(BTin, A, Henc, p.keys, Henc, p.WkT, A, p.k, A, 0); // Pk = h_enc W_kᵀ
       } else put("k", at(ts, "projected"));
-      q = p.q;
-      k = p.k;
-      ex.additiveAttentionForward(B, Tout, Tin, A, Henc, q, k, p.w, p.keys, m, p.alpha, p.c);
-    } else {
-      if (score === "general") {
-        put("Wa", at(ts, "Wa"));
-        transposeInto(at(ts, "Wa"), H, Henc, view("WaT"));
-        ex.pgemm(BT, Henc, H, p.h, H, p.Wa, Henc, p.q, Henc, 0); // h W_a
-        q = p.q;
-      }
-      ex.dotAttentionForward(B, Tout, Tin, Henc, Henc, q, k, p.keys, m, scale, p.alpha, p.c);
+    } else if (score === "general") {
+      put("Wa", at(ts, "Wa"));
+      transposeInto(at(ts, "Wa"), H, Henc, view("WaT"));
+      ex.pgemm(BT, Henc, H, p.h, H, p.Wa, Henc, p.q, Henc, 0); // h W_a
     }
+    const { q, k, m } = core(p);
+    if (additive) ex.additiveAttentionForward(B, Tout, Tin, A, Henc, q, k, p.w, p.keys, m, p.alpha, p.c);
+    else ex.dotAttentionForward(B, Tout, Tin, Henc, Henc, q, k, p.keys, m, scale, p.alpha, p.c);
     // h̃ = tanh(W_c [c; h] + b_c)
     const v = f32();
     const [c, hh, ch, ldc] = [p.c >> 2, p.h >> 2, p.ch >> 2, Henc + H];
@@ -279,23 +274,16 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
     ex.broadcastRows(p.hT, BT, H, p.bc);
     ex.pgemm(BT, H, ldc, p.ch, ldc, p.WcT, H, p.hT, H, 1);
     ex.tanhArray(p.hT, BT * H);
-    return { q, k, m };
   };
 
-  const timed = (key: string, call: () => void) => {
-    const threads = engine.begin(key);
-    const t0 = now();
-    call();
-    engine.end(key, threads, now() - t0);
-  };
   const shape = `${B} ${Tout} ${Tin} ${H} ${Henc} ${A}`;
 
-  /** Allocates the block of `sizes` (and `more`) in the engine's memory. */
-  const allocate = (more: Record<string, number> = {}): ReadoutBlock => {
-    const { at: offsets, bytes } = layout({ ...sizes, ...more });
+  /** Allocates a block of `sizes` in the engine's memory. */
+  const allocate = (): ReadoutBlock => {
+    const { at: offsets, bytes } = layout(sizes);
     const base = engine.heap.alloc(bytes);
     const p = Object.fromEntries(Object.entries(offsets).map(([k, o]) => [k, base + o]));
-    return new ReadoutBlock(engine, base, bytes, p, { ...sizes, ...more });
+    return new ReadoutBlock(engine, base, bytes, p, sizes);
   };
   const record = isRecording();
   /** The recorded forward's block (inputs, Pq, Pk, α, c, h̃), until its backward takes it. */
@@ -304,7 +292,7 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
   const forward = (ts: readonly Tensor[]) => {
     const blk = allocate();
     try {
-      timed(`readout ${score} fwd ${shape}`, () => (blk.args = forwardIn(ts, blk.p, blk.put)));
+      engine.timed(`readout ${score} fwd ${shape}`, () => forwardIn(ts, blk.p, blk.put));
       const out = { hT: blk.read("hT"), alpha: blk.read("alpha") };
       if (record) {
         engine.keep(blk);
@@ -340,14 +328,14 @@ export function fusedAttentionReadout(x: FusedReadoutInputs): { hTilde: Tensor3D
     try {
       return withBlock(engine, grads, (g, put, read) => {
         const ex = engine.ex;
-        timed(`readout ${score} bwd ${shape}`, () => {
+        engine.timed(`readout ${score} bwd ${shape}`, () => {
           if (!blk?.alive) {
             // evicted (or not recorded): the forward again, from the saved inputs
             blk = allocate();
-            blk.args = forwardIn(saved, blk.p, blk.put);
+            forwardIn(saved, blk.p, blk.put);
           }
-          const { q, k, m } = blk.args!;
           const p = blk.p;
+          const { q, k, m } = core(p);
           put("dhT", dhT);
           ex.tanhBackwardArray(p.hT, g.dhT, g.dpre, BT * H); // ∂pre = ∂h̃ ⊙ (1 − h̃²)
           if (dAlpha) put("dalpha", dAlpha);

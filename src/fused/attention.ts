@@ -41,7 +41,6 @@ import { kernelBuild, type KernelBuild } from "./wasm";
 import { fusedSetting } from "./options";
 import { engineForWork, type Engine } from "./engine";
 import { lazyGradientOp, warnIfInternalsMissing } from "./tfjs-internals";
-import { now } from "./profile";
 import { f32Now } from "./op";
 
 /** The kernels' two score families: dot products (dot, scaled dot, general) and additive. */
@@ -240,14 +239,6 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
   const nA = B * Tout * Tin;
   const sizes = { q: B * Tout * D, k: B * Tin * D, v: shared ? 0 : B * Tin * Dv, w: additive ? D : 0, m: mask ? B * Tin : 0 };
 
-  /** Runs a kernel call on the thread count the engine chooses for calls of kind `key`, timed for its choice. */
-  const timed = (key: string, call: () => void) => {
-    const threads = engine.begin(key);
-    const t0 = now();
-    call();
-    engine.end(key, threads, now() - t0);
-  };
-
   /** The inputs' values in the block; the offsets of V and the mask (0: none). */
   const fill = (ts: readonly Tensor[], p: Record<string, number>, put: (name: string, v: Float32Array) => void) => {
     names.forEach((n, i) => put(n, f32Now(ts[i])));
@@ -260,7 +251,7 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
     withBlock(engine, { ...sizes, c: nC, alpha: nA }, (p, put, read) => {
       const { v, m } = fill(ts, p, put);
       const ex = engine.ex;
-      timed(`attention ${x.score} fwd ${B} ${Tout} ${Tin} ${D}`, () => {
+      engine.timed(`attention ${x.score} fwd ${B} ${Tout} ${Tin} ${D}`, () => {
         if (additive) ex.additiveAttentionForward(B, Tout, Tin, D, Dv, p.q, p.k, p.w, v, m, p.alpha, p.c);
         else ex.dotAttentionForward(B, Tout, Tin, D, Dv, p.q, p.k, v, m, scale, p.alpha, p.c);
       });
@@ -281,7 +272,7 @@ export function fusedAttention(x: FusedAttentionInputs): { alpha: Tensor3D; cont
         const da = dAlpha ? p.dalpha : 0;
         const dv = shared ? p.dk : p.dv; // ∂K + ∂V when V = K
         const ex = engine.ex;
-        timed(`attention ${x.score} bwd ${B} ${Tout} ${Tin} ${D}`, () => {
+        engine.timed(`attention ${x.score} bwd ${B} ${Tout} ${Tin} ${D}`, () => {
           if (additive) ex.additiveAttentionBackward(B, Tout, Tin, D, Dv, p.q, p.k, p.w, v, m, p.dc, da, p.dq, p.dk, p.dw, dv, p.scratch);
           else ex.dotAttentionBackward(B, Tout, Tin, D, Dv, p.q, p.k, v, m, scale, p.dc, da, p.dq, p.dk, dv, p.scratch);
         });

@@ -16,6 +16,7 @@ import { WasmHeap } from "./heap";
 import { SecondThread, parallelMinWork, requestedThreads, AUTO_MIN_STEP_WORK } from "./threads";
 import { ThreadTuner } from "./tuning";
 import type { FusedSizes } from "./spec";
+import { now } from "./profile";
 
 /** Forward blocks that may wait for their backward at once (then the oldest is evicted). */
 export const MAX_LIVE = 32;
@@ -107,6 +108,16 @@ export class Engine {
   /** After the kernel call of {@link begin}: its time on n threads. */
   end(key: string, n: 1 | 2, ms: number): void {
     if (this.mode === "auto") this.tuner.record(key, n, ms);
+  }
+
+  /** Runs `call`, a kernel call of kind `key`, between {@link begin} and {@link end}; returns its ms. */
+  timed(key: string, call: () => void): number {
+    const threads = this.begin(key);
+    const t0 = now();
+    call();
+    const ms = now() - t0;
+    this.end(key, threads, ms);
+    return ms;
   }
 
   /** Stops the worker (the engine must not be used afterwards). */

@@ -225,16 +225,12 @@ export class Workspace {
       }
       ex.packGates(raw, v.gates, H, 1, Hp, 1, p[name], 0, 0);
     }
-    const key = `${this.spec.name} fwd ${B} ${T} ${I} ${Hp}`;
-    const threads = e.begin(key);
     const t1 = now();
-    this.spec.forward(ex, p as Parameters<FusedCell["forward"]>[1]);
-    const t2 = now();
-    e.end(key, threads, t2 - t1);
+    const ms = e.timed(`${this.spec.name} fwd ${B} ${T} ${I} ${Hp}`, () => this.spec.forward(ex, p as Parameters<FusedCell["forward"]>[1]));
     profile.forwardCalls++;
     profile.bytesIn += bytes;
     profile.msCopy += t1 - t0;
-    profile.msKernel += t2 - t1;
+    profile.msKernel += ms;
   }
 
   /** The outputs [B, T, H] (if wanted) then the final state (in stateKeys' order), flat. */
@@ -293,12 +289,11 @@ export class Workspace {
       if (returnSequences) k = putPaddedFrom(mem, q.dOut, dy, k, B * T, H, Hp);
       for (const name of n.dsT) k = putPaddedFrom(mem, q[name], dy, k, B, H, Hp);
       profile.bytesIn += 4 * dy.length;
-      const key = `${this.spec.name} bwd ${B} ${T} ${I} ${Hp}`;
-      const threads = e.begin(key);
       const t1 = now();
-      this.spec.backward(ex, q as Parameters<FusedCell["backward"]>[1]);
+      const ms = e.timed(`${this.spec.name} bwd ${B} ${T} ${I} ${Hp}`, () =>
+        this.spec.backward(ex, q as Parameters<FusedCell["backward"]>[1]),
+      );
       const t2 = now();
-      e.end(key, threads, t2 - t1);
       const m = e.f32();
       const params: Record<string, Float32Array> = {
         U: gateRows(m, q.dU, nG, H, Hp, I, I),
@@ -320,7 +315,7 @@ export class Workspace {
       profile.bytesOut += 4 * out;
       profile.backwardCalls++;
       if (!wantDx) profile.dxSkipped++;
-      profile.msKernel += t2 - t1;
+      profile.msKernel += ms;
       profile.msCopy += t1 - t0 + (now() - t2);
       return { dx, params, state };
     } finally {

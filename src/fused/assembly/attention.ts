@@ -22,7 +22,7 @@
 
 import { madd, currentThread } from "./gemm";
 import { forRows } from "./parallel";
-import { expScalar } from "./activations";
+import { addArray, expScalar } from "./activations";
 
 // tanh as a rational function (Eigen's fast float tanh): x·P(x²)/Q(x²) on x clamped to ±7.905,
 // P of degree 6 and Q of degree 3, max error 3.6e−7 (checked against float64 on a 1e−4 grid of
@@ -343,17 +343,7 @@ export function additiveAttentionBackward(
   forRows(additiveBackwardRows, 0, B, 8 * work(B, Tout, Tin, A));
   // ∂w = Σ_b ∂w_b, in the order of b
   memory.fill(dw, 0, <usize>A << 2);
-  for (let b = 0; b < B; b++) addTo(dw, at(P.de, b * A), A);
-}
-
-/** y += x over n floats. */
-// @ts-ignore: decorator
-@inline function addTo(y: usize, x: usize, n: i32): void {
-  let k = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; k + 4 <= n; k += 4) v128.store(at(y, k), f32x4.add(v128.load(at(y, k)), v128.load(at(x, k))));
-  }
-  for (; k < n; k++) store<f32>(at(y, k), load<f32>(at(y, k)) + load<f32>(at(x, k)));
+  for (let b = 0; b < B; b++) addArray(dw, at(P.de, b * A), A);
 }
 
 /** Examples b0 … b1−1 of {@link additiveAttentionBackward}: ∂Pq, ∂Pk, ∂V, and ∂w_b into P.de. */
